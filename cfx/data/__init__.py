@@ -1,0 +1,1 @@
+"""Training data: the corpus builder, deterministic splits and datasets."""
