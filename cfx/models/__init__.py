@@ -1,0 +1,1 @@
+"""Model architectures; each module registers its presets in :mod:`cfx.registry`."""

@@ -1,0 +1,125 @@
+"""Model registry: ``@register`` on factory functions, names ``arch.preset``.
+
+Every architecture module registers its presets (the paper's full size, a compact
+size that trains on a CPU, and a tiny one for tests) next to a config dataclass.
+Model modules are imported on first use, so importing the registry (and the CLI)
+stays free of torch until a model is actually needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Modules that register models; imported lazily by _load_all().
+MODEL_MODULES: tuple[str, ...] = ("cfx.models.iizuka",)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about one preset."""
+
+    name: str
+    arch: str
+    task: str  # "colorize" or "detect"
+    factory: Callable[..., Any]
+    config: Any  # the architecture's config dataclass instance
+    description: str = ""
+    tiny: bool = False  # test-sized preset
+    defaults: dict[str, Any] = field(default_factory=dict)  # runtime defaults, e.g. render_size
+
+    @property
+    def preset(self) -> str:
+        return self.name.split(".", 1)[1]
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+_loaded = False
+
+
+def register(
+    name: str,
+    *,
+    task: str,
+    config: Any,
+    description: str = "",
+    tiny: bool = False,
+    **defaults: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``factory(config) -> nn.Module`` under ``arch.preset``."""
+    if "." not in name:
+        raise ValueError(f"model names are 'arch.preset', got {name!r}")
+
+    def decorator(factory: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _REGISTRY:
+            warnings.warn(f"model {name!r} registered twice; the later one wins", stacklevel=2)
+        _REGISTRY[name] = ModelSpec(
+            name=name,
+            arch=name.split(".", 1)[0],
+            task=task,
+            factory=factory,
+            config=config,
+            description=description,
+            tiny=tiny,
+            defaults=dict(defaults),
+        )
+        return factory
+
+    return decorator
+
+
+def _load_all() -> None:
+    global _loaded
+    if not _loaded:
+        for module in MODEL_MODULES:
+            importlib.import_module(module)
+        _loaded = True
+
+
+class UnknownModelError(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; we want a plain line
+        return str(self.args[0])
+
+
+def get_spec(name: str) -> ModelSpec:
+    _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(n for n, s in _REGISTRY.items() if not s.tiny))
+        raise UnknownModelError(f"unknown model {name!r}; known models: {known}") from None
+
+
+def list_models(task: str | None = None, include_tiny: bool = False) -> list[ModelSpec]:
+    _load_all()
+    return [
+        spec
+        for name, spec in sorted(_REGISTRY.items())
+        if (task is None or spec.task == task) and (include_tiny or not spec.tiny)
+    ]
+
+
+def build_config(name: str, overrides: dict[str, Any] | None = None) -> Any:
+    """The preset's config with ``overrides`` applied; ``None`` values are dropped."""
+    spec = get_spec(name)
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return dataclasses.replace(spec.config, **changes) if changes else spec.config
+
+
+def create_model(name: str, **overrides: Any) -> Any:
+    """Build the model ``name`` (untrained) with config overrides, e.g. ``num_classes=8``."""
+    spec = get_spec(name)
+    model = spec.factory(build_config(name, overrides))
+    model.cfx_name = name
+    return model
+
+
+def config_from_dict(name: str, values: dict[str, Any]) -> Any:
+    """Rebuild a preset's config from a model card's JSON (lists back to tuples)."""
+    spec = get_spec(name)
+    known = {f.name: f for f in dataclasses.fields(spec.config)}
+    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known}
+    return dataclasses.replace(spec.config, **clean)

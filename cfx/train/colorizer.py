@@ -1,0 +1,199 @@
+"""`cfx train colorizer`: seed 003 §3.4–3.6.
+
+Loss (Eq. 6): MSE between the predicted and true a*b* (normalised to [0, 1], at the
+output's half resolution) plus α times the cross-entropy of the scene class when the
+data folder has class labels (α = 1/300). ADADELTA as in the paper, or Adam. Random
+crops at several scales and horizontal flips. One JSON log line per epoch with train
+and validation loss, validation PSNR and AuC; resumable checkpoints; the result is a
+safetensors file with its model card.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from cfx.color import denormalize_ab, lab_to_rgb, normalize_ab, rgb_to_lab
+from cfx.data.folder import ImageSet, center_crop, load_folder, random_crop
+from cfx.metrics import ab_error_auc, colourfulness, psnr
+from cfx.progress import message, progress
+from cfx.registry import create_model, get_spec
+from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.weights import save_model
+
+LOG_SCHEMA = "cfx.train-log/1"
+REPORT_SCHEMA = "cfx.train/1"
+
+
+@dataclass
+class ColorizerRecipe:
+    model: str = "iizuka.compact"
+    epochs: int = 10
+    batch_size: int = 32
+    crop_size: int = 0  # 0: the model's global_size (shares the low-level pass, §3.6)
+    optimizer: str = "adam"  # "adam" or "adadelta" (the paper)
+    lr: float = 1e-3  # Adam's; ADADELTA uses 1.0
+    alpha: float = 1.0 / 300.0  # weight of the classification loss (Eq. 6)
+    val_fraction: float = 0.1
+    seed: int = 0
+    max_short_side: int = 256
+    min_scale: float = 0.3
+    time_limit_minutes: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
+
+
+def _batches(images: ImageSet, recipe: ColorizerRecipe, size: int, generator: torch.Generator) -> list[list[int]]:
+    order = torch.randperm(len(images), generator=generator).tolist()
+    return [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
+
+
+def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    lab = rgb_to_lab(rgb)
+    return lab[:, :1] / 100.0, lab[:, 1:]
+
+
+def colorization_loss(model: torch.nn.Module, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 6; returns (total loss, predicted a*b* in Lab units)."""
+    predicted, logits = model(lightness)
+    target = F.interpolate(normalize_ab(ab), size=predicted.shape[-2:], mode="area")
+    loss = F.mse_loss(predicted, target)
+    if logits is not None and alpha > 0 and (labels >= 0).any():
+        loss = loss + alpha * F.cross_entropy(logits[labels >= 0], labels[labels >= 0])
+    return loss, denormalize_ab(predicted)
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, val: ImageSet, size: int, alpha: float, batch_size: int = 32) -> dict[str, float]:
+    """Loss, PSNR, AuC and colourfulness ratio on centre crops, with the gray baseline."""
+    model.eval()
+    totals = {"val_loss": 0.0, "val_psnr": 0.0, "val_auc": 0.0, "gray_psnr": 0.0, "gray_auc": 0.0, "colourfulness": 0.0, "true_colourfulness": 0.0}
+    count = 0
+    for start in range(0, len(val), batch_size):
+        rgb = torch.stack([center_crop(im, size) for im in val.images[start : start + batch_size]])
+        labels = torch.tensor(val.labels[start : start + batch_size])
+        lightness, ab = _lab_batch(rgb)
+        loss, predicted_ab = colorization_loss(model, lightness, ab, labels, alpha)
+        predicted_ab = F.interpolate(predicted_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
+        prediction = lab_to_rgb(torch.cat((lightness * 100.0, predicted_ab), 1))
+        gray = lab_to_rgb(torch.cat((lightness * 100.0, torch.zeros_like(ab)), 1))
+        n = rgb.shape[0]
+        totals["val_loss"] += loss.item() * n
+        totals["val_psnr"] += psnr(prediction, rgb).sum().item()
+        totals["val_auc"] += ab_error_auc(predicted_ab, ab).sum().item()
+        totals["gray_psnr"] += psnr(gray, rgb).sum().item()
+        totals["gray_auc"] += ab_error_auc(torch.zeros_like(ab), ab).sum().item()
+        totals["colourfulness"] += colourfulness(prediction).sum().item()
+        totals["true_colourfulness"] += colourfulness(rgb).sum().item()
+        count += n
+    model.train()
+    result = {k: v / max(count, 1) for k, v in totals.items()}
+    result["colourfulness_ratio"] = result.pop("colourfulness") / max(result.pop("true_colourfulness"), 1e-9)
+    return result
+
+
+def _optimizer(model: torch.nn.Module, recipe: ColorizerRecipe) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adadelta":
+        return torch.optim.Adadelta(model.parameters(), lr=recipe.lr if recipe.lr != 1e-3 else 1.0)
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r} (adam or adadelta)")
+
+
+def train_colorizer(
+    data: Path,
+    output: Path,
+    recipe: ColorizerRecipe,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    log_path: Path | None = None,
+    quiet: bool = False,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``recipe.model`` on the images under ``data``; returns the final report."""
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    spec = get_spec(recipe.model)
+    if spec.task != "colorize":
+        raise ValueError(f"{recipe.model} is a {spec.task} model, not a colorizer")
+    folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
+    if len(folder.train) == 0:
+        raise ValueError(f"{data}: no training images found")
+    message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes", quiet)
+    torch.manual_seed(recipe.seed)
+    generator = torch.Generator().manual_seed(recipe.seed)
+    model = create_model(recipe.model, num_classes=len(folder.classes))
+    size = recipe.crop_size or model.config.global_size
+    optimizer = _optimizer(model, recipe)
+    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
+    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": []}
+    if resume and checkpoint.is_file():
+        state = load_checkpoint(checkpoint, model, optimizer, generator)
+        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
+    model.train()
+    while state["epoch"] < recipe.epochs:
+        started = time.monotonic()
+        batches = _batches(folder.train, recipe, size, generator)
+        running = 0.0
+        with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=len(folder.train), quiet=quiet) as bar:
+            for batch in batches:
+                rgb = torch.stack([random_crop(folder.train.images[i], size, generator, recipe.min_scale) for i in batch])
+                labels = torch.tensor([folder.train.labels[i] for i in batch])
+                lightness, ab = _lab_batch(rgb)
+                loss, _ = colorization_loss(model, lightness, ab, labels, recipe.alpha)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                running += loss.item() * len(batch)
+                state["samples"] += len(batch)
+                state["steps"] += 1
+                bar.advance(len(batch))
+        state["epoch"] += 1
+        state["seconds"] += time.monotonic() - started
+        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / len(folder.train), "samples": state["samples"], "seconds": round(state["seconds"], 1)}
+        if len(folder.val):
+            entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
+        state["log"].append(entry)
+        _emit_log(entry, log_path, quiet)
+        if on_epoch:
+            on_epoch(entry)
+        save_checkpoint(checkpoint, model, optimizer, generator, state)
+        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
+            message(f"time limit reached after epoch {state['epoch']}", quiet)
+            break
+    final = state["log"][-1] if state["log"] else {}
+    card = {
+        "name": recipe.model,
+        "arch": spec.arch,
+        "preset": spec.preset,
+        "task": spec.task,
+        "classes": folder.classes,
+        "training": {
+            "data": str(data),
+            "manifest_sha256": folder.manifest_sha256,
+            "train_images": len(folder.train),
+            "val_images": len(folder.val),
+            "recipe": asdict(recipe),
+            "crop_size": size,
+            "epochs": state["epoch"],
+            "steps": state["steps"],
+            "samples_seen": state["samples"],
+            "train_seconds": round(state["seconds"], 1),
+        },
+        "metrics": {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "gray_", "colourfulness"))},
+    }
+    card = save_model(model, output, card)
+    return {"schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), **card, "log": state["log"]}
+
+
+def _emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:
+    line = json.dumps({k: round(v, 5) if isinstance(v, float) else v for k, v in entry.items()})
+    message(line, quiet)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as handle:
+            handle.write(line + "\n")

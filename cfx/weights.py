@@ -1,0 +1,176 @@
+"""Weights: safetensors files with a JSON model card, verified on load.
+
+``weights/NAME.safetensors`` holds the tensors (never a pickle); ``weights/NAME.json``
+is its model card: architecture, preset, config, training data and recipe, metrics and
+the file's sha256, which is checked before the tensors are read. Files are found in
+``$CFX_WEIGHTS``, in the installed package (``cfx/_weights``), or in the source tree's
+``weights/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+CARD_SCHEMA = "cfx.card/1"
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+class WeightsError(Exception):
+    """A weights file that is missing, corrupted or does not fit its model."""
+
+
+def weights_dirs() -> list[Path]:
+    """Where shipped weights are looked for, in order."""
+    dirs = []
+    if os.environ.get("CFX_WEIGHTS"):
+        dirs.append(Path(os.environ["CFX_WEIGHTS"]))
+    package = Path(__file__).resolve().parent
+    dirs += [package / "_weights", package.parent / "weights"]
+    return dirs
+
+
+def card_path(weights: Path) -> Path:
+    return weights.with_suffix(".json")
+
+
+def find_weights(name: str) -> Path | None:
+    """The shipped weights file for registry name ``name``, or None."""
+    for directory in weights_dirs():
+        candidate = directory / f"{name}.safetensors"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_card(weights: Path) -> dict[str, Any]:
+    path = card_path(weights)
+    try:
+        card = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WeightsError(f"{weights}: model card {path.name} is missing") from None
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"{path}: unreadable model card ({error})") from None
+    if not isinstance(card, dict) or "name" not in card:
+        raise WeightsError(f"{path}: not a cfx model card (no 'name')")
+    return card
+
+
+def save_model(model: Any, path: Path, card: dict[str, Any], half: bool | None = None) -> dict[str, Any]:
+    """Write ``model``'s state dict as safetensors plus its card; returns the card.
+
+    Tensors are stored in fp16 when ``half`` is True, or when None and fp32 would
+    exceed the 16 MiB per-file budget. Both files are written atomically.
+    """
+    from safetensors.torch import save
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    fp32_bytes = sum(v.numel() * v.element_size() for v in state.values())
+    if half is None:
+        half = fp32_bytes > MAX_FILE_BYTES
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    data = save(state, metadata={"format": "pt", "cfx_name": card.get("name", "")})
+    if len(data) > MAX_FILE_BYTES:
+        raise WeightsError(f"{path}: {len(data)} bytes exceeds the 16 MiB per-file limit")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, data)
+    full_card = {
+        "schema": CARD_SCHEMA,
+        **card,
+        "config": _config_dict(model),
+        "params": int(sum(p.numel() for p in model.parameters())),
+        "dtype": "float16" if half else "float32",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+    }
+    _atomic_write(card_path(path), (json.dumps(full_card, indent=2) + "\n").encode())
+    return full_card
+
+
+def _config_dict(model: Any) -> dict[str, Any]:
+    return asdict(model.config) if hasattr(model, "config") else {}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def resolve_weights(model: str | None, weights: str | Path | None, default: str) -> tuple[str, Path]:
+    """(registry name, weights path) from the --model/--weights options.
+
+    ``--weights`` alone takes the name from its card; ``--model`` alone takes the
+    shipped file; neither means ``default``.
+    """
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise WeightsError(f"{path}: no such weights file")
+        name = model or read_card(path)["name"]
+        return name, path
+    name = model or default
+    found = find_weights(name)
+    if found is None:
+        raise WeightsError(
+            f"no shipped weights for {name!r} (looked in {', '.join(str(d) for d in weights_dirs())}); "
+            f"train them with `cfx train` and pass --weights"
+        )
+    return name, found
+
+
+def load_model(name: str, path: Path, device: Any = "cpu") -> tuple[Any, dict[str, Any]]:
+    """Build ``name`` from the card's config and load verified weights; returns (model, card)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_safetensors
+
+    from cfx.registry import config_from_dict, get_spec
+
+    card = read_card(path)
+    if card["name"].split(".")[0] != name.split(".")[0]:
+        raise WeightsError(f"{path}: weights are for {card['name']!r}, not {name!r}")
+    data = Path(path).read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if card.get("sha256") != actual:
+        raise WeightsError(f"{path}: sha256 {actual[:12]}… does not match its model card ({str(card.get('sha256'))[:12]}…): file corrupted or replaced")
+    try:
+        state = load_safetensors(data)
+    except (SafetensorError, ValueError, RuntimeError) as error:
+        raise WeightsError(f"{path}: not a valid safetensors file ({error})") from None
+    spec = get_spec(card["name"] if card["name"] in _names() else name)
+    model = spec.factory(config_from_dict(spec.name, card.get("config", {})))
+    model.cfx_name = spec.name
+    reference = model.state_dict()
+    state = {k: v.to(reference[k].dtype) if k in reference else v for k, v in state.items()}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        raise WeightsError(f"{path}: weights do not fit {spec.name}: {' '.join(first[:2])[:300]}") from None
+    return model.to(device).eval(), card
+
+
+def _names() -> set[str]:
+    from cfx.registry import list_models
+
+    return {spec.name for spec in list_models(include_tiny=True)}
