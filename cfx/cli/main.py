@@ -1,0 +1,43 @@
+"""`cfx`: entry point. Subcommands are imported here but import torch only when run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cfx import __version__
+from cfx.reports import EXIT_CODES_HELP
+
+app = typer.Typer(
+    name="cfx",
+    help=f"Unix-style tools for automatic image colorization and for detecting machine-colorized images.\n\n{EXIT_CODES_HELP}",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cfx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """cfx: colorize, detect, train, harden, eval."""
+
+
+from cfx.cli import colorize_command, models_command, train_command  # noqa: E402
+
+app.command("colorize", help=colorize_command.__doc__)(colorize_command.colorize)
+app.command("models", help=models_command.__doc__)(models_command.models)
+app.add_typer(train_command.app, name="train")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,131 @@
+"""Colorize images at any resolution (seed 003 §3.5 and §5.4).
+
+The chroma (a*b*) is predicted from a copy of the lightness resized so that its long
+side is at most the render size (sides rounded to the model's multiple of 8); the
+global network always sees its fixed-size copy. The predicted chroma is upsampled to
+the input's full resolution and merged with the input's own full-resolution L*, so
+the output keeps every detail of the input, its size, its alpha and its bit depth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cfx.color import denormalize_ab, merge_luminance, rgb_to_lightness
+from cfx.imageio import LoadedImage
+
+MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
+
+
+def render_shape(height: int, width: int, render_size: int, multiple: int = 8) -> tuple[int, int]:
+    """(h, w) of the model input: long side ≤ render_size, never upscaled, multiples of ``multiple``."""
+    scale = min(1.0, render_size / max(height, width))
+    return tuple(max(multiple, int(math.ceil(side * scale / multiple)) * multiple) for side in (height, width))  # type: ignore[return-value]
+
+
+@dataclass
+class Prepared:
+    """One decoded image ready for the model."""
+
+    image: LoadedImage
+    lightness: torch.Tensor  # 1×H×W, L* in [0, 100], full resolution
+    model_input: torch.Tensor  # 1×h×w, L*/100 at render size
+    warnings: list[str] = field(default_factory=list)
+
+
+class Colorizer:
+    """A loaded colorizer: ``prepare`` (CPU, any thread) → ``predict`` (batched) → ``finish``."""
+
+    def __init__(self, model: torch.nn.Module, card: dict[str, Any], device: torch.device, render_size: int, autocast: Any = None) -> None:
+        self.model = model
+        self.card = card
+        self.device = device
+        self.render_size = render_size
+        self.autocast = autocast
+        self.multiple = getattr(model, "multiple", 8)
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name", getattr(self.model, "cfx_name", "?")))
+
+    def prepare(self, image: LoadedImage) -> Prepared:
+        rgb = torch.from_numpy(np.ascontiguousarray(image.rgb)).permute(2, 0, 1)
+        lightness = _rows(rgb, rgb_to_lightness)
+        h, w = render_shape(lightness.shape[1], lightness.shape[2], self.render_size, self.multiple)
+        small = F.interpolate(lightness[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
+        notes = list(image.warnings)
+        if not image.is_gray:
+            notes.append("input has colour: its luminance is used")
+        return Prepared(image, lightness, small.clamp(0, 100) / 100.0, notes)
+
+    @torch.inference_mode()
+    def predict(self, batch: list[Prepared]) -> list[torch.Tensor]:
+        """a*b* (Lab units, 2×h'×w', on the CPU) for a batch of same-size inputs."""
+        x = torch.stack([p.model_input for p in batch]).to(self.device)
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
+            ab01, _ = self.model(x)
+        return list(denormalize_ab(ab01.float()).cpu())
+
+    def finish(self, prepared: Prepared, ab: torch.Tensor) -> np.ndarray:
+        """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1]."""
+        lightness = prepared.lightness
+        height, width = lightness.shape[1:]
+        out = np.empty((height, width, 3), dtype=np.float32)
+        ab = ab[None].float()
+        for top in range(0, height, MERGE_ROWS):
+            rows = slice(top, min(height, top + MERGE_ROWS))
+            ab_rows = _upsample_rows(ab, height, width, rows)
+            out[rows] = merge_luminance(lightness[:, rows], ab_rows[0]).permute(1, 2, 0).numpy()
+        return out
+
+    def colorize_array(self, image: LoadedImage) -> np.ndarray:
+        """One image end to end (library use; the CLI batches through the runner)."""
+        prepared = self.prepare(image)
+        return self.finish(prepared, self.predict([prepared])[0])
+
+
+def _rows(rgb: torch.Tensor, fn: Any) -> torch.Tensor:
+    """Apply a per-pixel colour function in row strips to bound peak memory."""
+    parts = [fn(rgb[:, top : top + MERGE_ROWS].float()) for top in range(0, rgb.shape[1], MERGE_ROWS)]
+    return torch.cat(parts, dim=1)
+
+
+def _upsample_rows(ab: torch.Tensor, height: int, width: int, rows: slice) -> torch.Tensor:
+    """Rows ``rows`` of bilinear upsampling (align_corners=False) of ``ab`` to height×width."""
+    _, _, h, w = ab.shape
+    # Source coordinates of the wanted output rows, as F.interpolate computes them.
+    ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32) + 0.5) * (h / height) - 0.5
+    y0 = ys.floor().clamp(0, h - 1)
+    frac = (ys - y0).clamp(0, 1)
+    y0 = y0.long()
+    y1 = (y0 + 1).clamp(max=h - 1)
+    strip = ab[:, :, y0] * (1 - frac)[None, None, :, None] + ab[:, :, y1] * frac[None, None, :, None]
+    return F.interpolate(strip, size=(strip.shape[2], width), mode="bilinear", align_corners=False)
+
+
+def load_colorizer(model: str | None = None, weights: str | Path | None = None, device: str = "auto", precision: str = "auto", render_size: int | None = None) -> Colorizer:
+    """A ready :class:`Colorizer` from registry name and/or weights file."""
+    from cfx.registry import get_spec
+    from cfx.runner import autocast, prepare_model, select_device
+    from cfx.weights import load_model, resolve_weights
+
+    name, path = resolve_weights(model, weights, default=DEFAULT_COLORIZER)
+    spec = get_spec(name)
+    if spec.task != "colorize":
+        raise ValueError(f"{name} is a {spec.task} model, not a colorizer")
+    torch_device = select_device(device)
+    net, card = load_model(name, path, torch_device)
+    card = {**card, "weights_path": str(path)}
+    return Colorizer(prepare_model(net, torch_device), card, torch_device, render_size or spec.defaults.get("render_size", 320), autocast(torch_device, precision))
+
+
+DEFAULT_COLORIZER = "iizuka.compact"

@@ -1,0 +1,159 @@
+"""The runner shared by every inference command: device, precision, threads, pipeline.
+
+- Device: ``auto`` picks CUDA when present, else the CPU; ``cuda:N`` is checked.
+- Precision: autocast in bf16/fp16 on CUDA; the CPU runs fp32 (a request for fp16 on
+  the CPU warns and falls back, as whisper does).
+- Pipeline: inputs are decoded by a pool of worker threads ahead of the model (Pillow
+  and numpy release the GIL), consecutive inputs of the same size are batched, and
+  outputs are encoded and written by the pool while the model computes the next batch.
+  Results come back in input order, so stdout is deterministic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Generic, Iterable, Iterator, TypeVar
+
+import torch
+
+T = TypeVar("T")
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+class DeviceError(ValueError):
+    pass
+
+
+def select_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DeviceError(f"unknown device {name!r} (auto, cpu, cuda or cuda:N)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {name!r} requested but CUDA is not available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    elif device.type != "cpu":
+        raise DeviceError(f"unsupported device {name!r} (auto, cpu, cuda or cuda:N)")
+    return device
+
+
+def autocast(device: torch.device, precision: str = "auto") -> ContextManager[Any]:
+    """Autocast context for inference: bf16/fp16 on CUDA, nothing on the CPU."""
+    if precision not in ("auto", "fp32", "fp16", "bf16"):
+        raise DeviceError(f"unknown precision {precision!r} (auto, fp32, fp16 or bf16)")
+    if device.type != "cuda":
+        if precision in ("fp16", "bf16"):
+            warnings.warn(f"{precision} requested on the CPU; running in fp32", stacklevel=2)
+        return contextlib.nullcontext()
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    if precision == "auto" and not torch.cuda.is_bf16_supported():
+        dtype = torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def configure_threads(workers: int | None = None) -> int:
+    """Use every core for intra-op parallelism; returns the number of I/O workers."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(cores)
+    return workers if workers is not None else min(4, max(1, cores))
+
+
+def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Inference form: eval mode, on ``device``, channels_last on CUDA."""
+    model = model.eval().to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+@dataclass
+class Failed:
+    """A per-item failure that the pipeline passes through in order."""
+
+    item: Any  # the original input item
+    reason: str
+
+
+def _call(fn: Callable[[Any], Any], arg: Any, item: Any, error_types: tuple[type[BaseException], ...]) -> Any:
+    try:
+        return fn(arg)
+    except error_types as error:
+        return Failed(item, str(error))
+
+
+def run_pipeline(
+    items: Iterable[T],
+    decode: Callable[[T], P],
+    batch_key: Callable[[P], Any],
+    compute: Callable[[list[P]], list[Any]],
+    encode: Callable[[tuple[P, Any]], R],
+    batch_size: int = 1,
+    workers: int = 2,
+    errors: tuple[type[BaseException], ...] = (Exception,),
+) -> Iterator[R | Failed]:
+    """decode (threads) → compute (batched, caller's thread) → encode (threads), in input order.
+
+    A stage raising one of ``errors`` turns its item into :class:`Failed` (carrying the
+    original input item) and the run goes on; a failing ``compute`` fails its batch.
+    """
+    prefetch = max(2 * batch_size, 2 * workers)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cfx-io") as pool:
+        decoded: deque[tuple[T, Future[Any]]] = deque()
+        encoded: deque[Future[Any] | Failed] = deque()
+        source = iter(items)
+        exhausted = False
+
+        def refill() -> None:
+            nonlocal exhausted
+            while not exhausted and len(decoded) < prefetch:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    return
+                decoded.append((item, pool.submit(_call, decode, item, item, errors)))
+
+        def drain(block: bool) -> Iterator[Any]:
+            while encoded and (block or isinstance(encoded[0], Failed) or encoded[0].done()):  # type: ignore[union-attr]
+                head = encoded.popleft()
+                yield head if isinstance(head, Failed) else head.result()
+
+        refill()
+        while decoded:
+            batch: list[tuple[T, Any]] = []
+            while decoded and len(batch) < batch_size:
+                item, future = decoded[0]
+                ready = future.result()
+                if isinstance(ready, Failed):
+                    if batch:
+                        break
+                    decoded.popleft()
+                    encoded.append(ready)
+                    refill()
+                    continue
+                if batch and batch_key(ready) != batch_key(batch[0][1]):
+                    break
+                decoded.popleft()
+                batch.append((item, ready))
+                refill()
+            if batch:
+                try:
+                    outputs = compute([ready for _, ready in batch])
+                except errors as error:
+                    encoded.extend(Failed(item, str(error)) for item, _ in batch)
+                else:
+                    encoded.extend(pool.submit(_call, encode, (ready, out), item, errors) for (item, ready), out in zip(batch, outputs))
+            yield from drain(block=False)
+        yield from drain(block=True)

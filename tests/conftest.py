@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny weights made in the test session, small generated images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained ``iizuka.tiny`` saved with its card (the CLI's --weights)."""
+    import torch
+
+    from cfx.registry import create_model
+    from cfx.weights import save_model
+
+    torch.manual_seed(0)
+    model = create_model("iizuka.tiny")
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    save_model(model, path, {"name": "iizuka.tiny", "arch": "iizuka", "task": "colorize"})
+    return path
+
+
+def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth random colour image (uint8 H×W×3), like a blurry photo."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, size=(3, 4, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC))
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path) -> Path:
+    """A folder with a gray JPEG, a colour PNG in a subfolder, an RGBA PNG and a text file."""
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    Image.fromarray(smooth_image(40, 56, 1)).convert("L").save(root / "gray.jpg", quality=95)
+    Image.fromarray(smooth_image(33, 21, 2)).save(root / "sub" / "colour.png")
+    rgba = np.dstack([smooth_image(24, 24, 3), np.full((24, 24), 128, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(root / "alpha.png")
+    (root / "notes.txt").write_text("not an image")
+    return root

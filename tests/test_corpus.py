@@ -1,0 +1,109 @@
+"""Fast tests for the corpus builder (no network, no apt): rcc parsing, dedup hash,
+crop determinism and per-source split consistency."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image
+
+from cfx.data import corpus as C
+from cfx.data.split import assign_split
+
+
+def _png_bytes(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _make_rcc(files: dict[str, tuple[bytes, bool]]) -> bytes:
+    """Tiny Qt rcc (format version 3): a root dir holding files (name -> (data, zlib))."""
+    names, data, entries = b"", b"", []
+    for name, (payload, compress) in files.items():
+        name_off = len(names)
+        enc = name.encode("utf-16-be")
+        names += struct.pack(">HI", len(name), 0) + enc
+        stored = struct.pack(">I", len(payload)) + zlib.compress(payload) if compress else payload
+        data_off = len(data)
+        data += struct.pack(">I", len(stored)) + stored
+        entries.append(struct.pack(">IHHHIQ", name_off, 1 if compress else 0, 0, 0, data_off, 0))
+    root = struct.pack(">IHIIQ", 0, 2, len(files), 1, 0)
+    tree = root + b"".join(entries)
+    header_len = 24
+    data_start = header_len
+    names_start = data_start + len(data)
+    tree_start = names_start + len(names)
+    header = b"qres" + struct.pack(">IIIII", 3, tree_start, data_start, names_start, 0)
+    return header + data + names + tree
+
+
+def test_parse_rcc_plain_and_zlib() -> None:
+    a, b = _png_bytes(1), b"RIFF\x10\x00\x00\x00WEBPVP8 fake"
+    blob = _make_rcc({"a.png": (a, False), "b.webp": (b, True)})
+    files = C.parse_rcc(blob)
+    assert files == {"a.png": a, "b.webp": b}
+    img = Image.open(io.BytesIO(files["a.png"]))
+    assert img.size == (64, 48)
+
+
+def test_scan_embedded_images_finds_headers() -> None:
+    blob = b"xx" + b"RIFF\x00\x00\x00\x00WEBP" + b"yy" + b"\x89PNG\r\n\x1a\n" + b"\xff\xd8\xff\xe0"
+    assert [e for _, e in C.scan_embedded_images(blob)] == [".webp", ".png", ".jpg"]
+
+
+def test_dhash_detects_near_duplicates_only() -> None:
+    img = Image.open(io.BytesIO(_png_bytes(2, (128, 96)))).resize((256, 192))
+    small = img.resize((200, 150))  # rescaled copy: same picture
+    other = Image.open(io.BytesIO(_png_bytes(3, (128, 96)))).resize((256, 192))
+    assert C.hamming(C.dhash(img), C.dhash(small)) <= C.DEDUP_MAX_HAMMING
+    assert C.hamming(C.dhash(img), C.dhash(other)) > 16
+    d = C.Deduper()
+    assert d.check(C.dhash(img), "a") is None
+    assert d.check(C.dhash(small), "b") == "a"
+    assert d.check(C.dhash(other), "c") is None
+
+
+def test_mean_chroma_separates_gray_and_colour() -> None:
+    gray = Image.new("RGB", (64, 64), (120, 120, 120))
+    red = Image.new("RGB", (64, 64), (200, 30, 30))
+    assert C.mean_chroma(gray) < C.MIN_CHROMA < C.mean_chroma(red)
+
+
+def test_crop_boxes_deterministic_and_inside() -> None:
+    size = (3000, 2000)
+    a, b = C.crop_boxes(size, "abc"), C.crop_boxes(size, "abc")
+    assert a == b and len(a) == 6
+    assert C.crop_boxes(size, "abd") != a
+    for x0, y0, x1, y1 in a:
+        assert 0 <= x0 < x1 <= 3000 and 0 <= y0 < y1 <= 2000
+        assert x1 - x0 == y1 - y0
+    assert C.crop_boxes((1000, 700), "abc") == []
+
+
+def test_resize_short_never_upscales() -> None:
+    assert C.resize_short(Image.new("RGB", (1024, 512))).size == (512, 256)
+    assert C.resize_short(Image.new("RGB", (300, 150))).size == (300, 150)
+
+
+def test_crops_of_one_source_share_split(tmp_path) -> None:
+    from cfx.data.corpus_sources import SCRATCH
+
+    arr = np.random.default_rng(4).integers(0, 255, (800, 1000, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG")
+    cand = C.Candidate(SCRATCH, "/x/photo.png", buf.getvalue(), "1", "CC0", "landscape")
+    acc = C.Accepted(cand, Image.fromarray(arr), C.source_id(cand))
+    records = C.write_outputs(acc, tmp_path)
+    assert len(records) == 3  # the photo + 2 crops (short side 800)
+    splits = {r["split"] for r in records}
+    assert splits == {assign_split(cand.sha256, val_fraction=0.1)}
+    for r in records:
+        img = Image.open(tmp_path / r["file"])
+        assert min(img.size) == 256
+        assert r["file"].startswith(f"{r['split']}/landscape/")
