@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from cfx.color import denormalize_ab, merge_luminance, rgb_to_lightness
-from cfx.imageio import LoadedImage
+from cfx.imageio import ImageError, LoadedImage, load_image, output_suffix, save_image
 
 MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
 
@@ -129,3 +129,61 @@ def load_colorizer(model: str | None = None, weights: str | Path | None = None, 
 
 
 DEFAULT_COLORIZER = "iizuka.compact"
+
+# Per-image failures that become error records instead of stopping a run.
+IMAGE_FAILURES = (ImageError, OSError, ValueError, RuntimeError, MemoryError)
+
+
+def planned_suffix(input_path: Path) -> str:
+    """Output suffix known before decoding: formats that may hold 16 bits or alpha become PNG."""
+    suffix = input_path.suffix.lower()
+    return output_suffix(suffix, 16 if suffix in (".png", ".tif", ".tiff") else 8, suffix == ".gif")
+
+
+def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, target: Path) -> dict[str, Any]:
+    """Merge, encode and atomically write one result; returns its record fields."""
+    image = prepared.image
+    rgb = colorizer.finish(prepared, ab)
+    alpha = image.alpha if target.suffix not in (".jpg", ".jpeg", ".bmp") else None
+    bit_depth = image.bit_depth if target.suffix == ".png" else 8
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_image(target, rgb, alpha=alpha, bit_depth=bit_depth)
+    height, width = prepared.lightness.shape[1:]
+    return {
+        "path": str(image.path),
+        "output": str(target),
+        "width": int(width),
+        "height": int(height),
+        "render": [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])],
+        "bit_depth": bit_depth,
+        "alpha": alpha is not None,
+        "warnings": prepared.warnings,
+    }
+
+
+def colorize_files(colorizer: Colorizer, jobs: Iterable[tuple[Path, Path]], batch_size: int = 4, workers: int = 2) -> Iterator[dict[str, Any] | Any]:
+    """Colorize (input, target) pairs through the runner's pipeline, in order.
+
+    Yields a record per written image, or a :class:`cfx.runner.Failed` whose ``item``
+    is the (input, target) pair.
+    """
+    from cfx.runner import run_pipeline
+
+    def decode(job: tuple[Path, Path]) -> tuple[Path, Prepared]:
+        source, target = job
+        return target, colorizer.prepare(load_image(source))
+
+    def encode(pair: tuple[tuple[Path, Prepared], torch.Tensor]) -> dict[str, Any]:
+        (target, prepared), ab = pair
+        return write_colorized(colorizer, prepared, ab, target)
+
+    yield from run_pipeline(
+        jobs,
+        decode,
+        batch_key=lambda ready: tuple(ready[1].model_input.shape),
+        compute=lambda batch: colorizer.predict([prepared for _, prepared in batch]),
+        encode=encode,
+        batch_size=batch_size,
+        workers=workers,
+        errors=IMAGE_FAILURES,
+    )

@@ -66,8 +66,8 @@ def write_document(document: dict[str, Any], path: str | None = None, stream: Te
     if path:
         from pathlib import Path
 
-        from cfx.weights import _atomic_write
+        from cfx.imageio import atomic_write_bytes
 
-        _atomic_write(Path(path), text.encode())
+        atomic_write_bytes(Path(path), text.encode())
     else:
         (stream or sys.stdout).write(text)

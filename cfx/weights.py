@@ -16,6 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from cfx.imageio import atomic_write_bytes
+
 CARD_SCHEMA = "cfx.card/1"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
@@ -85,7 +87,7 @@ def save_model(model: Any, path: Path, card: dict[str, Any], half: bool = False,
         raise WeightsError(f"{path}: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, data)
+    atomic_write_bytes(path, data)
     full_card = {
         "schema": CARD_SCHEMA,
         **card,
@@ -95,24 +97,12 @@ def save_model(model: Any, path: Path, card: dict[str, Any], half: bool = False,
         "sha256": hashlib.sha256(data).hexdigest(),
         "bytes": len(data),
     }
-    _atomic_write(card_path(path), (json.dumps(full_card, indent=2) + "\n").encode())
+    atomic_write_bytes(card_path(path), (json.dumps(full_card, indent=2) + "\n").encode())
     return full_card
 
 
 def _config_dict(model: Any) -> dict[str, Any]:
     return asdict(model.config) if hasattr(model, "config") else {}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def resolve_weights(model: str | None, weights: str | Path | None, default: str) -> tuple[str, Path]:

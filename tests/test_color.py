@@ -22,6 +22,16 @@ from cfx.color import (
 skcolor = pytest.importorskip("skimage.color")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the test machine's cores are shared, and oversubscribed
+    OpenMP threads make tiny convolutions 10–50× slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _rgb_grid(steps: int = 33) -> torch.Tensor:
     """Every combination of ``steps`` levels per channel as a 1×3×steps×steps² image."""
     levels = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)

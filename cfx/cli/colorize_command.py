@@ -30,82 +30,46 @@ def colorize(
     skip_existing: opt.SkipExisting = False,
     shard: opt.Shard = None,
 ) -> None:
-    import torch
-
-    from cfx.colorize import Prepared, load_colorizer
-    from cfx.imageio import ImageError, load_image, output_suffix, save_image
-    from cfx.inputs import InputItem, OutputPlanner
+    from cfx.colorize import colorize_files, load_colorizer, planned_suffix
+    from cfx.inputs import OutputPlanner
     from cfx.progress import progress
     from cfx.reports import RecordWriter
-    from cfx.runner import Failed, configure_threads, run_pipeline
+    from cfx.runner import Failed, configure_threads
 
     writer = RecordWriter(SCHEMA, json_mode=json_output, quiet=quiet, command="cfx colorize")
     items = collect_inputs(inputs, output, shard, writer)
     threads = configure_threads(workers)
     colorizer = load_or_fail(lambda: load_colorizer(model, weights, device, precision, render_size))
     common = {"model": colorizer.name, "weights_sha256": colorizer.card.get("sha256")}
-
-    def planned_suffix(item: InputItem) -> str:
-        suffix = item.path.suffix.lower()
-        # Formats that can carry 16 bits or alpha become PNG before decoding tells which.
-        return output_suffix(suffix, 16 if suffix in (".png", ".tif", ".tiff") else 8, suffix == ".gif")
-
-    planner = OutputPlanner(output, planned_suffix)
+    planner = OutputPlanner(output, lambda item: planned_suffix(item.path))
     jobs = []
     for item in items:
         target = planner.plan(item)
         if skip_existing and target.exists():
             writer.write({"path": str(item.path), "output": str(target), "skipped": True, **common})
         else:
-            jobs.append((item, target))
+            jobs.append((item.path, target))
     for warning in planner.warnings:
-        print(f"cfx colorize: warning: {warning}", file=sys.stderr)
-
-    def decode(job: tuple[InputItem, Path]) -> tuple[InputItem, Path, Prepared]:
-        item, target = job
-        return item, target, colorizer.prepare(load_image(item.path))
-
-    def encode(pair: tuple[tuple[InputItem, Path, Prepared], torch.Tensor]) -> dict:
-        (item, target, prepared), ab = pair
-        image = prepared.image
-        rgb = colorizer.finish(prepared, ab)
-        alpha = image.alpha if target.suffix not in (".jpg", ".jpeg", ".bmp") else None
-        bit_depth = image.bit_depth if target.suffix == ".png" else 8
-        target.parent.mkdir(parents=True, exist_ok=True)
-        save_image(target, rgb, alpha=alpha, bit_depth=bit_depth)
-        height, width = prepared.lightness.shape[1:]
-        return {
-            "path": str(item.path),
-            "output": str(target),
-            **common,
-            "width": int(width),
-            "height": int(height),
-            "render": [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])],
-            "bit_depth": bit_depth,
-            "alpha": alpha is not None,
-            "warnings": prepared.warnings,
-        }
-
-    errors = (ImageError, OSError, ValueError, RuntimeError, MemoryError)
+        warn(warning, quiet)
     with progress("colorize", total=len(jobs), quiet=quiet) as bar:
-        for result in run_pipeline(
-            jobs, decode, batch_key=lambda d: tuple(d[2].model_input.shape), compute=lambda b: colorizer.predict([p for _, _, p in b]),
-            encode=encode, batch_size=batch_size, workers=threads, errors=errors,
-        ):
+        for result in colorize_files(colorizer, jobs, batch_size, threads):
             if isinstance(result, Failed):
-                item, _ = result.item
-                writer.error(item.path, _reason(result.reason, item.path))
+                source, _ = result.item
+                writer.error(source, _reason(result.reason, source))
             else:
                 for warning in result["warnings"]:
-                    if not quiet:
-                        print(f"cfx colorize: warning: {result['path']}: {warning}", file=sys.stderr)
-                writer.write(result)
+                    warn(f"{result['path']}: {warning}", quiet)
+                writer.write({**result, **common})
             bar.advance()
     finish_run(writer, quiet)
+
+
+def warn(text: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"cfx colorize: warning: {text}", file=sys.stderr)
 
 
 def _reason(reason: str, path: Path) -> str:
     """ImageError messages start with the path; the record has it already."""
     prefix = f"{path}: "
-    return reason[len(prefix) :] if reason.startswith(prefix) else reason.splitlines()[0] if reason else "failed"
-
+    return reason[len(prefix) :] if reason.startswith(prefix) else (reason.splitlines() or ["failed"])[0]

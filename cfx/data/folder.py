@@ -24,8 +24,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from cfx.data.split import assign_split
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+from cfx.imageio import IMAGE_SUFFIXES
 
 
 @dataclass

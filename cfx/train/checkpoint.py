@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save
 
-from cfx.weights import _atomic_write
+from cfx.imageio import atomic_write_bytes
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator, progress: dict[str, Any]) -> None:
@@ -35,7 +35,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         "progress": json.dumps(progress),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, save(tensors, metadata=metadata))
+    atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> dict[str, Any]:
