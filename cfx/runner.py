@@ -108,6 +108,8 @@ def run_pipeline(
     A stage raising one of ``errors`` turns its item into :class:`Failed` (carrying the
     original input item) and the run goes on; a failing ``compute`` fails its batch.
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     prefetch = max(2 * batch_size, 2 * workers)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cfx-io") as pool:
         decoded: deque[tuple[T, Future[Any]]] = deque()
@@ -153,7 +155,11 @@ def run_pipeline(
                     outputs = compute([ready for _, ready in batch])
                 except errors as error:
                     encoded.extend(Failed(item, str(error)) for item, _ in batch)
-                else:
+                    outputs = None
+                if outputs is not None and len(outputs) != len(batch):
+                    reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
+                    encoded.extend(Failed(item, reason) for item, _ in batch)
+                elif outputs is not None:
                     encoded.extend(pool.submit(_call, encode, (ready, out), item, errors) for (item, ready), out in zip(batch, outputs))
             yield from drain(block=False)
         yield from drain(block=True)

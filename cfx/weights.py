@@ -82,7 +82,7 @@ def save_model(model: Any, path: Path, card: dict[str, Any], half: bool = False,
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    data = save(state, metadata={"format": "pt", "cfx_name": card.get("name", "")})
+    data = save(state, metadata={"format": "pt"})  # one key: byte-identical saves
     if max_bytes is not None and len(data) > max_bytes:
         raise WeightsError(f"{path}: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     path = Path(path)

@@ -9,6 +9,18 @@ import pytest
 from PIL import Image
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the test machine's cores are shared, and oversubscribed
+    OpenMP threads make tiny convolutions 10-50x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained ``iizuka.tiny`` saved with its card (the CLI's --weights)."""

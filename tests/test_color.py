@@ -22,14 +22,6 @@ from cfx.color import (
 skcolor = pytest.importorskip("skimage.color")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the test machine's cores are shared, and oversubscribed
-    OpenMP threads make tiny convolutions 10–50× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _rgb_grid(steps: int = 33) -> torch.Tensor:

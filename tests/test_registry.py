@@ -26,14 +26,6 @@ ALL_NAMES = [spec.name for spec in list_models(include_tiny=True)]
 BIG_PARAMS = 10_000_000
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the test machine's cores are shared, and oversubscribed
-    OpenMP threads make tiny convolutions 10–50× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _params(model: torch.nn.Module) -> int:

@@ -27,14 +27,6 @@ from cfx.weights import (
 NAME = "iizuka.tiny"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the test machine's cores are shared, and oversubscribed
-    OpenMP threads make tiny convolutions 10–50× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _trained_like_tiny(num_classes: int = 0) -> torch.nn.Module:
@@ -131,6 +123,12 @@ def test_half_storage(tmp_path: Path) -> None:
         assert value.dtype == model.state_dict()[key].dtype, key  # back to fp32 in memory
     x = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(2))
     assert torch.allclose(_outputs(model, x), _outputs(loaded, x), atol=5e-3)
+
+
+def test_save_model_is_byte_deterministic(tmp_path: Path) -> None:
+    model = _trained_like_tiny()
+    digests = {save_model(model, tmp_path / f"{i}.safetensors", {"name": NAME})["sha256"] for i in range(8)}
+    assert len(digests) == 1
 
 
 def test_max_bytes_refuses_large_file(tmp_path: Path) -> None:

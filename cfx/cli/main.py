@@ -41,3 +41,7 @@ app.add_typer(train_command.app, name="train")
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

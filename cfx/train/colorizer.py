@@ -141,7 +141,7 @@ def train_colorizer(
     while state["epoch"] < recipe.epochs:
         started = time.monotonic()
         batches = _batches(folder.train, recipe, size, generator)
-        running = 0.0
+        running, trained = 0.0, 0
         with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=len(folder.train), quiet=quiet) as bar:
             for batch in batches:
                 rgb = torch.stack([random_crop(folder.train.images[i], size, generator, recipe.min_scale) for i in batch])
@@ -152,12 +152,13 @@ def train_colorizer(
                 loss.backward()
                 optimizer.step()
                 running += loss.item() * len(batch)
+                trained += len(batch)
                 state["samples"] += len(batch)
                 state["steps"] += 1
                 bar.advance(len(batch))
         state["epoch"] += 1
         state["seconds"] += time.monotonic() - started
-        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / len(folder.train), "samples": state["samples"], "seconds": round(state["seconds"], 1)}
+        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / max(trained, 1), "samples": state["samples"], "seconds": round(state["seconds"], 1)}
         if len(folder.val):
             entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
         state["log"].append(entry)
