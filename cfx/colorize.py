@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cfx.color import denormalize_ab, merge_luminance, rgb_to_lightness
+from cfx.color import merge_luminance, rgb_to_lightness
 from cfx.imageio import ImageError, LoadedImage, load_image, output_suffix, save_image
 
 MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
@@ -72,8 +72,8 @@ class Colorizer:
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
-            ab01, _ = self.model(x)
-        return list(denormalize_ab(ab01.float()).cpu())
+            ab = self.model.predict_ab(x)
+        return list(ab.float().cpu())
 
     def finish(self, prepared: Prepared, ab: torch.Tensor) -> np.ndarray:
         """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1]."""

@@ -268,10 +268,10 @@ def test_train_survives_a_last_batch_of_one(data_dir: Path, tmp_path: Path) -> N
 
 
 def test_train_loss_is_the_mean_over_trained_samples(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cfx.train.colorizer as colorizer
+    from cfx.models.iizuka import IizukaColorizer
 
     seen: list[tuple[float, int]] = []
-    real = colorizer.colorization_loss
+    real = IizukaColorizer.training_loss
 
     def recording(model, lightness, ab, labels, alpha):  # noqa: ANN001, ANN202
         loss, predicted = real(model, lightness, ab, labels, alpha)
@@ -279,7 +279,7 @@ def test_train_loss_is_the_mean_over_trained_samples(data_dir: Path, tmp_path: P
             seen.append((loss.item(), lightness.shape[0]))
         return loss, predicted
 
-    monkeypatch.setattr(colorizer, "colorization_loss", recording)
+    monkeypatch.setattr(IizukaColorizer, "training_loss", recording)
     entries: list[dict] = []
     train_colorizer(data_dir, tmp_path / "b5.safetensors", _recipe(epochs=1, batch_size=5), quiet=True, on_epoch=entries.append)
     assert [n for _, n in seen] == [5, 5]

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cfx.models.base import ColorizerBase
 from cfx.registry import register
 
 
@@ -54,11 +55,9 @@ def _stack(cin: int, widths: tuple[int, ...], strides: tuple[int, ...]) -> nn.Se
     return nn.Sequential(*layers)
 
 
-class IizukaColorizer(nn.Module):
+class IizukaColorizer(ColorizerBase):
     """Input: L*/100 in [0, 1], shape N×1×H×W with H, W multiples of 8.
     Output: a*b* normalised to [0, 1] at H/2×W/2, and class logits (or None)."""
-
-    task = "colorize"
 
     def __init__(self, config: IizukaConfig) -> None:
         super().__init__()
@@ -105,11 +104,6 @@ class IizukaColorizer(nn.Module):
             nn.Conv2d(w[3], 2, 3, padding=1),
             nn.Sigmoid(),
         )
-
-    @property
-    def multiple(self) -> int:
-        """Input sides must be multiples of this."""
-        return 8
 
     def global_features(self, lightness: torch.Tensor, low: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """256-d global vector and class logits from a fixed-size copy (seed 003 §3.5)."""

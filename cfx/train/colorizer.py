@@ -1,8 +1,8 @@
 """`cfx train colorizer`: seed 003 §3.4–3.6.
 
-Loss (Eq. 6): MSE between the predicted and true a*b* (normalised to [0, 1], at the
-output's half resolution) plus α times the cross-entropy of the scene class when the
-data folder has class labels (α = 1/300). ADADELTA as in the paper, or Adam. Random
+The loss is each architecture's own (``training_loss``; for iizuka Eq. 6: MSE between
+the predicted and true a*b* plus α = 1/300 times the scene-class cross-entropy when the
+data folder has class labels). ADADELTA as in the paper, or Adam. Random
 crops at several scales and horizontal flips. One JSON log line per epoch with train
 and validation loss, validation PSNR and AuC; resumable checkpoints; the result is a
 safetensors file with its model card.
@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from cfx.color import denormalize_ab, lab_to_rgb, normalize_ab, rgb_to_lab
+from cfx.color import lab_to_rgb, rgb_to_lab
 from cfx.data.folder import ImageSet, center_crop, load_folder, random_crop
 from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
@@ -61,16 +61,6 @@ def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return lab[:, :1] / 100.0, lab[:, 1:]
 
 
-def colorization_loss(model: torch.nn.Module, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eq. 6; returns (total loss, predicted a*b* in Lab units)."""
-    predicted, logits = model(lightness)
-    target = F.interpolate(normalize_ab(ab), size=predicted.shape[-2:], mode="area")
-    loss = F.mse_loss(predicted, target)
-    if logits is not None and alpha > 0 and (labels >= 0).any():
-        loss = loss + alpha * F.cross_entropy(logits[labels >= 0], labels[labels >= 0])
-    return loss, denormalize_ab(predicted)
-
-
 @torch.no_grad()
 def validate(model: torch.nn.Module, val: ImageSet, size: int, alpha: float, batch_size: int = 32) -> dict[str, float]:
     """Loss, PSNR, AuC and colourfulness ratio on centre crops, with the gray baseline."""
@@ -81,7 +71,7 @@ def validate(model: torch.nn.Module, val: ImageSet, size: int, alpha: float, bat
         rgb = torch.stack([center_crop(im, size) for im in val.images[start : start + batch_size]])
         labels = torch.tensor(val.labels[start : start + batch_size])
         lightness, ab = _lab_batch(rgb)
-        loss, predicted_ab = colorization_loss(model, lightness, ab, labels, alpha)
+        loss, predicted_ab = model.training_loss(lightness, ab, labels, alpha)
         predicted_ab = F.interpolate(predicted_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
         prediction = lab_to_rgb(torch.cat((lightness * 100.0, predicted_ab), 1))
         gray = lab_to_rgb(torch.cat((lightness * 100.0, torch.zeros_like(ab)), 1))
@@ -147,7 +137,7 @@ def train_colorizer(
                 rgb = torch.stack([random_crop(folder.train.images[i], size, generator, recipe.min_scale) for i in batch])
                 labels = torch.tensor([folder.train.labels[i] for i in batch])
                 lightness, ab = _lab_batch(rgb)
-                loss, _ = colorization_loss(model, lightness, ab, labels, recipe.alpha)
+                loss, _ = model.training_loss(lightness, ab, labels, recipe.alpha)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -1,0 +1,45 @@
+"""What every colorizer in the registry provides to the trainer and the runner.
+
+``forward(lightness)`` takes L*/100 (N×1×H×W, sides multiples of ``multiple``) and
+returns the network's raw outputs plus class logits (or None). Two methods turn those
+into what the rest of cfx needs, so the trainer and the runner never branch on the
+architecture:
+
+- ``predict_ab(lightness)``: a*b* in Lab units at the model's output resolution;
+- ``training_loss(lightness, ab, labels, alpha)``: the paper's loss and the predicted a*b*.
+
+The defaults here are those of regression colorizers with a sigmoid over a*b*
+normalised to [0, 1] (seed 003 §3.3–3.4: MSE plus α times the classification
+cross-entropy when labels exist); other architectures override them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cfx.color import denormalize_ab, normalize_ab
+
+
+class ColorizerBase(nn.Module):
+    task = "colorize"
+    multiple = 8
+
+    def predict_ab(self, lightness: torch.Tensor) -> torch.Tensor:
+        output, _ = self(lightness)
+        return denormalize_ab(output.float())
+
+    def training_loss(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+        predicted, logits = self(lightness)
+        target = F.interpolate(normalize_ab(ab), size=predicted.shape[-2:], mode="area")
+        loss = F.mse_loss(predicted, target)
+        return loss + classification_loss(logits, labels, alpha), denormalize_ab(predicted)
+
+
+def classification_loss(logits: torch.Tensor | None, labels: torch.Tensor, alpha: float) -> torch.Tensor | float:
+    """α · cross-entropy over the labelled samples (Eq. 6); 0 without labels or logits."""
+    known = labels >= 0
+    if logits is None or alpha <= 0 or not bool(known.any()):
+        return 0.0
+    return alpha * F.cross_entropy(logits[known], labels[known])
