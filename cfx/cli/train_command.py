@@ -22,7 +22,7 @@ def colorizer(
     batch_size: opt.BatchSize = 32,
     crop_size: Annotated[int, typer.Option(min=0, help="Training crop side (0: the model's global input size).")] = 0,
     optimizer: Annotated[str, typer.Option(help="adam or adadelta (the paper's).")] = "adam",
-    lr: Annotated[float, typer.Option(help="Learning rate (Adam).")] = 1e-3,
+    lr: Annotated[float, typer.Option(help="Learning rate (ADADELTA: 1.0 unless set). With --resume it replaces the checkpoint's rate.")] = 1e-3,
     alpha: Annotated[float, typer.Option(help="Weight of the classification loss (Eq. 6).")] = 1.0 / 300.0,
     val_fraction: Annotated[float, typer.Option(help="Validation share when the folder has no train/ and val/.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Random seed (split-independent).")] = 0,

@@ -90,12 +90,18 @@ def validate(model: torch.nn.Module, val: ImageSet, size: int, alpha: float, bat
     return result
 
 
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adadelta": torch.optim.Adadelta}
+
+
+def _learning_rate(recipe: ColorizerRecipe) -> float:
+    """ADADELTA's rate is a scale on its own adaptive steps: 1.0 unless asked otherwise."""
+    return 1.0 if recipe.optimizer == "adadelta" and recipe.lr == ColorizerRecipe.lr else recipe.lr
+
+
 def _optimizer(model: torch.nn.Module, recipe: ColorizerRecipe) -> torch.optim.Optimizer:
-    if recipe.optimizer == "adadelta":
-        return torch.optim.Adadelta(model.parameters(), lr=recipe.lr if recipe.lr != 1e-3 else 1.0)
-    if recipe.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    raise ValueError(f"unknown optimizer {recipe.optimizer!r} (adam or adadelta)")
+    if recipe.optimizer not in _OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {recipe.optimizer!r} (adam or adadelta)")
+    return _OPTIMIZERS[recipe.optimizer](model.parameters(), lr=_learning_rate(recipe))
 
 
 def train_colorizer(
@@ -126,6 +132,8 @@ def train_colorizer(
     state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": []}
     if resume and checkpoint.is_file():
         state = load_checkpoint(checkpoint, model, optimizer, generator)
+        for group in optimizer.param_groups:  # the command line's rate wins (a later, lower-rate phase)
+            group["lr"] = _learning_rate(recipe)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
     model.train()
     while state["epoch"] < recipe.epochs:
@@ -148,7 +156,7 @@ def train_colorizer(
                 bar.advance(len(batch))
         state["epoch"] += 1
         state["seconds"] += time.monotonic() - started
-        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / max(trained, 1), "samples": state["samples"], "seconds": round(state["seconds"], 1)}
+        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / max(trained, 1), "samples": state["samples"], "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"]}
         if len(folder.val):
             entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
         state["log"].append(entry)
