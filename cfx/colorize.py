@@ -9,6 +9,7 @@ the output keeps every detail of the input, its size, its alpha and its bit dept
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cfx.color import merge_luminance, rgb_to_lightness
+from cfx.color import denormalize_ab, merge_luminance, rgb_to_lightness
 from cfx.imageio import ImageError, LoadedImage, load_image, output_suffix, save_image
 
 MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
@@ -56,8 +57,7 @@ class Colorizer:
         return str(self.card.get("name", getattr(self.model, "cfx_name", "?")))
 
     def prepare(self, image: LoadedImage) -> Prepared:
-        rgb = torch.from_numpy(np.ascontiguousarray(image.rgb)).permute(2, 0, 1)
-        lightness = _rows(rgb, rgb_to_lightness)
+        lightness = image_lightness(image)
         h, w = render_shape(lightness.shape[1], lightness.shape[2], self.render_size, self.multiple)
         small = F.interpolate(lightness[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
         notes = list(image.warnings)
@@ -75,22 +75,49 @@ class Colorizer:
             ab = self.model.predict_ab(x)
         return list(ab.float().cpu())
 
+    @property
+    def takes_global_source(self) -> bool:
+        """Whether the model can take its global features from another image (seed 003 §4.5)."""
+        return "global_source" in inspect.signature(self.model.forward).parameters
+
+    @torch.inference_mode()
+    def predict_styled(self, batch: list[Prepared], styles: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Like :meth:`predict`, with the global features of ``styles`` (model inputs of other images).
+
+        Models that take ``global_source`` output a*b* normalised to [0, 1], as :class:`ColorizerBase`.
+        """
+        x = torch.stack([p.model_input for p in batch]).to(self.device)
+        source = torch.stack(styles).to(self.device)
+        with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
+            output, _ = self.model(x, global_source=source)
+        return list(denormalize_ab(output.float()).cpu())
+
     def finish(self, prepared: Prepared, ab: torch.Tensor) -> np.ndarray:
         """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1]."""
-        lightness = prepared.lightness
-        height, width = lightness.shape[1:]
-        out = np.empty((height, width, 3), dtype=np.float32)
-        ab = ab[None].float()
-        for top in range(0, height, MERGE_ROWS):
-            rows = slice(top, min(height, top + MERGE_ROWS))
-            ab_rows = _upsample_rows(ab, height, width, rows)
-            out[rows] = merge_luminance(lightness[:, rows], ab_rows[0]).permute(1, 2, 0).numpy()
-        return out
+        return merge_full_resolution(prepared.lightness, ab)
 
     def colorize_array(self, image: LoadedImage) -> np.ndarray:
         """One image end to end (library use; the CLI batches through the runner)."""
         prepared = self.prepare(image)
         return self.finish(prepared, self.predict([prepared])[0])
+
+
+def image_lightness(image: LoadedImage) -> torch.Tensor:
+    """Full-resolution L* (1×H×W, in [0, 100]) of a decoded image, computed in row strips."""
+    rgb = torch.from_numpy(np.ascontiguousarray(image.rgb)).permute(2, 0, 1)
+    return _rows(rgb, rgb_to_lightness)
+
+
+def merge_full_resolution(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
+    """Upsample a*b* (2×h×w) to L*'s size (1×H×W) and merge, in row strips: float32 H×W×3 sRGB."""
+    height, width = lightness.shape[1:]
+    out = np.empty((height, width, 3), dtype=np.float32)
+    ab = ab[None].float()
+    for top in range(0, height, MERGE_ROWS):
+        rows = slice(top, min(height, top + MERGE_ROWS))
+        ab_rows = _upsample_rows(ab, height, width, rows)
+        out[rows] = merge_luminance(lightness[:, rows], ab_rows[0]).permute(1, 2, 0).numpy()
+    return out
 
 
 def _rows(rgb: torch.Tensor, fn: Any) -> torch.Tensor:
@@ -142,23 +169,19 @@ def planned_suffix(input_path: Path) -> str:
 
 def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, target: Path) -> dict[str, Any]:
     """Merge, encode and atomically write one result; returns its record fields."""
-    image = prepared.image
-    rgb = colorizer.finish(prepared, ab)
+    saved = save_result(prepared.image, colorizer.finish(prepared, ab), target)
+    render = [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])]
+    return {**saved, "render": render, "bit_depth": saved.pop("bit_depth"), "alpha": saved.pop("alpha"), "warnings": prepared.warnings}
+
+
+def save_result(image: LoadedImage, rgb: np.ndarray, target: Path) -> dict[str, Any]:
+    """Atomically write ``rgb`` for ``image``, keeping its alpha and bit depth where the format can."""
     alpha = image.alpha if target.suffix not in (".jpg", ".jpeg", ".bmp") else None
     bit_depth = image.bit_depth if target.suffix == ".png" else 8
     target.parent.mkdir(parents=True, exist_ok=True)
     save_image(target, rgb, alpha=alpha, bit_depth=bit_depth)
-    height, width = prepared.lightness.shape[1:]
-    return {
-        "path": str(image.path),
-        "output": str(target),
-        "width": int(width),
-        "height": int(height),
-        "render": [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])],
-        "bit_depth": bit_depth,
-        "alpha": alpha is not None,
-        "warnings": prepared.warnings,
-    }
+    height, width = rgb.shape[:2]
+    return {"path": str(image.path), "output": str(target), "width": int(width), "height": int(height), "bit_depth": bit_depth, "alpha": alpha is not None}
 
 
 def colorize_files(colorizer: Colorizer, jobs: Iterable[tuple[Path, Path]], batch_size: int = 4, workers: int = 2) -> Iterator[dict[str, Any] | Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated, Optional
 
 import typer
@@ -39,7 +40,13 @@ app.command("models", help=models_command.__doc__)(models_command.models)
 app.add_typer(train_command.app, name="train")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C (typer exits 130), so atomic writes remove their temporary files.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     app()
 
 
