@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cfx.color import denormalize_ab, merge_luminance, rgb_to_lightness
+from cfx.color import merge_luminance, rgb_to_lightness
 from cfx.imageio import ImageError, LoadedImage, load_image, output_suffix, save_image
 
 MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
@@ -65,32 +65,25 @@ class Colorizer:
             notes.append("input has colour: its luminance is used")
         return Prepared(image, lightness, small.clamp(0, 100) / 100.0, notes)
 
-    @torch.inference_mode()
-    def predict(self, batch: list[Prepared]) -> list[torch.Tensor]:
-        """a*b* (Lab units, 2×h'×w', on the CPU) for a batch of same-size inputs."""
-        x = torch.stack([p.model_input for p in batch]).to(self.device)
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
-            ab = self.model.predict_ab(x)
-        return list(ab.float().cpu())
-
     @property
     def takes_global_source(self) -> bool:
         """Whether the model can take its global features from another image (seed 003 §4.5)."""
         return "global_source" in inspect.signature(self.model.forward).parameters
 
     @torch.inference_mode()
-    def predict_styled(self, batch: list[Prepared], styles: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Like :meth:`predict`, with the global features of ``styles`` (model inputs of other images).
+    def predict(self, batch: list[Prepared], styles: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
+        """a*b* (Lab units, 2×h'×w', on the CPU) for a batch of same-size inputs.
 
-        Models that take ``global_source`` output a*b* normalised to [0, 1], as :class:`ColorizerBase`.
+        ``styles``: model inputs of other images whose global features replace the
+        inputs' own (style transfer, seed 003 §4.5).
         """
         x = torch.stack([p.model_input for p in batch]).to(self.device)
-        source = torch.stack(styles).to(self.device)
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        extra = {} if styles is None else {"global_source": torch.stack(styles).to(self.device)}
         with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
-            output, _ = self.model(x, global_source=source)
-        return list(denormalize_ab(output.float()).cpu())
+            ab = self.model.predict_ab(x, **extra)
+        return list(ab.float().cpu())
 
     def finish(self, prepared: Prepared, ab: torch.Tensor) -> np.ndarray:
         """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1]."""
@@ -171,7 +164,7 @@ def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, 
     """Merge, encode and atomically write one result; returns its record fields."""
     saved = save_result(prepared.image, colorizer.finish(prepared, ab), target)
     render = [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])]
-    return {**saved, "render": render, "bit_depth": saved.pop("bit_depth"), "alpha": saved.pop("alpha"), "warnings": prepared.warnings}
+    return {**saved, "render": render, "warnings": prepared.warnings}
 
 
 def save_result(image: LoadedImage, rgb: np.ndarray, target: Path) -> dict[str, Any]:

@@ -6,11 +6,10 @@ or with --json one cfx.colorize/1 record per line. Inputs are never modified.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, finish_run, load_or_fail
+from cfx.cli.common import collect_inputs, failure_reason, finish_run, load_or_fail, warn
 
 SCHEMA = "cfx.colorize/1"
 
@@ -50,26 +49,15 @@ def colorize(
         else:
             jobs.append((item.path, target))
     for warning in planner.warnings:
-        warn(warning, quiet)
+        warn("cfx colorize", warning, quiet)
     with progress("colorize", total=len(jobs), quiet=quiet) as bar:
         for result in colorize_files(colorizer, jobs, batch_size, threads):
             if isinstance(result, Failed):
                 source, _ = result.item
-                writer.error(source, _reason(result.reason, source))
+                writer.error(source, failure_reason(result.reason, source))
             else:
                 for warning in result["warnings"]:
-                    warn(f"{result['path']}: {warning}", quiet)
+                    warn("cfx colorize", f"{result['path']}: {warning}", quiet)
                 writer.write({**result, **common})
             bar.advance()
     finish_run(writer, quiet)
-
-
-def warn(text: str, quiet: bool) -> None:
-    if not quiet:
-        print(f"cfx colorize: warning: {text}", file=sys.stderr)
-
-
-def _reason(reason: str, path: Path) -> str:
-    """ImageError messages start with the path; the record has it already."""
-    prefix = f"{path}: "
-    return reason[len(prefix) :] if reason.startswith(prefix) else (reason.splitlines() or ["failed"])[0]

@@ -59,3 +59,15 @@ def finish_run(writer: RecordWriter, quiet: bool) -> NoReturn:
         failed = f", {writer.failed} failed" if writer.failed else ""
         print(f"{writer.command}: {writer.written} done{failed}", file=sys.stderr)
     raise typer.Exit(writer.exit_code)
+
+
+def warn(command: str, text: str, quiet: bool) -> None:
+    """A warning line on stderr (silenced by --quiet)."""
+    if not quiet:
+        print(f"{command}: warning: {text}", file=sys.stderr)
+
+
+def failure_reason(reason: str, path: Path) -> str:
+    """One line for an error record: ImageError messages start with the path, which the record has already."""
+    prefix = f"{path}: "
+    return reason[len(prefix) :] if reason.startswith(prefix) else (reason.splitlines() or ["failed"])[0]

@@ -26,8 +26,9 @@ class ColorizerBase(nn.Module):
     task = "colorize"
     multiple = 8
 
-    def predict_ab(self, lightness: torch.Tensor) -> torch.Tensor:
-        output, _ = self(lightness)
+    def predict_ab(self, lightness: torch.Tensor, **inputs: torch.Tensor) -> torch.Tensor:
+        """``inputs``: extra forward arguments (iizuka's ``global_source``)."""
+        output, _ = self(lightness, **inputs)
         return denormalize_ab(output.float())
 
     def training_loss(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
