@@ -8,6 +8,8 @@ from typing import Any
 def describe_models(include_tiny: bool = False) -> list[dict[str, Any]]:
     from dataclasses import asdict
 
+    import torch
+
     from cfx.registry import create_model, list_models
     from cfx.weights import WeightsError, find_weights, read_card
 
@@ -20,10 +22,9 @@ def describe_models(include_tiny: bool = False) -> list[dict[str, Any]]:
                 card = read_card(path)
             except WeightsError:
                 card = {}
-        if card.get("params"):
-            params = int(card["params"])
-        else:
-            params = sum(p.numel() for p in create_model(spec.name).parameters())
+        with torch.device("meta"):  # shapes only: no memory, no initialisation
+            model = create_model(spec.name)
+        params = int(card["params"]) if card.get("params") else sum(p.numel() for p in model.parameters())
         rows.append(
             {
                 "name": spec.name,
@@ -31,7 +32,7 @@ def describe_models(include_tiny: bool = False) -> list[dict[str, Any]]:
                 "task": spec.task,
                 "description": spec.description,
                 "params": params,
-                "input_size": getattr(spec.config, "global_size", None),
+                "input_size": getattr(model, "train_size", None),
                 "render_size": spec.defaults.get("render_size"),
                 "config": asdict(spec.config),
                 "weights": str(path) if path else None,

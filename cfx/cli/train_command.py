@@ -20,7 +20,7 @@ def colorizer(
     model: Annotated[str, typer.Option("--model", "-m", help="Registry name of a colorizer.")] = "iizuka.compact",
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the training images.")] = 10,
     batch_size: opt.BatchSize = 32,
-    crop_size: Annotated[int, typer.Option(min=0, help="Training crop side (0: the model's global input size).")] = 0,
+    crop_size: Annotated[int, typer.Option(min=0, help="Training crop side (0: the model's own training size).")] = 0,
     optimizer: Annotated[str, typer.Option(help="adam or adadelta (the paper's).")] = "adam",
     lr: Annotated[float, typer.Option(help="Learning rate (ADADELTA: 1.0 unless set). With --resume it replaces the checkpoint's rate.")] = 1e-3,
     alpha: Annotated[float, typer.Option(help="Weight of the classification loss (Eq. 6).")] = 1.0 / 300.0,

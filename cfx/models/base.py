@@ -26,6 +26,11 @@ class ColorizerBase(nn.Module):
     task = "colorize"
     multiple = 8
 
+    @property
+    def train_size(self) -> int:
+        """Side of the square training crops (iizuka: its global network's input, §3.6)."""
+        return int(self.config.global_size)  # type: ignore[attr-defined]
+
     def predict_ab(self, lightness: torch.Tensor, **inputs: torch.Tensor) -> torch.Tensor:
         """``inputs``: extra forward arguments (iizuka's ``global_source``)."""
         output, _ = self(lightness, **inputs)

@@ -37,7 +37,7 @@ class ColorizerRecipe:
     model: str = "iizuka.compact"
     epochs: int = 10
     batch_size: int = 32
-    crop_size: int = 0  # 0: the model's global_size (shares the low-level pass, §3.6)
+    crop_size: int = 0  # 0: the model's train_size (iizuka: its global input, sharing the low-level pass, §3.6)
     optimizer: str = "adam"  # "adam" or "adadelta" (the paper)
     lr: float = 1e-3  # Adam's; ADADELTA uses 1.0
     alpha: float = 1.0 / 300.0  # weight of the classification loss (Eq. 6)
@@ -126,7 +126,7 @@ def train_colorizer(
     torch.manual_seed(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
     model = create_model(recipe.model, num_classes=len(folder.classes))
-    size = recipe.crop_size or model.config.global_size
+    size = recipe.crop_size or model.train_size
     optimizer = _optimizer(model, recipe)
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
     state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": []}
