@@ -30,21 +30,26 @@ def colorizer(
     checkpoint: Annotated[Optional[Path], typer.Option(help="Checkpoint file (default: OUTPUT.ckpt).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint if it exists.")] = False,
     log: Annotated[Optional[Path], typer.Option(help="Append the JSON log of every epoch to this file.")] = None,
+    device: opt.Device = "auto",
     half: Annotated[bool, typer.Option("--half", help="Store the weights in fp16 (half the size).")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write the final JSON report here instead of stdout.")] = None,
     quiet: opt.Quiet = False,
 ) -> None:
-    """Train a colorizer (seed 003 §3.4-3.6); prints one JSON report (cfx.train/1)."""
+    """Train a colorizer (seed 003 §3.4-3.6); prints one JSON report (cfx.train/1).
+
+    Runs unchanged under torchrun (DistributedDataParallel; --batch-size is the global batch).
+    """
     from cfx.registry import UnknownModelError
     from cfx.reports import write_document
     from cfx.train.colorizer import ColorizerRecipe, train_colorizer
 
     recipe = ColorizerRecipe(
         model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
-        lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half,
+        lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,
     )
     try:
         result = train_colorizer(data, output, recipe, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     except (ValueError, FileNotFoundError, UnknownModelError) as error:
         fail_usage(str(error))
-    write_document(result, str(report) if report else None)
+    if result.get("sha256"):  # rank 0 under torchrun; the only process otherwise
+        write_document(result, str(report) if report else None)

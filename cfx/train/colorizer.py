@@ -10,6 +10,7 @@ safetensors file with its model card.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -26,6 +27,7 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
 LOG_SCHEMA = "cfx.train-log/1"
@@ -47,13 +49,7 @@ class ColorizerRecipe:
     min_scale: float = 0.3
     time_limit_minutes: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
     half: bool = False  # store the weights in fp16 (shipped files stay under 16 MiB)
-
-
-def _batches(images: ImageSet, recipe: ColorizerRecipe, size: int, generator: torch.Generator) -> list[list[int]]:
-    order = torch.randperm(len(images), generator=generator).tolist()
-    batches = [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
-    # Batch norm needs two samples: a lone last sample waits for the next epoch.
-    return [b for b in batches if len(b) > 1]
+    device: str = "auto"  # auto, cpu, cuda, cuda:N (under torchrun: one GPU per process)
 
 
 def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,11 +61,12 @@ def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def validate(model: torch.nn.Module, val: ImageSet, size: int, alpha: float, batch_size: int = 32) -> dict[str, float]:
     """Loss, PSNR, AuC and colourfulness ratio on centre crops, with the gray baseline."""
     model.eval()
+    device = next(model.parameters()).device
     totals = {"val_loss": 0.0, "val_psnr": 0.0, "val_auc": 0.0, "gray_psnr": 0.0, "gray_auc": 0.0, "colourfulness": 0.0, "true_colourfulness": 0.0}
     count = 0
     for start in range(0, len(val), batch_size):
-        rgb = torch.stack([center_crop(im, size) for im in val.images[start : start + batch_size]])
-        labels = torch.tensor(val.labels[start : start + batch_size])
+        rgb = torch.stack([center_crop(im, size) for im in val.images[start : start + batch_size]]).to(device)
+        labels = torch.tensor(val.labels[start : start + batch_size], device=device)
         lightness, ab = _lab_batch(rgb)
         loss, predicted_ab = model.training_loss(lightness, ab, labels, alpha)
         predicted_ab = F.interpolate(predicted_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
@@ -104,6 +101,32 @@ def _optimizer(model: torch.nn.Module, recipe: ColorizerRecipe) -> torch.optim.O
     return _OPTIMIZERS[recipe.optimizer](model.parameters(), lr=_learning_rate(recipe))
 
 
+class _TrainingLoss(torch.nn.Module):
+    """The model's loss as a forward pass, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: torch.nn.Module, alpha: float) -> None:
+        super().__init__()
+        self.model, self.alpha = model, alpha
+
+    def forward(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.training_loss(lightness, ab, labels, self.alpha)
+
+
+def _seeded(*keys: int) -> torch.Generator:
+    """A generator determined by ``keys`` alone: the same crops whatever the process split or resume point."""
+    value = 0
+    for key in keys:
+        value = (value * 1_000_003 + key) % (2**63 - 1)
+    return torch.Generator().manual_seed(value)
+
+
+def _epoch_batches(count: int, recipe: ColorizerRecipe, epoch: int, processes: int) -> list[list[int]]:
+    """Global batches of one epoch; batch norm needs two samples per process, so a short last batch waits."""
+    order = torch.randperm(count, generator=_seeded(recipe.seed, epoch)).tolist()
+    batches = [order[i : i + recipe.batch_size] for i in range(0, count, recipe.batch_size)]
+    return [b for b in batches if len(b) >= 2 * processes]
+
+
 def train_colorizer(
     data: Path,
     output: Path,
@@ -114,18 +137,42 @@ def train_colorizer(
     quiet: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train ``recipe.model`` on the images under ``data``; returns the final report."""
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    """Train ``recipe.model`` on the images under ``data``; returns the final report.
+
+    Under ``torchrun`` every process runs this function: each trains on its share of
+    every global batch (``recipe.batch_size`` images in all) and rank 0 does the rest.
+    """
+    world = setup(recipe.device)
+    try:
+        return _train(world, data, output, recipe, checkpoint, resume, log_path, quiet or not world.is_main, on_epoch)
+    finally:
+        teardown(world)
+
+
+def _train(
+    world: World,
+    data: Path,
+    output: Path,
+    recipe: ColorizerRecipe,
+    checkpoint: Path | None,
+    resume: bool,
+    log_path: Path | None,
+    quiet: bool,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.size))
     spec = get_spec(recipe.model)
     if spec.task != "colorize":
         raise ValueError(f"{recipe.model} is a {spec.task} model, not a colorizer")
     folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
-    if len(folder.train) == 0:
+    if not len(folder.train):
         raise ValueError(f"{data}: no training images found")
-    message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes", quiet)
+    if len(folder.train) < 2 * world.size:
+        raise ValueError(f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}")
+    message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}", quiet)
     torch.manual_seed(recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
-    model = create_model(recipe.model, num_classes=len(folder.classes))
+    model = create_model(recipe.model, num_classes=len(folder.classes)).to(world.device)
     size = recipe.crop_size or model.train_size
     optimizer = _optimizer(model, recipe)
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
@@ -135,41 +182,50 @@ def train_colorizer(
         for group in optimizer.param_groups:  # the command line's rate wins (a later, lower-rate phase)
             group["lr"] = _learning_rate(recipe)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
+    trainer = world.wrap(_TrainingLoss(model, recipe.alpha))
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if world.device.type == "cuda" else contextlib.nullcontext()
+    card: dict[str, Any] | None = None
     model.train()
     while state["epoch"] < recipe.epochs:
         started = time.monotonic()
-        batches = _batches(folder.train, recipe, size, generator)
+        batches = _epoch_batches(len(folder.train), recipe, state["epoch"], world.size)
         running, trained = 0.0, 0
-        with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=len(folder.train), quiet=quiet) as bar:
+        with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=sum(map(len, batches)), quiet=quiet) as bar:
             for batch in batches:
-                rgb = torch.stack([random_crop(folder.train.images[i], size, generator, recipe.min_scale) for i in batch])
-                labels = torch.tensor([folder.train.labels[i] for i in batch])
-                lightness, ab = _lab_batch(rgb)
-                loss, _ = model.training_loss(lightness, ab, labels, recipe.alpha)
+                mine = world.my_part(batch)
+                rgb = torch.stack([random_crop(folder.train.images[i], size, _seeded(recipe.seed, state["epoch"], i), recipe.min_scale) for i in mine])
+                labels = torch.tensor([folder.train.labels[i] for i in mine], device=world.device)
+                lightness, ab = _lab_batch(rgb.to(world.device))
+                with amp:
+                    loss, _ = trainer(lightness, ab, labels)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                running += loss.item() * len(batch)
-                trained += len(batch)
-                state["samples"] += len(batch)
+                running += loss.item() * len(mine)
+                trained += len(mine)
                 state["steps"] += 1
                 bar.advance(len(batch))
+        running, trained = world.sum([running, float(trained)])
+        state["samples"] += int(trained)
         state["epoch"] += 1
         state["seconds"] += time.monotonic() - started
-        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / max(trained, 1), "samples": state["samples"], "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"]}
-        if len(folder.val):
-            entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
-        state["log"].append(entry)
-        _emit_log(entry, log_path, quiet)
-        if on_epoch:
-            on_epoch(entry)
-        save_checkpoint(checkpoint, model, optimizer, generator, state)
-        _save(model, output, recipe, spec, folder, data, size, state)  # usable after any epoch
+        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / max(trained, 1), "samples": state["samples"], "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"], "processes": world.size}
+        if world.is_main:
+            if len(folder.val):
+                entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
+            state["log"].append(entry)
+            _emit_log(entry, log_path, quiet)
+            if on_epoch:
+                on_epoch(entry)
+            save_checkpoint(checkpoint, model, optimizer, generator, state)
+            card = _save(model, output, recipe, spec, folder, data, size, state)  # usable after any epoch
+        world.barrier()
         if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
-    card = _save(model, output, recipe, spec, folder, data, size, state)
-    return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+    if card is None and world.is_main:
+        card = _save(model, output, recipe, spec, folder, data, size, state)
+    return {**(card or {}), "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 
 def _save(model: torch.nn.Module, output: Path, recipe: ColorizerRecipe, spec: Any, folder: Any, data: Path, size: int, state: dict[str, Any]) -> dict[str, Any]:
