@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cfx.models.base import ColorizerBase
+from cfx.models.layers import conv_stack, upsampling_decoder
 from cfx.registry import register
 
 
@@ -39,22 +40,6 @@ class IizukaConfig:
     num_classes: int = 0  # > 0 adds the classification network (joint loss)
 
 
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
-
-
-def _stack(cin: int, widths: tuple[int, ...], strides: tuple[int, ...]) -> nn.Sequential:
-    layers = []
-    for width, stride in zip(widths, strides, strict=True):
-        layers.append(_conv(cin, width, stride))
-        cin = width
-    return nn.Sequential(*layers)
-
-
 class IizukaColorizer(ColorizerBase):
     """Input: L*/100 in [0, 1], shape N×1×H×W with H, W multiples of 8.
     Output: a*b* normalised to [0, 1] at H/2×W/2, and class logits (or None)."""
@@ -63,9 +48,9 @@ class IizukaColorizer(ColorizerBase):
         super().__init__()
         self.config = config
         c = config
-        self.low_level = _stack(1, c.low, c.low_strides)
-        self.mid_level = _stack(c.low[-1], c.mid, (1,) * len(c.mid))
-        self.global_convs = _stack(c.low[-1], c.global_convs, c.global_strides)
+        self.low_level = conv_stack(1, c.low, c.low_strides)
+        self.mid_level = conv_stack(c.low[-1], c.mid, (1,) * len(c.mid))
+        self.global_convs = conv_stack(c.low[-1], c.global_convs, c.global_strides)
         reduction = 1
         for s in (*c.low_strides, *c.global_strides):
             reduction *= s
@@ -93,17 +78,7 @@ class IizukaColorizer(ColorizerBase):
             nn.Conv2d(c.mid[-1] + c.global_fc[-1], c.fusion, 1),
             nn.ReLU(inplace=True),
         )
-        w = c.colorization
-        self.colorization = nn.Sequential(
-            _conv(c.fusion, w[0]),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(w[0], w[1]),
-            _conv(w[1], w[2]),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(w[2], w[3]),
-            nn.Conv2d(w[3], 2, 3, padding=1),
-            nn.Sigmoid(),
-        )
+        self.colorization = nn.Sequential(*upsampling_decoder(c.fusion, c.colorization, nn.Sigmoid()))
 
     def global_features(self, lightness: torch.Tensor, low: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """256-d global vector and class logits from a fixed-size copy (seed 003 §3.5)."""

@@ -34,6 +34,7 @@ from torch import nn
 
 from cfx.color import AB_RANGE
 from cfx.models.base import ColorizerBase, classification_loss
+from cfx.models.layers import conv_stack, upsampling_decoder
 from cfx.registry import register
 
 
@@ -67,14 +68,6 @@ def _embedding_network(config: KoalaConfig) -> nn.Module:
     return builders[config.embedding]()
 
 
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
-
-
 class KoalaColorizer(ColorizerBase):
     """Input: L*/100, N×1×H×W with H, W multiples of 8.
     Output: a*b* / AB_RANGE in [-1, 1] at H×W, and class logits (or None)."""
@@ -92,26 +85,11 @@ class KoalaColorizer(ColorizerBase):
         if reduction != 8:
             raise ValueError(f"the encoder must reduce by 8 (the decoder upsamples 3 times), got {reduction}")
         self.config = config
-        layers, cin = [], 1
-        for width, stride in zip(c.encoder, c.encoder_strides):
-            layers.append(_conv(cin, width, stride))
-            cin = width
-        self.encoder = nn.Sequential(*layers)
+        self.encoder = conv_stack(1, c.encoder, c.encoder_strides)
         self.embedding = _embedding_network(c)
         self.classifier = nn.Linear(c.embedding_dim, c.num_classes) if c.num_classes > 0 else None
         self.fusion = nn.Sequential(nn.Conv2d(c.encoder[-1] + c.embedding_dim, c.fusion, 1), nn.ReLU(inplace=True))
-        d = c.decoder
-        self.decoder = nn.Sequential(
-            _conv(c.fusion, d[0]),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(d[0], d[1]),
-            _conv(d[1], d[2]),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(d[2], d[3]),
-            nn.Conv2d(d[3], 2, 3, padding=1),
-            nn.Tanh(),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-        )
+        self.decoder = nn.Sequential(*upsampling_decoder(c.fusion, c.decoder, nn.Tanh()), nn.Upsample(scale_factor=2, mode="nearest"))
 
     @property
     def train_size(self) -> int:
