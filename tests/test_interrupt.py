@@ -1,0 +1,45 @@
+"""An interrupted run leaves no partial files, and --skip-existing finishes exactly the rest."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from tests.conftest import smooth_image
+
+
+def test_sigterm_then_skip_existing_finishes_the_rest(tmp_path: Path, tiny_weights: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    for i in range(60):
+        Image.fromarray(smooth_image(300, 400, i)).convert("L").save(source / f"p{i:02d}.png")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "cfx.cli.main", "colorize", str(source), "-o", str(out), "--weights", str(tiny_weights), "--json", "--quiet", "--batch-size", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first = run.stdout.readline()  # wait until the run is under way
+    assert json.loads(first)["output"]
+    time.sleep(0.2)
+    run.send_signal(signal.SIGTERM)
+    rest, errors = run.communicate(timeout=120)
+    assert run.returncode == 130, errors
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")], "temporary files left behind"
+    done = sorted(out.glob("*.png"))
+    assert 1 <= len(done) < 60
+    for path in done:  # every file that exists is complete
+        with Image.open(path) as image:
+            image.load()
+    again = subprocess.run(command + ["--skip-existing"], capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    records = [json.loads(line) for line in again.stdout.splitlines()]
+    skipped = {Path(r["output"]).name for r in records if r.get("skipped")}
+    written = {Path(r["output"]).name for r in records if not r.get("skipped")}
+    assert skipped == {p.name for p in done}
+    assert len(written) == 60 - len(done) and not (written & skipped)
