@@ -373,14 +373,28 @@ def _check_planes(
 
 
 def _quantize(
-    rgb: np.ndarray, alpha: np.ndarray | None, scale: int, dtype: type
+    rgb: np.ndarray, alpha: np.ndarray | None, scale: int, dtype: type, rows: int = 256
 ) -> np.ndarray:
-    """Stack rgb (+alpha) and round floats in [0, 1] to integers 0..scale."""
-    planes = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=2)
-    f = np.nan_to_num(planes.astype(np.float32), nan=0.0)
-    np.clip(f, 0.0, 1.0, out=f)
-    f *= scale
-    return np.rint(f).astype(dtype)
+    """Stack rgb (+alpha) and round floats in [0, 1] to integers 0..scale.
+
+    Works in strips of ``rows`` rows, so a large image needs only its integer
+    output and one float strip at a time.
+    """
+    height, width = rgb.shape[:2]
+    channels = 3 if alpha is None else 4
+    out = np.empty((height, width, channels), dtype=dtype)
+    for top in range(0, height, rows):
+        strip = slice(top, top + rows)
+        f = np.empty((min(rows, height - top), width, channels), dtype=np.float32)
+        f[..., :3] = rgb[strip]
+        if alpha is not None:
+            f[..., 3] = alpha[strip]
+        np.nan_to_num(f, copy=False, nan=0.0)
+        np.clip(f, 0.0, 1.0, out=f)
+        f *= scale
+        np.rint(f, out=f)
+        out[strip] = f
+    return out
 
 
 def _encode_pillow(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
