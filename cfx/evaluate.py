@@ -1,14 +1,14 @@
-"""Score a colorizer on colour photos against the grayscale baseline (full resolution).
+"""`cfx eval colorizer`: score colorizers on colour photos against the grayscale baseline.
 
 Each ground-truth photo is reduced to its lightness, colorized through the same path as
 `cfx colorize` (render size, full-resolution merge) and compared with the truth: PSNR
-on sRGB, AuC of the cumulative a*b* error curve over thresholds 0–150 (Zhang et al.),
-and Hasler–Süsstrunk colourfulness as a ratio to the truth's. The grayscale baseline
-keeps the true L* with zero a*b*.
+and SSIM on sRGB, AuC of the cumulative per-pixel a*b* error curve over thresholds
+0–150 (Zhang et al., as in seed 004's evaluation), and Hasler–Süsstrunk colourfulness as
+a ratio to the truth's. The grayscale baseline (the true L*, a*b* = 0) is always a row.
 
     python -m cfx.evaluate /work/corpus/val [--model NAME | --weights FILE]
 
-prints one JSON object: the mean of every metric and the number of images.
+prints the summary of one colorizer as one JSON object (the CLI gives the full report).
 """
 
 from __future__ import annotations
@@ -16,43 +16,91 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
 from cfx.color import lab_to_rgb, rgb_to_lab
 from cfx.colorize import Colorizer, load_colorizer
 from cfx.imageio import IMAGE_SUFFIXES, load_image
-from cfx.metrics import ab_error_auc, colourfulness, psnr
+from cfx.metrics import ab_error_auc, colourfulness, psnr, ssim
+
+REPORT_SCHEMA = "cfx.eval-colorizer/1"
+GRAY = "grayscale"
+SSIM_MIN_SIDE = 11  # the SSIM window
 
 
-def score_image(colorizer: Colorizer, path: Path) -> dict[str, float]:
-    """Metrics of one photo for the colorizer and for the grayscale baseline."""
-    image = load_image(path)
-    truth = torch.from_numpy(image.rgb).permute(2, 0, 1)[None]
-    predicted = torch.from_numpy(colorizer.colorize_array(image)).permute(2, 0, 1)[None]
-    lab_truth, lab_predicted = rgb_to_lab(truth), rgb_to_lab(predicted)
-    no_chroma = torch.zeros_like(lab_truth[:, 1:])
-    gray = lab_to_rgb(torch.cat((lab_truth[:, :1], no_chroma), 1))
+def _metrics(predicted: torch.Tensor, truth: torch.Tensor, lab_truth: torch.Tensor) -> dict[str, float | None]:
+    lab_predicted = rgb_to_lab(predicted)
+    small = min(truth.shape[-2:]) < SSIM_MIN_SIDE
     return {
         "psnr": float(psnr(predicted, truth)),
-        "gray_psnr": float(psnr(gray, truth)),
+        "ssim": None if small else float(ssim(predicted, truth)),
         "auc": float(ab_error_auc(lab_predicted[:, 1:], lab_truth[:, 1:])),
-        "gray_auc": float(ab_error_auc(no_chroma, lab_truth[:, 1:])),
         "colourfulness": float(colourfulness(predicted)),
-        "true_colourfulness": float(colourfulness(truth)),
     }
 
 
-def evaluate(colorizer: Colorizer, paths: Iterable[Path]) -> dict[str, Any]:
-    """Mean metrics over ``paths``; the colourfulness ratio is of the means."""
-    rows = [score_image(colorizer, p) for p in paths]
+def score_image(colorizers: Sequence[Colorizer], path: Path) -> dict[str, dict[str, float | None]]:
+    """Metrics of one photo per model name, the grayscale baseline included."""
+    image = load_image(path)
+    truth = torch.from_numpy(image.rgb).permute(2, 0, 1)[None]
+    lab_truth = rgb_to_lab(truth)
+    gray = lab_to_rgb(torch.cat((lab_truth[:, :1], torch.zeros_like(lab_truth[:, 1:])), 1))
+    scores = {GRAY: _metrics(gray, truth, lab_truth)}
+    for colorizer in colorizers:
+        predicted = torch.from_numpy(colorizer.colorize_array(image)).permute(2, 0, 1)[None]
+        scores[colorizer.name] = _metrics(predicted, truth, lab_truth)
+    truth_colourfulness = float(colourfulness(truth))
+    for values in scores.values():
+        values["true_colourfulness"] = truth_colourfulness
+    return scores
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-model means; the colourfulness ratio is of the means."""
+    summary = []
+    for name in dict.fromkeys(row["model"] for row in rows):
+        mine = [row for row in rows if row["model"] == name]
+        entry: dict[str, Any] = {"model": name, "images": len(mine)}
+        for key in ("psnr", "ssim", "auc", "colourfulness", "true_colourfulness"):
+            entry[key] = _mean([row[key] for row in mine])
+        entry["colourfulness_ratio"] = entry["colourfulness"] / max(entry["true_colourfulness"], 1e-9)
+        summary.append(entry)
+    return summary
+
+
+def evaluate_colorizers(
+    colorizers: Sequence[Colorizer], paths: Iterable[Path], on_image: Callable[[Path], None] | None = None
+) -> dict[str, Any]:
+    """The whole report: per-model summary (grayscale first) and one row per image and model."""
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        for model, values in score_image(colorizers, path).items():
+            rows.append({"path": str(path), "model": model, **values})
+        if on_image:
+            on_image(path)
     if not rows:
         raise ValueError("no images to evaluate")
-    summary: dict[str, Any] = {key: sum(r[key] for r in rows) / len(rows) for key in rows[0]}
-    summary["colourfulness_ratio"] = summary["colourfulness"] / max(summary["true_colourfulness"], 1e-9)
-    summary["images"] = len(rows)
-    return summary
+    weights = {c.name: c.card.get("sha256") for c in colorizers}
+    summary = [{**entry, "weights_sha256": weights.get(entry["model"])} for entry in summarize(rows)]
+    return {"schema": REPORT_SCHEMA, "summary": summary, "rows": rows}
+
+
+def evaluate(colorizer: Colorizer, paths: Iterable[Path]) -> dict[str, Any]:
+    """One colorizer's means with the baseline's beside them (``gray_psnr`` …)."""
+    report = evaluate_colorizers([colorizer], paths)
+    gray, ours = report["summary"]
+    return {**{k: v for k, v in ours.items() if k != "model"}, **{f"gray_{k}": gray[k] for k in ("psnr", "ssim", "auc")}}
+
+
+def image_paths(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,10 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--render-size", type=int)
     args = parser.parse_args(argv)
     colorizer = load_colorizer(args.model, args.weights, render_size=args.render_size)
-    paths = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    summary = evaluate(colorizer, paths)
+    summary = evaluate(colorizer, image_paths(args.data))
     summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
-    print(json.dumps({"model": colorizer.name, "weights_sha256": colorizer.card.get("sha256"), "render_size": colorizer.render_size, **summary}))
+    print(json.dumps({"model": colorizer.name, "render_size": colorizer.render_size, **summary}))
 
 
 if __name__ == "__main__":

@@ -39,3 +39,29 @@ def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
     spread = torch.sqrt(rg.var(dim=1, unbiased=False) + yb.var(dim=1, unbiased=False))
     centre = torch.sqrt(rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2)
     return spread + 0.3 * centre
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim(prediction: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Structural similarity (Wang et al. 2004): 11×11 Gaussian window (σ = 1.5), K1 = 0.01,
+    K2 = 0.03, population statistics, averaged over channels and the valid region."""
+    x, y = prediction.float(), target.float()
+    channels = x.shape[1]
+    g = _gaussian_window().to(x.device)
+    kernel = (g[:, None] * g[None, :]).expand(channels, 1, -1, -1).contiguous()
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.conv2d(t, kernel, groups=channels)
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return index.flatten(1).mean(dim=1)

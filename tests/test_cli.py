@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -132,3 +133,23 @@ def test_train_colorizer_writes_weights_and_report(tmp_path: Path) -> None:
     assert len(report["log"]) == 1 and "train_loss" in report["log"][0]
     colored = invoke("colorize", data / "sky" / "1.png", "-o", tmp_path / "o", "--weights", out)
     assert colored.exit_code == 0
+
+
+def test_eval_colorizer_report(tmp_path: Path, tiny_weights: Path) -> None:
+    from tests.conftest import smooth_image
+
+    data = tmp_path / "truth"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(24, 30, i)).save(data / f"{i}.png")
+    result = invoke("eval", "colorizer", "--data", data, "--weights", tiny_weights, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["schema"] == "cfx.eval-colorizer/1"
+    assert [s["model"] for s in report["summary"]] == ["grayscale", "iizuka.tiny"]
+    assert len(report["rows"]) == 6
+    gray, model = report["summary"]
+    assert gray["colourfulness_ratio"] < 0.01
+    psnrs = [r["psnr"] for r in report["rows"] if r["model"] == "iizuka.tiny"]
+    assert model["psnr"] == pytest.approx(sum(psnrs) / 3)
+    assert invoke("eval", "colorizer", "--data", tmp_path / "nothing").exit_code == 2

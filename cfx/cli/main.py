@@ -33,12 +33,13 @@ def _root(
     """cfx: colorize, detect, train, harden, eval."""
 
 
-from cfx.cli import colorize_command, models_command, train_command, transfer_command  # noqa: E402
+from cfx.cli import colorize_command, eval_command, models_command, train_command, transfer_command  # noqa: E402
 
 app.command("colorize", help=colorize_command.__doc__)(colorize_command.colorize)
 app.command("models", help=models_command.__doc__)(models_command.models)
 app.command("transfer", help=transfer_command.__doc__)(transfer_command.transfer)
 app.add_typer(train_command.app, name="train")
+app.add_typer(eval_command.app, name="eval")
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from cfx.data.corpus_sources import SOURCES, Source
 from cfx.data.split import assign_split
@@ -54,7 +54,7 @@ DEDUP_MAX_HAMMING = 4
 SEED = 20240601
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
 REPO_MANIFEST = Path(__file__).with_name("corpus_manifest.jsonl")
-MAX_REPO_MANIFEST_BYTES = 2_000_000
+MAX_REPO_MANIFEST_BYTES = 3_000_000
 
 
 def log(msg: str) -> None:
@@ -265,6 +265,35 @@ def load_rgb(data: bytes) -> Image.Image:
     return img.convert("RGB")
 
 
+BACKGROUND_CLASSES = ("landscape", "water", "plants", "city_buildings")
+
+
+def composite_background(data: bytes, backgrounds: list[Image.Image], key: str) -> Image.Image:
+    """Paste a transparent cut-out onto a blurred scene photo (deterministic per ``key``).
+
+    The background is a random (seeded by ``key``) photo from ``backgrounds`` scaled to
+    cover the cut-out's canvas, centre-cropped and Gaussian-blurred, so the object sits on
+    a plausible out-of-focus scene instead of white.  Without backgrounds: neutral gray.
+    Images without transparency are returned as :func:`load_rgb` gives them.
+    """
+    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    if not (img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info):
+        return img.convert("RGB")
+    rgba = img.convert("RGBA")
+    w, h = rgba.size
+    if backgrounds:
+        bg = backgrounds[random.Random(f"{SEED}:bg:{key}").randrange(len(backgrounds))]
+        scale = max(w / bg.width, h / bg.height)
+        bg = bg.resize((max(w, round(bg.width * scale)), max(h, round(bg.height * scale))),
+                       Image.BILINEAR)
+        x, y = (bg.width - w) // 2, (bg.height - h) // 2
+        bg = bg.crop((x, y, x + w, y + h)).filter(ImageFilter.GaussianBlur(max(2, max(w, h) / 40)))
+    else:
+        bg = Image.new("RGB", (w, h), (128, 128, 128))
+    bg.paste(rgba, mask=rgba.split()[3])
+    return bg
+
+
 def mean_chroma(img: Image.Image) -> float:
     """Mean Lab chroma; PIL's 8-bit Lab stores a/b as signed bytes (0 = neutral)."""
     small = img.copy()
@@ -345,12 +374,19 @@ def source_id(c: Candidate) -> str:
     return f"{c.source.short}-{stem[:40]}-{c.sha256[:8]}"
 
 
-def filter_candidates(cands: list[Candidate], dedup: Deduper, dropped: Counter) -> list[Accepted]:
-    """Decode, drop small / near-gray / duplicate images."""
+def filter_candidates(cands: list[Candidate], dedup: Deduper, dropped: Counter,
+                      backgrounds: list[Image.Image] | None = None) -> list[Accepted]:
+    """Decode, drop small / near-gray / duplicate images.
+
+    Sources with ``extra["composite"]`` get their transparency filled from
+    ``backgrounds`` (:func:`composite_background`) instead of white.
+    """
     kept: list[Accepted] = []
+    composite = bool(cands) and cands[0].source.extra.get("composite", False)
     for c in cands:
         try:
-            img = load_rgb(c.data)
+            img = (composite_background(c.data, backgrounds or [], c.sha256) if composite
+                   else load_rgb(c.data))
         except Exception as exc:  # noqa: BLE001 - corrupt or unsupported file
             log(f"  undecodable {c.installed_path}: {exc}")
             dropped["undecodable"] += 1
@@ -413,15 +449,18 @@ def build(out: Path, cache: Path, only: set[str] | None = None) -> dict:
         shutil.rmtree(out / split, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     dedup, dropped, records = Deduper(), Counter(), []
+    backgrounds: list[Image.Image] = []  # scene photos kept so far (in SOURCES order)
     for source in SOURCES:
         if only and source.package not in only:
             continue
         log(f"[{source.package}]")
         cands = candidates(source, cache)
-        kept = filter_candidates(cands, dedup, dropped)
+        kept = filter_candidates(cands, dedup, dropped, backgrounds)
         log(f"  {len(cands)} candidates, {len(kept)} kept")
         for acc in kept:
             records.extend(write_outputs(acc, out))
+            if acc.cand.cls in BACKGROUND_CLASSES and not source.extra.get("composite"):
+                backgrounds.append(resize_short(acc.image))
     records.sort(key=lambda r: r["file"])
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
     (out / "manifest.jsonl").write_text(text)

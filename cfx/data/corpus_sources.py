@@ -181,5 +181,89 @@ SKIMAGE = Source(
              (SK + "motorcycle_left.png", "objects")),
 )
 
+MB = "/usr/share/backgrounds/mate/nature/"
+MATE = Source(
+    package="mate-backgrounds", kind="deb", short="mate",
+    licence="GPL-2+ / CC-BY-SA (per file, see /usr/share/doc/mate-backgrounds/copyright)",
+    globs=("usr/share/backgrounds/mate/nature/*",),
+    # abstract/ and desktop/: artwork and logos (not opened at all).
+    classes=tuple((MB + n, c) for n, c in (
+        ("Aqua.jpg", "water"), ("Blinds.jpg", "plants"), ("Dune.jpg", "landscape"),
+        ("FreshFlower.jpg", "plants"), ("Garden.jpg", "plants"), ("GreenMeadow.jpg", "plants"),
+        ("LadyBird.jpg", "animals"), ("RainDrops.jpg", "plants"), ("Storm.jpg", "landscape"),
+        ("TwoWings.jpg", "plants"), ("Wood.jpg", "objects"), ("YellowFlower.jpg", "plants"))),
+)
+
+# Fossa / Painting-Colors: artwork; Infinite-Sea: toned (purple) night sky.
+LOMIRI20 = Source(
+    package="lomiri-wallpapers-20.04", kind="deb", short="lomiri20",
+    licence="CC-BY-SA-3.0 (see /usr/share/doc/lomiri-wallpapers-20.04/copyright)",
+    globs=("usr/share/backgrounds/*.jpg",),
+    classes=(("/usr/share/backgrounds/Kleiber_by_*", "animals"),),
+)
+
+# Photo cut-outs on transparency (drawings, cartoons, planets/space renders, signs,
+# mirrored duplicates and clothes line-art are not listed).  The transparent part is
+# filled with a blurred scene photo of the corpus (see corpus.composite_background),
+# not white, so that they do not add objects-on-white to the corpus.
+TS = "/usr/share/tuxpaint/stamps/"
+_TPS = {
+    "animals": (
+        "frog-1 frog albino_peahen chicken_profile crow crowned_crane duck helmeted_guineafowl "
+        "heron_greatblue heron_greatblue_flying lark magellanic_penguin nandou ostrich owl peacock "
+        "pelican pigeon pink_flamingo rooster tucan turkey vulture lobster seahorse Brown_slug "
+        "Woodlouse fly grasshopper hoverfly mantis chimp gorilla tamarin_emperor dolphin otter "
+        "sea_lion bear european-bear bull cow cow_white gnu-baby-stand gnu-baby gnu-sitting "
+        "gnu-stand goat indian_blackbuck mountaingoat ram sheep yak zebu camel dromedary lion-2 "
+        "tiger_sumatran caribou doe wapiti dog fox elephant donkey donkey_eating horse zebra ferret "
+        "giraffe pig_golden pig_golden2 rabbit_little rhino_black beaver capybara marmot rabbit-2 "
+        "squirrel wildboar koala wombat"),
+    "food": (
+        "Apricot_whole Cherry_Stella Strawberry2 apricot avocado cherimoya kiwi orange_seville ginger "
+        "rambutan Christmas_pudding Mince_Pie Roast_turkey"),
+    "plants": (
+        "eggplant adeenia anemone_red anthoorium appooppanthady bolsom chemparathi daffodil flower1 "
+        "flower10 flower2 flower3 flower4 flower6 flower8 chuvanna_plastic_poo lavender thyme birch "
+        "holm_oak liberia-palm tree336 cep-1 cep-2 cep Christmas_Tree_photo"),
+    "people": "fireman240a fireman200b paratrooper",
+    "objects": (
+        "knight_helmet cymbal_crash drum_tomtom_floor drumkit guitar2 Lightbulb cylinder glass "
+        "home_compost_bin toilet cementmixer spade wrench_plumbers mercurythermometer stethoscope "
+        "syringe final-roll-call bradley f22_raptor infantry-stryker grannysmith candle "
+        "Candy_cane_photo_1 German_Christmas_toy grave-d grave-j apollo_lander inukshuk-photo "
+        "railroad_crossing terex dumper firetruck balloon360 747 garbagetruck green_korean_bus "
+        "indycar chineseJunk walnutBoat wheel_tractor"),
+}
+TUXSTAMPS = Source(
+    package="tuxpaint-stamps-default", kind="deb", short="tps",
+    licence="GPL-2 (see /usr/share/doc/tuxpaint-stamps-default/copyright)",
+    globs=("usr/share/tuxpaint/stamps/*.png",),
+    exclude=(TS + "symbols/*",),
+    classes=tuple((TS + "*/" + n + ".png", c) for c, names in _TPS.items() for n in names.split()),
+    extra={"composite": True},
+)
+
+SCIKIT_LEARN = Source(
+    package="scikit-learn", kind="wheel", short="sklearn",
+    licence="BSD-3-Clause (sklearn); images CC-BY-2.0 (see sklearn/datasets/images/README.txt)",
+    globs=("sklearn/datasets/images/*",), install_prefix="/site-packages/",
+    classes=(("*/china.jpg", "city_buildings"), ("*/flower.jpg", "plants")),
+)
+
+MATPLOTLIB = Source(
+    package="matplotlib", kind="wheel", short="mpl",
+    licence="PSF-based matplotlib licence; grace_hopper.jpg public domain (US Navy)",
+    globs=("matplotlib/mpl-data/sample_data/*",), install_prefix="/site-packages/",
+    classes=(("*/grace_hopper.jpg", "people"),),
+)
+
+IMGAUG = Source(
+    package="imgaug", kind="wheel", short="imgaug",
+    licence="MIT (imgaug); quokka.jpg CC0 (see imgaug README)",
+    globs=("imgaug/quokka.jpg",), install_prefix="/site-packages/",
+    classes=(("*/quokka.jpg", "animals"),),
+)
+
 SOURCES: tuple[Source, ...] = (GCOMPRIS, IFCT, SCRATCH, KPHOTOALBUM, TUXPAINT, OPENCV, LOMIRI,
-                               LXQT, PLASMA, SKIMAGE)
+                               LXQT, PLASMA, SKIMAGE, MATE, LOMIRI20, SCIKIT_LEARN, MATPLOTLIB,
+                               IMGAUG, TUXSTAMPS)
