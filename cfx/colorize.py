@@ -132,8 +132,18 @@ def _upsample_rows(ab: torch.Tensor, height: int, width: int, rows: slice) -> to
     return F.interpolate(strip, size=(strip.shape[2], width), mode="bilinear", align_corners=False)
 
 
-def load_colorizer(model: str | None = None, weights: str | Path | None = None, device: str = "auto", precision: str = "auto", render_size: int | None = None) -> Colorizer:
-    """A ready :class:`Colorizer` from registry name and/or weights file."""
+def load_colorizer(
+    model: str | None = None,
+    weights: str | Path | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    render_size: int | None = None,
+    temperature: float | None = None,
+) -> Colorizer:
+    """A ready :class:`Colorizer` from registry name and/or weights file.
+
+    ``temperature``: the annealed-mean temperature of classification colorizers (zhang).
+    """
     from cfx.registry import get_spec
     from cfx.runner import autocast, prepare_model, select_device
     from cfx.weights import load_model, resolve_weights
@@ -144,6 +154,12 @@ def load_colorizer(model: str | None = None, weights: str | Path | None = None, 
         raise ValueError(f"{name} is a {spec.task} model, not a colorizer")
     torch_device = select_device(device)
     net, card = load_model(name, path, torch_device)
+    if temperature is not None:
+        if not hasattr(net, "temperature"):
+            raise ValueError(f"{name} has no annealed-mean temperature (--temperature is for zhang models)")
+        if temperature <= 0:
+            raise ValueError(f"--temperature must be positive, got {temperature}")
+        net.temperature = float(temperature)
     card = {**card, "weights_path": str(path)}
     return Colorizer(prepare_model(net, torch_device), card, torch_device, render_size or spec.defaults.get("render_size", 320), autocast(torch_device, precision))
 

@@ -153,3 +153,26 @@ def test_eval_colorizer_report(tmp_path: Path, tiny_weights: Path) -> None:
     psnrs = [r["psnr"] for r in report["rows"] if r["model"] == "iizuka.tiny"]
     assert model["psnr"] == pytest.approx(sum(psnrs) / 3)
     assert invoke("eval", "colorizer", "--data", tmp_path / "nothing").exit_code == 2
+
+
+def test_temperature_only_for_classification_colorizers(photo_dir: Path, tmp_path: Path, tiny_weights: Path) -> None:
+    result = invoke("colorize", photo_dir / "gray.jpg", "-o", tmp_path / "o", "--weights", tiny_weights, "--temperature", "0.5")
+    assert result.exit_code == 2
+    assert "temperature" in result.stderr
+
+
+def test_temperature_changes_zhang_output(photo_dir: Path, tmp_path: Path) -> None:
+    import torch
+
+    from cfx.registry import create_model
+    from cfx.weights import save_model
+
+    torch.manual_seed(1)
+    weights = tmp_path / "zhang.safetensors"
+    save_model(create_model("zhang.tiny"), weights, {"name": "zhang.tiny", "arch": "zhang", "task": "colorize"})
+    outputs = []
+    for t in ("0.05", "1.0"):
+        out = tmp_path / f"t{t}"
+        assert invoke("colorize", photo_dir / "sub" / "colour.png", "-o", out, "--weights", weights, "--temperature", t).exit_code == 0
+        outputs.append(np.asarray(Image.open(out / "colour.png"), dtype=np.int16))
+    assert np.abs(outputs[0] - outputs[1]).max() > 0

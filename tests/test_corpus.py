@@ -107,3 +107,52 @@ def test_crops_of_one_source_share_split(tmp_path) -> None:
         img = Image.open(tmp_path / r["file"])
         assert min(img.size) == 256
         assert r["file"].startswith(f"{r['split']}/landscape/")
+
+
+def _cutout_bytes() -> bytes:
+    """A red square on a fully transparent 64x48 canvas."""
+    rgba = np.zeros((48, 64, 4), dtype=np.uint8)
+    rgba[12:36, 16:48] = (220, 30, 30, 255)
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_composite_background_fills_transparency_from_photo() -> None:
+    bgs = [Image.new("RGB", (200, 100), (20, 160, 40)), Image.new("RGB", (90, 300), (30, 60, 200))]
+    out = C.composite_background(_cutout_bytes(), bgs, "key")
+    arr = np.asarray(out)
+    assert out.mode == "RGB" and out.size == (64, 48)
+    assert tuple(arr[24, 32]) == (220, 30, 30)  # the object is kept as is
+    corner = tuple(int(v) for v in arr[0, 0])
+    assert corner in {(20, 160, 40), (30, 60, 200)}  # a background photo, not white
+    # deterministic per key
+    assert np.array_equal(arr, np.asarray(C.composite_background(_cutout_bytes(), bgs, "key")))
+
+
+def test_composite_background_without_pool_and_opaque_input() -> None:
+    gray = np.asarray(C.composite_background(_cutout_bytes(), [], "k"))
+    assert tuple(gray[0, 0]) == (128, 128, 128)
+    opaque = _png_bytes(3)
+    assert np.array_equal(np.asarray(C.composite_background(opaque, [], "k")),
+                          np.asarray(C.load_rgb(opaque)))
+
+
+def test_filter_candidates_composites_only_marked_sources() -> None:
+    from cfx.data.corpus_sources import Source
+
+    def cand(composite: bool) -> C.Candidate:
+        src = Source(package="p", kind="deb", short="p", licence="x", globs=(), classes=(),
+                     extra={"composite": composite})
+        rgba = np.zeros((160, 160, 4), dtype=np.uint8)
+        rgba[40:120, 40:120] = (200, 40, 40, 255)
+        buf = io.BytesIO()
+        Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+        return C.Candidate(src, "/x/a.png", buf.getvalue(), "1", "x", "objects")
+
+    bgs = [Image.new("RGB", (300, 300), (20, 160, 40))]
+    for composite, corner in ((True, (20, 160, 40)), (False, (255, 255, 255))):
+        from collections import Counter
+        kept = C.filter_candidates([cand(composite)], C.Deduper(), Counter(), bgs)
+        assert len(kept) == 1
+        assert tuple(np.asarray(kept[0].image)[0, 0]) == corner

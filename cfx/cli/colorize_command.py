@@ -20,6 +20,7 @@ def colorize(
     model: opt.Model = None,
     weights: opt.Weights = None,
     render_size: opt.RenderSize = None,
+    temperature: opt.Temperature = None,
     device: opt.Device = "auto",
     precision: opt.Precision = "auto",
     batch_size: opt.BatchSize = 4,
@@ -38,7 +39,7 @@ def colorize(
     writer = RecordWriter(SCHEMA, json_mode=json_output, quiet=quiet, command="cfx colorize")
     items = collect_inputs(inputs, output, shard, writer)
     threads = configure_threads(workers)
-    colorizer = load_or_fail(lambda: load_colorizer(model, weights, device, precision, render_size))
+    colorizer = load_or_fail(lambda: load_colorizer(model, weights, device, precision, render_size, temperature))
     common = {"model": colorizer.name, "weights_sha256": colorizer.card.get("sha256")}
     planner = OutputPlanner(output, lambda item: planned_suffix(item.path))
     jobs = []

@@ -20,3 +20,4 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messa
 SkipExisting = Annotated[bool, typer.Option("--skip-existing", help="Leave outputs that already exist (resume a run).")]
 Shard = Annotated[Optional[str], typer.Option("--shard", help="K/N: process only the K-th of N deterministic slices of the sorted inputs.")]
 RenderSize = Annotated[Optional[int], typer.Option("--render-size", min=16, help="Long side at which chroma is predicted (default: the model's).")]
+Temperature = Annotated[Optional[float], typer.Option("--temperature", help="Annealed-mean temperature of classification colorizers (zhang; default 0.38; →0 the mode, 1 the mean).")]
