@@ -412,7 +412,9 @@ def write_outputs(acc: Accepted, out: Path) -> list[dict]:
     c = acc.cand
     split = assign_split(c.sha256, val_fraction=0.1)
     items: list[tuple[str, Image.Image, list[int] | None]] = [(acc.source_id, acc.image, None)]
-    for k, box in enumerate(crop_boxes(acc.image.size, c.sha256)):
+    # composited cut-outs: no crops (they would show mostly the blurred background)
+    boxes = [] if c.source.extra.get("composite") else crop_boxes(acc.image.size, c.sha256)
+    for k, box in enumerate(boxes):
         items.append((f"{acc.source_id}_c{k}", acc.image.crop(box), list(box)))
     records = []
     for oid, img, box in items:

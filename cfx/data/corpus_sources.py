@@ -257,13 +257,6 @@ MATPLOTLIB = Source(
     classes=(("*/grace_hopper.jpg", "people"),),
 )
 
-IMGAUG = Source(
-    package="imgaug", kind="wheel", short="imgaug",
-    licence="MIT (imgaug); quokka.jpg CC0 (see imgaug README)",
-    globs=("imgaug/quokka.jpg",), install_prefix="/site-packages/",
-    classes=(("*/quokka.jpg", "animals"),),
-)
-
 SOURCES: tuple[Source, ...] = (GCOMPRIS, IFCT, SCRATCH, KPHOTOALBUM, TUXPAINT, OPENCV, LOMIRI,
                                LXQT, PLASMA, SKIMAGE, MATE, LOMIRI20, SCIKIT_LEARN, MATPLOTLIB,
-                               IMGAUG, TUXSTAMPS)
+                               TUXSTAMPS)
