@@ -22,8 +22,9 @@ def _free_port() -> int:
 
 
 def _train(data: Path, out: Path, processes: int) -> dict:
+    # Every option must pass torchrun's own parser untouched (it would take e.g. --log as --log-dir).
     cli = ["-m", "cfx.cli.main", "train", "colorizer", "--data", str(data), "-o", str(out), "--model", "iizuka.tiny",
-           "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--quiet"]
+           "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--quiet", "--log-file", str(out.with_suffix(".log.jsonl"))]
     if processes == 1:
         command = [sys.executable, *cli]
     else:
@@ -53,4 +54,5 @@ def test_two_process_training_matches_single_process_schedule(data: Path, tmp_pa
     assert [e["samples"] for e in double["log"]] == [e["samples"] for e in single["log"]] == [16, 32]
     assert double["training"]["steps"] == single["training"]["steps"] == 4  # optimizer steps: one per global batch
     assert (tmp_path / "two.safetensors").is_file() and (tmp_path / "two.json").is_file()
+    assert len((tmp_path / "two.log.jsonl").read_text().splitlines()) == 2  # rank 0 alone writes the log
     assert abs(double["log"][0]["train_loss"] - single["log"][0]["train_loss"]) < 0.05

@@ -29,7 +29,7 @@ def colorizer(
     time_limit: Annotated[float, typer.Option(help="Stop after the epoch that passes this many minutes (0: none).")] = 0.0,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Checkpoint file (default: OUTPUT.ckpt).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint if it exists.")] = False,
-    log: Annotated[Optional[Path], typer.Option(help="Append the JSON log of every epoch to this file.")] = None,
+    log: Annotated[Optional[Path], typer.Option("--log-file", help="Append the JSON log of every epoch to this file.")] = None,
     device: opt.Device = "auto",
     half: Annotated[bool, typer.Option("--half", help="Store the weights in fp16 (half the size).")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write the final JSON report here instead of stdout.")] = None,
