@@ -89,6 +89,9 @@ class _Walker:
         except OSError as exc:
             yield InputProblem(raw, _os_reason(exc))
             return
+        except ValueError:  # e.g. a NUL byte, which no path can contain
+            yield InputProblem(repr(raw), "not a valid path")
+            return
         if stat.S_ISDIR(st.st_mode):
             yield from self.walk(Path(raw), st)
         elif stat.S_ISREG(st.st_mode):

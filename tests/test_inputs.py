@@ -179,3 +179,11 @@ def test_parse_shard() -> None:
     for bad in ("2", "0/3", "4/3", "a/b", "1/0"):
         with pytest.raises(ValueError):
             parse_shard(bad)
+
+
+def test_stdin_path_with_nul_byte_is_a_problem_not_a_crash() -> None:
+    import io
+
+    found = list(iter_inputs(["-"], stdin=io.StringIO("bad\x00name.png\n")))
+    assert len(found) == 1 and isinstance(found[0], InputProblem)
+    assert found[0].reason == "not a valid path"
