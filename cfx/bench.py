@@ -1,0 +1,154 @@
+"""Colorizer benchmark: end-to-end seconds per image against the bare forward pass.
+
+    python -m cfx.bench [--sizes 256,512,1024,2048] [--models iizuka.full,DEFAULT] [--folder 64] [--repeat 3]
+
+Prints one JSON report. For each model and square size: ``model_s`` (the forward pass
+alone at the render size the CLI uses, inference mode, after a warm-up), ``end_to_end_s``
+(decode → model → merge at full resolution → encode → atomic write, through the same
+pipeline as `cfx colorize`, process start excluded), their ratio, images/s and the peak
+RSS of a fresh process doing that run. ``folder`` times the default model over a folder
+of photo-sized images; ``startup_s`` is `cfx --help` and the cost of importing torch
+and loading the weights. Models without shipped weights (``iizuka.full``) run with
+random weights: timing does not depend on their values. Seed 003's Table 3 (8-core CPU:
+0.399 s at 224², 1.676 s at 512², 5.629 s at 1024², 20.1 s at 2048²) is the anchor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT = "DEFAULT"
+
+
+def _photo(size: int, path: Path, seed: int = 0) -> None:
+    """A smooth gray photo-like image (JPEG) of size×size."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    small = (rng.random((8, 8)) * 255).astype(np.uint8)
+    Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC).save(path, quality=90)
+
+
+def _weights_for(model: str, directory: Path) -> tuple[str | None, str | None]:
+    """(model name, weights path): shipped weights, else random weights saved to ``directory``."""
+    from cfx.colorize import DEFAULT_COLORIZER
+    from cfx.registry import create_model
+    from cfx.weights import find_weights, save_model
+
+    name = DEFAULT_COLORIZER if model == DEFAULT else model
+    if find_weights(name) is not None:
+        return name, None
+    path = directory / f"{name}.random.safetensors"
+    if not path.exists():
+        save_model(create_model(name), path, {"name": name, "note": "random weights for timing"})
+    return None, str(path)
+
+
+def run_one(model: str | None, weights: str | None, size: int, count: int, repeat: int) -> dict[str, Any]:
+    """Time one configuration in this process (called in a fresh subprocess)."""
+    import torch
+
+    from cfx.colorize import colorize_files, load_colorizer
+    from cfx.imageio import load_image
+    from cfx.runner import Failed, configure_threads
+
+    workers = configure_threads()
+    colorizer = load_colorizer(model, weights)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        inputs = []
+        for i in range(count):
+            inputs.append(folder / f"in{i}.jpg")
+            _photo(size, inputs[-1], seed=i)
+        prepared = colorizer.prepare(load_image(inputs[0]))
+        colorizer.predict([prepared])  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeat):
+            colorizer.predict([prepared])
+        model_s = (time.perf_counter() - start) / repeat
+        best = float("inf")
+        for r in range(repeat):
+            jobs = [(p, folder / f"out{r}_{i}.jpg") for i, p in enumerate(inputs)]
+            start = time.perf_counter()
+            results = list(colorize_files(colorizer, jobs, batch_size=4, workers=workers))
+            best = min(best, (time.perf_counter() - start) / count)
+            failed = [r for r in results if isinstance(r, Failed)]
+            if failed:
+                raise RuntimeError(failed[0].reason)
+    return {
+        "model": colorizer.name,
+        "size": size,
+        "render": list(prepared.model_input.shape[1:][::-1]),
+        "images": count,
+        "model_s": round(model_s, 4),
+        "end_to_end_s": round(best, 4),
+        "end_to_end_over_model": round(best / model_s, 3),
+        "images_per_s": round(1.0 / best, 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _subprocess(args: list[str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "cfx.bench", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1], "args": args}
+    return json.loads(done.stdout)
+
+
+def _seconds(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True)
+    return round(time.perf_counter() - start, 3)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cfx.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="256,512,1024,2048")
+    parser.add_argument("--models", default=f"iizuka.full,{DEFAULT}")
+    parser.add_argument("--folder", type=int, default=64, help="images in the folder run (0: skip)")
+    parser.add_argument("--folder-size", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one", nargs=4, metavar=("MODEL", "WEIGHTS", "SIZE", "COUNT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        model, weights, size, count = args.one
+        print(json.dumps(run_one(model if model != "-" else None, weights if weights != "-" else None, int(size), int(count), args.repeat)))
+        return
+    import torch
+
+    report: dict[str, Any] = {
+        "schema": "cfx.bench/1",
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.is_available(),
+        "startup_s": {
+            "cfx_help": _seconds([sys.executable, "-m", "cfx.cli.main", "--help"]),
+            "import_torch_and_load_default": _seconds([sys.executable, "-c", "from cfx.colorize import load_colorizer; load_colorizer()"]),
+        },
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models.split(","):
+            name, weights = _weights_for(model, Path(tmp))
+            for size in (int(s) for s in args.sizes.split(",")):
+                report["runs"].append(_subprocess(["--repeat", str(args.repeat), "--one", name or "-", weights or "-", str(size), "2"]))
+                print(json.dumps(report["runs"][-1]), file=sys.stderr)
+        if args.folder:
+            name, weights = _weights_for(DEFAULT, Path(tmp))
+            report["folder"] = _subprocess(["--repeat", "1", "--one", name or "-", weights or "-", str(args.folder_size), str(args.folder)])
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
