@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save
 from cfx.imageio import atomic_write_bytes
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator, progress: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator | None, progress: dict[str, Any]) -> None:
     tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
@@ -28,7 +28,8 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
             else:
                 scalars.setdefault(str(pid), {})[key] = value
     tensors["rng.torch"] = torch.get_rng_state()
-    tensors["rng.generator"] = generator.get_state()
+    if generator is not None:
+        tensors["rng.generator"] = generator.get_state()
     metadata = {
         "param_groups": json.dumps(opt["param_groups"]),
         "optim_scalars": json.dumps(scalars),
@@ -38,7 +39,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> dict[str, Any]:
+def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator | None) -> dict[str, Any]:
     """Restore everything saved by :func:`save_checkpoint`; returns the progress dict."""
     from safetensors import safe_open
 
@@ -55,5 +56,6 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         state.setdefault(int(pid), {}).update(values)
     optimizer.load_state_dict({"state": state, "param_groups": json.loads(metadata["param_groups"])})
     torch.set_rng_state(tensors["rng.torch"])
-    generator.set_state(tensors["rng.generator"])
+    if generator is not None and "rng.generator" in tensors:
+        generator.set_state(tensors["rng.generator"])
     return json.loads(metadata["progress"])

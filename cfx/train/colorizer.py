@@ -171,14 +171,13 @@ def _train(
         raise ValueError(f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}")
     message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}", quiet)
     torch.manual_seed(recipe.seed)
-    generator = torch.Generator().manual_seed(recipe.seed)
     model = create_model(recipe.model, num_classes=len(folder.classes)).to(world.device)
     size = recipe.crop_size or model.train_size
     optimizer = _optimizer(model, recipe)
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
     state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": []}
     if resume and checkpoint.is_file():
-        state = load_checkpoint(checkpoint, model, optimizer, generator)
+        state = load_checkpoint(checkpoint, model, optimizer, None)  # crops are seeded per image and epoch
         for group in optimizer.param_groups:  # the command line's rate wins (a later, lower-rate phase)
             group["lr"] = _learning_rate(recipe)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
@@ -217,7 +216,7 @@ def _train(
             _emit_log(entry, log_path, quiet)
             if on_epoch:
                 on_epoch(entry)
-            save_checkpoint(checkpoint, model, optimizer, generator, state)
+            save_checkpoint(checkpoint, model, optimizer, None, state)
             card = _save(model, output, recipe, spec, folder, data, size, state)  # usable after any epoch
         world.barrier()
         if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
