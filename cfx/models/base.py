@@ -31,16 +31,26 @@ class ColorizerBase(nn.Module):
         """Side of the square training crops (iizuka: its global network's input, §3.6)."""
         return int(self.config.global_size)  # type: ignore[attr-defined]
 
+    @staticmethod
+    def ab_to_output(ab: torch.Tensor) -> torch.Tensor:
+        """a*b* in Lab units → the network's output range (sigmoid: [0, 1])."""
+        return normalize_ab(ab)
+
+    @staticmethod
+    def output_to_ab(output: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`ab_to_output`."""
+        return denormalize_ab(output)
+
     def predict_ab(self, lightness: torch.Tensor, **inputs: torch.Tensor) -> torch.Tensor:
         """``inputs``: extra forward arguments (iizuka's ``global_source``)."""
         output, _ = self(lightness, **inputs)
-        return denormalize_ab(output.float())
+        return self.output_to_ab(output.float())
 
     def training_loss(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
         predicted, logits = self(lightness)
-        target = F.interpolate(normalize_ab(ab), size=predicted.shape[-2:], mode="area")
-        loss = F.mse_loss(predicted, target)
-        return loss + classification_loss(logits, labels, alpha), denormalize_ab(predicted)
+        target = F.interpolate(self.ab_to_output(ab), size=predicted.shape[-2:], mode="area")
+        loss = F.mse_loss(predicted.float(), target)
+        return loss + classification_loss(logits, labels, alpha), self.output_to_ab(predicted.float())
 
 
 def classification_loss(logits: torch.Tensor | None, labels: torch.Tensor, alpha: float) -> torch.Tensor | float:

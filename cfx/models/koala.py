@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cfx.color import AB_RANGE
-from cfx.models.base import ColorizerBase, classification_loss
+from cfx.models.base import ColorizerBase
 from cfx.models.layers import conv_stack, upsampling_decoder
 from cfx.registry import register
 
@@ -111,15 +111,14 @@ class KoalaColorizer(ColorizerBase):
         tiled = embedding[:, :, None, None].expand(n, embedding.shape[1], h, w)
         return self.decoder(self.fusion(torch.cat((features, tiled), dim=1))), logits
 
-    def predict_ab(self, lightness: torch.Tensor) -> torch.Tensor:
-        output, _ = self(lightness)
-        return output.float() * AB_RANGE
+    @staticmethod
+    def ab_to_output(ab: torch.Tensor) -> torch.Tensor:
+        """Lab a*b* scaled to [-1, 1] for the tanh output (seed 002 §3)."""
+        return ab / AB_RANGE
 
-    def training_loss(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
-        predicted, logits = self(lightness)
-        target = F.interpolate(ab / AB_RANGE, size=predicted.shape[-2:], mode="area")
-        loss = F.mse_loss(predicted.float(), target)
-        return loss + classification_loss(logits, labels, alpha), predicted.detach().float() * AB_RANGE
+    @staticmethod
+    def output_to_ab(output: torch.Tensor) -> torch.Tensor:
+        return output * AB_RANGE
 
 
 def _factory(config: KoalaConfig) -> KoalaColorizer:
