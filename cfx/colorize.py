@@ -23,6 +23,13 @@ from cfx.color import merge_luminance, rgb_to_lightness
 from cfx.imageio import ImageError, LoadedImage, load_image, output_suffix, save_image
 
 MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
+COLOUR_INPUT_NOTE = "input has colour: its luminance is used"
+
+
+def row_strips(height: int) -> Iterator[slice]:
+    """Slices of at most ``MERGE_ROWS`` rows: full-resolution colour work done in strips bounds peak memory."""
+    for top in range(0, height, MERGE_ROWS):
+        yield slice(top, min(height, top + MERGE_ROWS))
 
 
 def render_shape(height: int, width: int, render_size: int, multiple: int = 8) -> tuple[int, int]:
@@ -62,7 +69,7 @@ class Colorizer:
         small = F.interpolate(lightness[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
         notes = list(image.warnings)
         if not image.is_gray:
-            notes.append("input has colour: its luminance is used")
+            notes.append(COLOUR_INPUT_NOTE)
         return Prepared(image, lightness, small.clamp(0, 100) / 100.0, notes)
 
     @property
@@ -106,8 +113,7 @@ def merge_full_resolution(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarr
     height, width = lightness.shape[1:]
     out = np.empty((height, width, 3), dtype=np.float32)
     ab = ab[None].float()
-    for top in range(0, height, MERGE_ROWS):
-        rows = slice(top, min(height, top + MERGE_ROWS))
+    for rows in row_strips(height):
         ab_rows = _upsample_rows(ab, height, width, rows)
         out[rows] = merge_luminance(lightness[:, rows], ab_rows[0]).permute(1, 2, 0).numpy()
     return out
@@ -115,8 +121,7 @@ def merge_full_resolution(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarr
 
 def _rows(rgb: torch.Tensor, fn: Any) -> torch.Tensor:
     """Apply a per-pixel colour function in row strips to bound peak memory."""
-    parts = [fn(rgb[:, top : top + MERGE_ROWS].float()) for top in range(0, rgb.shape[1], MERGE_ROWS)]
-    return torch.cat(parts, dim=1)
+    return torch.cat([fn(rgb[:, rows].float()) for rows in row_strips(rgb.shape[1])], dim=1)
 
 
 def _upsample_rows(ab: torch.Tensor, height: int, width: int, rows: slice) -> torch.Tensor:

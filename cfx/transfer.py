@@ -38,13 +38,14 @@ import torch.nn.functional as F
 
 from cfx.color import lab_to_rgb, rgb_to_lab
 from cfx.colorize import (
+    COLOUR_INPUT_NOTE,
     IMAGE_FAILURES,
-    MERGE_ROWS,
     Colorizer,
     image_lightness,
     load_colorizer,
     merge_full_resolution,
     render_shape,
+    row_strips,
     save_result,
 )
 from cfx.imageio import ImageError, LoadedImage, load_image
@@ -121,9 +122,7 @@ class TransferMethod:
 def _row_strips(image: LoadedImage) -> Iterator[tuple[slice, torch.Tensor]]:
     """(rows, 3×r×W float32 sRGB) strips of the image, bounding the memory of colour conversion."""
     rgb = torch.from_numpy(np.ascontiguousarray(image.rgb)).permute(2, 0, 1)
-    height = rgb.shape[1]
-    for top in range(0, height, MERGE_ROWS):
-        rows = slice(top, min(height, top + MERGE_ROWS))
+    for rows in row_strips(rgb.shape[1]):
         yield rows, rgb[:, rows].float()
 
 
@@ -245,7 +244,7 @@ class WelshTransfer(TransferMethod):
         lightness = image_lightness(image)
         shape = render_shape(*lightness.shape[1:], self.working_size, multiple=1)
         working = F.interpolate(lightness[None], size=shape, mode="bilinear", antialias=True, align_corners=False)[0, 0]
-        notes = list(image.warnings) + ([] if image.is_gray else ["input has colour: its luminance is used"])
+        notes = list(image.warnings) + ([] if image.is_gray else [COLOUR_INPUT_NOTE])
         return Target(image, reference, WelshTarget(lightness, working, local_std(working)), notes)
 
     def predict(self, batch: list[Target]) -> list[torch.Tensor]:
