@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 # Modules that register models; imported lazily by _load_all().
-MODEL_MODULES: tuple[str, ...] = ("cfx.models.iizuka", "cfx.models.zhang", "cfx.models.koala", "cfx.models.autoencoder")
+MODEL_MODULES: tuple[str, ...] = ("cfx.models.iizuka", "cfx.models.zhang", "cfx.models.koala", "cfx.models.autoencoder", "cfx.models.detectors", "cfx.models.fcid")
 
 
 @dataclass(frozen=True)
