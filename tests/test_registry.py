@@ -23,6 +23,8 @@ from cfx.registry import (
 )
 
 ALL_NAMES = [spec.name for spec in list_models(include_tiny=True)]
+COLORIZERS = [spec.name for spec in list_models(task="colorize", include_tiny=True)]
+DETECTORS = [spec.name for spec in list_models(task="detect", include_tiny=True)]
 BIG_PARAMS = 10_000_000
 
 
@@ -68,8 +70,8 @@ def test_importing_registry_does_not_import_torch() -> None:
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 
-@pytest.mark.parametrize("name", ALL_NAMES)
-def test_every_preset_builds_and_runs(name: str) -> None:
+@pytest.mark.parametrize("name", COLORIZERS)
+def test_every_colorizer_builds_and_runs(name: str) -> None:
     torch.manual_seed(0)
     model = create_model(name, num_classes=3).eval()
     assert model.cfx_name == name
@@ -85,6 +87,22 @@ def test_every_preset_builds_and_runs(name: str) -> None:
     assert ab.abs().max() <= 110.0
     assert logits is not None and logits.shape == (batch, 3)
     assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_every_detector_builds_and_runs(name: str) -> None:
+    """RGB in [-1, 1] at the model's input size → two finite class scores; P(colorized) in [0, 1]."""
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    assert model.cfx_name == name and model.task == "detect"
+    size = model.input_size
+    batch = 1 if _params(model) > BIG_PARAMS else 2
+    x = torch.rand(batch, 3, size, size) * 2 - 1
+    with torch.inference_mode():
+        logits = model(x)
+        p = model.probability(x)
+    assert logits.shape == (batch, 2) and torch.isfinite(logits).all()
+    assert p.shape == (batch,) and ((p >= 0) & (p <= 1)).all()
 
 
 def test_no_classes_gives_no_logits() -> None:

@@ -71,3 +71,10 @@ def failure_reason(reason: str, path: Path) -> str:
     """One line for an error record: ImageError messages start with the path, which the record has already."""
     prefix = f"{path}: "
     return reason[len(prefix) :] if reason.startswith(prefix) else (reason.splitlines() or ["failed"])[0]
+
+
+def colorized_sources(colorized: list[str] | None, colorizers: str | None) -> tuple[list[tuple[str, Path]], list[str]]:
+    """--colorized NAME=DIR options and the --colorizers list (ValueError/FileNotFoundError on bad ones)."""
+    from cfx.train.detector import parse_named_dirs
+
+    return parse_named_dirs(colorized or []), [n.strip() for n in (colorizers or "").split(",") if n.strip()]

@@ -33,13 +33,15 @@ def _root(
     """cfx: colorize, detect, train, harden, eval."""
 
 
-from cfx.cli import colorize_command, eval_command, models_command, train_command, transfer_command  # noqa: E402
+from cfx.cli import colorize_command, detect_command, eval_command, harden_command, models_command, train_command, transfer_command  # noqa: E402
 
 app.command("colorize", help=colorize_command.__doc__)(colorize_command.colorize)
 app.command("models", help=models_command.__doc__)(models_command.models)
 app.command("transfer", help=transfer_command.__doc__)(transfer_command.transfer)
+app.command("detect", help=detect_command.__doc__)(detect_command.detect)
 app.add_typer(train_command.app, name="train")
 app.add_typer(eval_command.app, name="eval")
+app.add_typer(harden_command.app, name="harden")
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -1,0 +1,75 @@
+"""Tell natural colour photos from machine-colorized ones.
+
+Prints one verdict line per image (path, label, probability colorized), or with --json
+one cfx.detect/1 record per line: path, label (natural|colorized), score, threshold,
+model, weights_sha256, mode. --mode patch scores native-resolution crops and
+aggregates them (max or mean). --fail-on-colorized exits 3 when any image is judged
+colorized. Inputs are never modified.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from cfx.cli import options as opt
+from cfx.cli.common import collect_inputs, failure_reason, finish_run, load_or_fail, warn
+
+SCHEMA = "cfx.detect/1"
+COMMAND = "cfx detect"
+
+Threshold = Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Score at or above which an image is colorized (default: the model card's, chosen on validation data).")]
+Mode = Annotated[str, typer.Option("--mode", help="resize (the whole image at the model's input size, as in the paper) or patch (native-resolution crops, aggregated).")]
+Aggregate = Annotated[str, typer.Option("--aggregate", help="How --mode patch combines crop scores: max or mean.")]
+MaxPatches = Annotated[int, typer.Option("--max-patches", min=1, help="At most this many crops per image in --mode patch.")]
+FailOnColorized = Annotated[bool, typer.Option("--fail-on-colorized", help="Exit with code 3 if any input is judged colorized.")]
+
+
+def _plain(record: dict) -> str:
+    return f"{record['path']}\t{record['label']}\t{record['score']:.4f}"
+
+
+def detect(
+    inputs: opt.Inputs,
+    model: opt.Model = None,
+    weights: opt.Weights = None,
+    threshold: Threshold = None,
+    mode: Mode = "resize",
+    aggregate: Aggregate = "max",
+    max_patches: MaxPatches = 16,
+    device: opt.Device = "auto",
+    precision: opt.Precision = "auto",
+    batch_size: opt.BatchSize = 16,
+    workers: opt.Workers = None,
+    json_output: opt.Json = False,
+    quiet: opt.Quiet = False,
+    shard: opt.Shard = None,
+    fail_on_colorized: FailOnColorized = False,
+) -> None:
+    from cfx.detect import COLORIZED, detect_files, load_detector
+    from cfx.progress import progress
+    from cfx.reports import EXIT_COLORIZED, RecordWriter
+    from cfx.runner import Failed, configure_threads
+
+    writer = RecordWriter(SCHEMA, json_mode=json_output, plain=_plain, quiet=quiet, command=COMMAND)
+    items = collect_inputs(inputs, None, shard, writer)
+    threads = configure_threads(workers)
+    detector = load_or_fail(lambda: load_detector(model, weights, device, precision, mode, aggregate, threshold, max_patches))
+    colorized = 0
+    with progress("detect", total=len(items), quiet=quiet) as bar:
+        for result in detect_files(detector, [item.path for item in items], batch_size, threads):
+            if isinstance(result, Failed):
+                writer.error(result.item, failure_reason(result.reason, result.item), model=detector.name)
+            else:
+                for note in result.pop("warnings"):
+                    warn(COMMAND, f"{result['path']}: {note}", quiet)
+                colorized += result["label"] == COLORIZED
+                writer.write(result)
+            bar.advance()
+    if not quiet:
+        print(f"{COMMAND}: {colorized} of {writer.written} judged colorized (threshold {detector.threshold:g}, {detector.name})", file=sys.stderr)
+    if fail_on_colorized and colorized:
+        raise typer.Exit(EXIT_COLORIZED)
+    finish_run(writer, quiet)

@@ -1,0 +1,66 @@
+"""Harden models against the other side of the arms race (`cfx harden detector`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cfx.cli import options as opt
+from cfx.cli.common import colorized_sources, fail_usage
+
+app = typer.Typer(help="Harden detectors against colorizers they never saw.", no_args_is_help=True)
+
+
+def _alphas(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        fail_usage(f"--alphas must be comma-separated numbers, got {text!r}")
+    if not values or not all(0.0 <= v <= 1.0 for v in values):
+        fail_usage(f"--alphas must be numbers in [0, 1], got {text!r}")
+    return values
+
+
+@app.command("detector")
+def detector(
+    weights: Annotated[Path, typer.Option("--weights", "-w", help="The trained detector (.safetensors with its card).", exists=True, dir_okay=False)],
+    natural: opt.Natural,
+    output: opt.WeightsOut,
+    colorized: opt.ColorizedDirs = None,
+    colorizers: opt.Colorizers = None,
+    alphas: Annotated[str, typer.Option("--alphas", help="Interpolation factors of the rounds (Eq. 2).")] = "0.1,0.2,0.3,0.4",
+    round_epochs: Annotated[int, typer.Option("--round-epochs", min=1, help="S: epochs per round (the paper: 15).")] = 15,
+    lr: Annotated[Optional[float], typer.Option(help="lr^0 (default: the rate the detector finished training with); x0.1 each round.")] = None,
+    beta: Annotated[float, typer.Option(help="θ = β x error rate on the natural validation set (2 %% if that is under 1 %%).")] = 2.0,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")] = 20,
+    val_fraction: opt.ValFraction = 0.1,
+    seed: opt.Seed = 0,
+    log: opt.LogFile = None,
+    device: opt.Device = "auto",
+    half: opt.Half = False,
+    report: opt.ReportFile = None,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Negative sample insertion (seed 000 Algorithm 1); prints one JSON report (cfx.harden-detector/1).
+
+    Rounds with α = 0.1..0.4 insert α·natural + (1-α)·colorized as colorized samples, train
+    S epochs each at a rate x0.1 per round, drop pairs whose negative samples are missed,
+    and keep the candidate (second half of each round) with the largest natural-image
+    error rate under θ. The new weights' card names its parent.
+    """
+    from cfx.registry import UnknownModelError
+    from cfx.reports import write_document
+    from cfx.train.harden import HardenRecipe, harden_detector
+    from cfx.weights import WeightsError
+
+    recipe = HardenRecipe(alphas=_alphas(alphas), round_epochs=round_epochs, lr=lr, beta=beta, batch_size=batch_size,
+                          val_fraction=val_fraction, seed=seed, half=half, device=device)
+    try:
+        dirs, names = colorized_sources(colorized, colorizers)
+        result = harden_detector(weights, natural, output, recipe, dirs, names, log_path=log, quiet=quiet)
+    except (ValueError, FileNotFoundError, UnknownModelError, WeightsError) as error:
+        fail_usage(str(error))
+    if result.get("sha256"):
+        write_document(result, str(report) if report else None)

@@ -1,0 +1,204 @@
+"""Detect colorized images (seed 000 §III; seed 004 §2.2 for the discriminator).
+
+Two ways to look at an image:
+
+- ``resize`` (the paper's): the whole image resized to the detector's square input
+  (256×256 for BaseNet/DecNet) and scaled to [-1, 1];
+- ``patch``: square crops of that size at the image's native resolution (a grid that
+  covers the image, at most ``max_patches`` of them, evenly spread), each scored, the
+  scores aggregated by ``max`` (default: a colorized region is not averaged away) or
+  ``mean``. Images smaller than one patch are resized up to it.
+
+Training (:mod:`cfx.train.detector`) prepares its images with the same
+:func:`model_input`, so what the detector sees at training and test time match.
+The threshold on P(colorized) is the one chosen on validation data at training time
+(the model card's ``threshold``), unless overridden.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cfx.imageio import ImageError, LoadedImage, load_image
+
+DEFAULT_DETECTOR = "decnet.tanh-compact"
+MODES = ("resize", "patch")
+AGGREGATES = ("max", "mean")
+DEFAULT_MAX_PATCHES = 16
+NATURAL, COLORIZED = "natural", "colorized"
+IMAGE_FAILURES = (ImageError, OSError, ValueError, RuntimeError, MemoryError)
+
+
+def model_input(rgb: torch.Tensor, size: int) -> torch.Tensor:
+    """sRGB (N×3×H×W in [0, 1], or uint8) resized to size×size and scaled to [-1, 1]."""
+    x = rgb.float() / 255.0 if rgb.dtype == torch.uint8 else rgb.float()
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return x * 2.0 - 1.0
+
+
+def patch_origins(length: int, size: int, count: int) -> list[int]:
+    """Start offsets of ``count`` windows of ``size`` spread evenly over ``length`` (first at 0, last at the end)."""
+    if count <= 1 or length <= size:
+        return [max(0, (length - size) // 2)] if count == 1 else [0]
+    return [round(i * (length - size) / (count - 1)) for i in range(count)]
+
+
+def patches(rgb: torch.Tensor, size: int, max_patches: int = DEFAULT_MAX_PATCHES) -> torch.Tensor:
+    """Native-resolution size×size crops (K×3×size×size in [-1, 1]) covering ``rgb`` (3×H×W in [0, 1])."""
+    _, h, w = rgb.shape
+    if min(h, w) < size:  # too small for one patch at native resolution: scale the short side up
+        scale = size / min(h, w)
+        h, w = max(size, math.ceil(h * scale)), max(size, math.ceil(w * scale))
+        rgb = F.interpolate(rgb[None].float(), size=(h, w), mode="bilinear", align_corners=False)[0].clamp(0, 1)
+    rows, cols = math.ceil(h / size), math.ceil(w / size)
+    while rows * cols > max_patches:  # keep the grid's aspect ratio while shrinking it
+        if rows >= cols and rows > 1:
+            rows -= 1
+        elif cols > 1:
+            cols -= 1
+        else:
+            break
+    crops = [rgb[:, top : top + size, left : left + size] for top in patch_origins(h, size, rows) for left in patch_origins(w, size, cols)]
+    return torch.stack(crops).float() * 2.0 - 1.0
+
+
+@dataclass
+class PreparedDetect:
+    """One decoded image as the detector's input: K×3×S×S (K = 1 in resize mode)."""
+
+    path: Path
+    x: torch.Tensor
+    warnings: list[str] = field(default_factory=list)
+
+
+class Detector:
+    """A loaded detector: ``prepare`` (any thread) → ``predict`` (batched) → verdict."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        card: dict[str, Any],
+        device: torch.device,
+        mode: str = "resize",
+        aggregate: str = "max",
+        threshold: float | None = None,
+        max_patches: int = DEFAULT_MAX_PATCHES,
+        autocast: Any = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r} (resize or patch)")
+        if aggregate not in AGGREGATES:
+            raise ValueError(f"unknown aggregate {aggregate!r} (max or mean)")
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.model, self.card, self.device = model, card, device
+        self.mode, self.aggregate, self.max_patches = mode, aggregate, max_patches
+        self.threshold = float(threshold if threshold is not None else card.get("threshold", 0.5))
+        self.autocast = autocast
+        self.size = int(getattr(model, "input_size", 256))
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name", getattr(self.model, "cfx_name", "?")))
+
+    def prepare_array(self, rgb: np.ndarray | torch.Tensor, path: Path = Path("-"), warnings: list[str] | None = None) -> PreparedDetect:
+        """H×W×3 sRGB in [0, 1] (numpy) or 3×H×W (torch) → the model's input."""
+        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1) if isinstance(rgb, np.ndarray) else rgb
+        x = model_input(t[None], self.size) if self.mode == "resize" else patches(t.float(), self.size, self.max_patches)
+        return PreparedDetect(path, x, list(warnings or []))
+
+    def prepare(self, image: LoadedImage) -> PreparedDetect:
+        notes = list(image.warnings)
+        if image.is_gray:
+            notes.append("input is grayscale: nothing to detect")
+        return self.prepare_array(image.rgb, image.path, notes)
+
+    @torch.inference_mode()
+    def scores(self, x: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """P(colorized) for a stack of model inputs (K×3×S×S), on the CPU."""
+        out = []
+        for start in range(0, x.shape[0], batch_size):
+            chunk = x[start : start + batch_size].to(self.device)
+            if self.device.type == "cuda":
+                chunk = chunk.contiguous(memory_format=torch.channels_last)
+            with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
+                out.append(self.model.probability(chunk).float().cpu())
+        return torch.cat(out)
+
+    def predict(self, batch: list[PreparedDetect]) -> list[float]:
+        """One aggregated score per prepared image."""
+        flat = self.scores(torch.cat([p.x for p in batch]))
+        result, start = [], 0
+        for p in batch:
+            mine = flat[start : start + p.x.shape[0]]
+            start += p.x.shape[0]
+            result.append(float(mine.max() if self.aggregate == "max" else mine.mean()))
+        return result
+
+    def verdict(self, prepared: PreparedDetect, score: float) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "path": str(prepared.path),
+            "label": COLORIZED if score >= self.threshold else NATURAL,
+            "score": round(score, 6),
+            "threshold": self.threshold,
+            "model": self.name,
+            "weights_sha256": self.card.get("sha256"),
+            "mode": self.mode,
+        }
+        if self.mode == "patch":
+            record.update(patches=int(prepared.x.shape[0]), aggregate=self.aggregate)
+        return record
+
+    def score_array(self, rgb: np.ndarray) -> float:
+        """P(colorized) of one H×W×3 image in [0, 1] (library use)."""
+        return self.predict([self.prepare_array(rgb)])[0]
+
+
+def load_detector(
+    model: str | None = None,
+    weights: str | Path | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    mode: str = "resize",
+    aggregate: str = "max",
+    threshold: float | None = None,
+    max_patches: int = DEFAULT_MAX_PATCHES,
+) -> Detector:
+    """A ready :class:`Detector` from registry name and/or weights file."""
+    from cfx.registry import get_spec
+    from cfx.runner import autocast, prepare_model, select_device
+    from cfx.weights import load_model, resolve_weights
+
+    name, path = resolve_weights(model, weights, default=DEFAULT_DETECTOR)
+    spec = get_spec(name)
+    if spec.task != "detect":
+        raise ValueError(f"{name} is a {spec.task} model, not a detector")
+    torch_device = select_device(device)
+    net, card = load_model(name, path, torch_device)
+    card = {**card, "weights_path": str(path)}
+    return Detector(prepare_model(net, torch_device), card, torch_device, mode, aggregate, threshold, max_patches, autocast(torch_device, precision))
+
+
+def detect_files(detector: Detector, paths: Iterable[Path], batch_size: int = 16, workers: int = 2) -> Iterator[dict[str, Any] | Any]:
+    """Verdicts for image files through the runner's pipeline, in order (a
+    :class:`cfx.runner.Failed` carrying the path for each failure)."""
+    from cfx.runner import run_pipeline
+
+    yield from run_pipeline(
+        paths,
+        lambda path: detector.prepare(load_image(path)),
+        batch_key=lambda prepared: 0 if detector.mode == "patch" else tuple(prepared.x.shape),
+        compute=detector.predict,
+        encode=lambda pair: {**detector.verdict(*pair), "warnings": pair[0].warnings},
+        batch_size=batch_size,
+        workers=workers,
+        errors=IMAGE_FAILURES,
+    )

@@ -1,0 +1,475 @@
+"""`cfx train detector`: seed 000 §III-B/C and §IV-A (training protocol).
+
+Natural images (NIs) come from a folder; colorized images (CIs) of the same scenes
+come from folders (``NAME=DIR``, paired with the NIs by relative path) or are made on
+the fly by registry colorizers from the NIs' luminance (and, like the outputs of
+`cfx colorize`, stored as JPEG at quality 95 when the natural image is a JPEG, so the
+compression the detector sees is the same on both sides). Every image is resized to
+the detector's square input (:func:`cfx.detect.model_input`, as at test time).
+
+SGD with momentum 0.9 and weight decay 1e-4; minibatches of half NIs and half CIs;
+the learning rate divided by 10 every ``lr_step`` epochs (the paper: 1e-4, ÷10 every
+20 of 60 epochs on 10,000 pairs; our defaults are scaled to a few hundred pairs); the
+order reshuffled every epoch. After every epoch: validation HTER per colorizer, a
+resumable checkpoint, and the weights with their card. The decision threshold on
+P(colorized) is the one with the lowest validation HTER, stored in the card.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cfx.data.folder import ImageSet, load_folder
+from cfx.detect import model_input
+from cfx.detection_metrics import choose_threshold, summary
+from cfx.progress import message, progress
+from cfx.registry import create_model, get_spec
+from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.train.distributed import World, setup, teardown
+from cfx.weights import save_model
+
+LOG_SCHEMA = "cfx.train-detector-log/1"
+REPORT_SCHEMA = "cfx.train/1"
+NATURAL, COLORIZED = 0, 1
+
+
+@dataclass
+class DetectorRecipe:
+    model: str = "decnet.tanh-compact"
+    epochs: int = 30
+    lr: float = 1e-2
+    lr_step: int = 10  # divide the rate by 10 every lr_step epochs (0: never)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 20  # half natural, half colorized (the paper's 10 + 10)
+    val_fraction: float = 0.1
+    seed: int = 0
+    flip: bool = True  # random horizontal flips (the same flip for an NI and its CI)
+    max_short_side: int = 256
+    time_limit_minutes: float = 0.0
+    half: bool = False
+    device: str = "auto"
+
+
+@dataclass
+class PairSet:
+    """NIs and CIs at the detector's input size (uint8 3×S×S) with their pairing.
+
+    ``pairs[k] = (i, j)``: colorized image j shows natural image i's scene;
+    ``sources[j]`` names the colorizer that made CI j.
+    """
+
+    natural: list[torch.Tensor]
+    colorized: list[torch.Tensor]
+    pairs: list[tuple[int, int]]
+    sources: list[str]
+    natural_files: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        per: dict[str, int] = {}
+        for name in self.sources:
+            per[name] = per.get(name, 0) + 1
+        return per
+
+
+@dataclass
+class DetectorData:
+    train: PairSet
+    val: PairSet
+    description: dict[str, Any]
+
+
+# ---------------------------------------------------------------- data
+
+
+def _square(image: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 3×H×W → uint8 3×S×S, resized exactly as at test time."""
+    x = model_input(image[None], size)[0]
+    return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def _jpeg_roundtrip(rgb: np.ndarray, quality: int = 95) -> torch.Tensor:
+    """H×W×3 float in [0, 1] → encoded as JPEG and decoded again (uint8 3×H×W)."""
+    pixels = (np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        array = np.asarray(decoded.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def _lossless(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy((np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8)).permute(2, 0, 1).contiguous()
+
+
+def _key(path: Path, root: Path) -> str:
+    return path.relative_to(root).with_suffix("").as_posix()
+
+
+def parse_named_dirs(values: Sequence[str]) -> list[tuple[str, Path]]:
+    """``NAME=DIR`` options → (name, folder); a bare DIR is named after the folder."""
+    result = []
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep:
+            name, folder = Path(value).name, value
+        if not name or not folder:
+            raise ValueError(f"--colorized expects NAME=DIR, got {value!r}")
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"{folder}: not a directory (--colorized {value})")
+        result.append((name, Path(folder)))
+    return result
+
+
+def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
+    """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
+    from cfx.imageio import LoadedImage
+
+    out = []
+    for image, path in zip(images.images, files):
+        rgb = image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0
+        loaded = LoadedImage(path=path, rgb=rgb, alpha=None, bit_depth=8, is_gray=False, mode="RGB")
+        result = colorizer.colorize_array(loaded)
+        out.append(_jpeg_roundtrip(result) if path.suffix.lower() in (".jpg", ".jpeg") else _lossless(result))
+    return out
+
+
+def load_colorizers(names: Sequence[str], device: str = "cpu") -> list[Any]:
+    """Registry colorizers with shipped weights, or weights files (``*.safetensors``)."""
+    from cfx.colorize import load_colorizer
+
+    loaded = []
+    for name in names:
+        if name.endswith(".safetensors"):
+            loaded.append(load_colorizer(None, name, device=device))
+        else:
+            loaded.append(load_colorizer(name, None, device=device))
+    return loaded
+
+
+def load_detector_data(
+    natural: Path,
+    colorized_dirs: Sequence[tuple[str, Path]],
+    colorizers: Sequence[Any],
+    size: int,
+    val_fraction: float = 0.1,
+    max_short_side: int = 256,
+    quiet: bool = False,
+) -> DetectorData:
+    """NIs from ``natural`` (split as `cfx train colorizer` splits), CIs from folders and colorizers."""
+    nat = load_folder(natural, val_fraction, max_short_side)
+    if not len(nat.train):
+        raise ValueError(f"{natural}: no natural training images found")
+    if not colorized_dirs and not colorizers:
+        raise ValueError("no colorized images: give --colorized NAME=DIR or --colorizers")
+    sets: dict[str, PairSet] = {}
+    for split, images in (("train", nat.train), ("val", nat.val)):
+        keys = {_key(f, natural): i for i, f in enumerate(images.files)}
+        pairs = PairSet([_square(im, size) for im in images.images], [], [], [], [str(f) for f in images.files])
+        for name, folder in colorized_dirs:
+            col = load_folder(folder, val_fraction, max_short_side)
+            found = 0
+            for part in (col.train, col.val):
+                for f, im in zip(part.files, part.images):
+                    i = keys.get(_key(f, folder))
+                    if i is not None:
+                        pairs.pairs.append((i, len(pairs.colorized)))
+                        pairs.colorized.append(_square(im, size))
+                        pairs.sources.append(name)
+                        found += 1
+            message(f"{name}: {found} colorized {split} images paired with natural ones in {folder}", quiet)
+        for colorizer in colorizers:
+            with progress(f"colorize {split} ({colorizer.name})", total=len(images), quiet=quiet) as bar:
+                for i, ci in enumerate(colorize_set(images, colorizer, images.files)):
+                    pairs.pairs.append((i, len(pairs.colorized)))
+                    pairs.colorized.append(_square(ci, size))
+                    pairs.sources.append(colorizer.name)
+                    bar.advance()
+        sets[split] = pairs
+    if not sets["train"].pairs:
+        raise ValueError(f"no colorized training image matches a natural one in {natural} (pairs are matched by relative path)")
+    description = {
+        "natural": str(natural),
+        "manifest_sha256": nat.manifest_sha256,
+        "colorized_dirs": {name: str(folder) for name, folder in colorized_dirs},
+        "colorizers": {c.name: c.card.get("sha256") for c in colorizers},
+        "train_natural": len(sets["train"].natural),
+        "train_colorized": sets["train"].counts(),
+        "val_natural": len(sets["val"].natural),
+        "val_colorized": sets["val"].counts(),
+    }
+    return DetectorData(sets["train"], sets["val"], description)
+
+
+# ---------------------------------------------------------------- training core
+
+
+def seeded(*keys: int) -> torch.Generator:
+    value = 0
+    for key in keys:
+        value = (value * 1_000_003 + key) % (2**63 - 1)
+    return torch.Generator().manual_seed(value)
+
+
+def balanced_batches(natural_pool: int, colorized_pool: int, half: int, generator: torch.Generator, count: int | None = None) -> list[tuple[list[int], list[int]]]:
+    """One epoch of (natural indices, colorized indices) batches, ``half`` of each.
+
+    The epoch covers ``count`` images of each class (default: one pass over the larger
+    pool); a smaller pool is reshuffled and cycled.
+    """
+    count = max(natural_pool, colorized_pool) if count is None else count
+    steps = max(1, count // half)
+
+    def stream(pool: int) -> list[int]:
+        order: list[int] = []
+        while len(order) < steps * half:
+            order += torch.randperm(pool, generator=generator).tolist()
+        return order[: steps * half]
+
+    nat, col = stream(natural_pool), stream(colorized_pool)
+    return [(nat[k * half : (k + 1) * half], col[k * half : (k + 1) * half]) for k in range(steps)]
+
+
+class _Loss(torch.nn.Module):
+    """The detector's loss as a forward pass, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.training_loss(x, labels)
+
+
+def train_epoch(
+    trainer: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    natural: Sequence[torch.Tensor],
+    colorized: Sequence[torch.Tensor],
+    batch_size: int,
+    generator: torch.Generator,
+    world: World,
+    flip: bool = True,
+    quiet: bool = True,
+    label: str = "epoch",
+    count: int | None = None,
+) -> tuple[float, int]:
+    """One epoch of balanced minibatches (see :func:`balanced_batches`); returns (mean loss, samples) summed over processes."""
+    half = max(1, batch_size // 2)
+    batches = balanced_batches(len(natural), len(colorized), half, generator, count)
+    flips = torch.rand(len(batches), 2 * half, generator=generator) < 0.5
+    running, seen = 0.0, 0
+    trainer.train()
+    with progress(label, total=len(batches) * 2 * half, quiet=quiet) as bar:
+        for b, (nat_idx, col_idx) in enumerate(batches):
+            images = [natural[i] for i in nat_idx] + [colorized[j] for j in col_idx]
+            labels = [NATURAL] * len(nat_idx) + [COLORIZED] * len(col_idx)
+            mine = world.my_part(list(range(len(images))))
+            x = torch.stack([images[k] for k in mine]).to(world.device)
+            if flip:
+                x = torch.where(flips[b, mine].to(world.device)[:, None, None, None], x.flip(-1), x)
+            x = (x.float() / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
+            y = torch.tensor([labels[k] for k in mine], device=world.device)
+            loss, _ = trainer(x, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += loss.item() * len(mine)
+            seen += len(mine)
+            bar.advance(len(images))
+    running, total = world.sum([running, float(seen)])
+    return running / max(total, 1.0), int(total)
+
+
+@torch.no_grad()
+def score_images(model: torch.nn.Module, images: Sequence[torch.Tensor], batch_size: int = 64) -> np.ndarray:
+    """P(colorized) for uint8 3×S×S images (eval mode restored to train mode after)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    scores = []
+    for start in range(0, len(images), batch_size):
+        x = torch.stack(list(images[start : start + batch_size])).to(device).float() / 127.5 - 1.0
+        scores.append(model.probability(x).float().cpu())
+    model.train(was_training)
+    return torch.cat(scores).numpy() if scores else np.zeros(0)
+
+
+def validation_metrics(model: torch.nn.Module, val: PairSet, threshold: float | None = None) -> dict[str, Any]:
+    """Scores on the validation NIs and CIs: overall and per colorizer, at ``threshold``
+    (default: the lowest-HTER threshold on these scores, returned as ``threshold``)."""
+    nat = score_images(model, val.natural)
+    col = score_images(model, val.colorized)
+    scores = np.concatenate((nat, col))
+    labels = np.concatenate((np.zeros(len(nat), int), np.ones(len(col), int)))
+    if threshold is None:
+        threshold = choose_threshold(scores, labels)
+    per = {}
+    sources = np.array(val.sources)
+    for name in dict.fromkeys(val.sources):
+        mask = sources == name
+        per[name] = summary(np.concatenate((nat, col[mask])), np.concatenate((np.zeros(len(nat), int), np.ones(int(mask.sum()), int))), threshold)
+    return {"threshold": threshold, "overall": summary(scores, labels, threshold), "per_colorizer": per, "natural_scores": nat, "colorized_scores": col}
+
+
+def make_optimizer(model: torch.nn.Module, recipe: DetectorRecipe) -> torch.optim.SGD:
+    return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+
+
+def scheduled_lr(recipe: DetectorRecipe, epoch: int) -> float:
+    """The rate for (0-based) ``epoch``: ÷10 every ``lr_step`` epochs."""
+    return recipe.lr * (0.1 ** (epoch // recipe.lr_step) if recipe.lr_step > 0 else 1.0)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def rounded(entry: dict[str, Any]) -> dict[str, Any]:
+    """Floats to 5 digits (nested), for logs and reports."""
+    def r(v: Any) -> Any:
+        if isinstance(v, float):
+            return round(v, 5)
+        if isinstance(v, dict):
+            return {k: r(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [r(x) for x in v]
+        return v
+
+    return r(entry)
+
+
+def emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:
+    line = json.dumps(rounded(entry))
+    message(line, quiet)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as handle:
+            handle.write(line + "\n")
+
+
+# ---------------------------------------------------------------- the command
+
+
+def train_detector(
+    natural: Path,
+    output: Path,
+    recipe: DetectorRecipe,
+    colorized_dirs: Sequence[tuple[str, Path]] = (),
+    colorizer_names: Sequence[str] = (),
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    log_path: Path | None = None,
+    quiet: bool = False,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``recipe.model``; returns the final report (``cfx.train/1``). Runs under torchrun too."""
+    world = setup(recipe.device)
+    try:
+        return _train(world, natural, output, recipe, colorized_dirs, colorizer_names, checkpoint, resume, log_path, quiet or not world.is_main, on_epoch)
+    finally:
+        teardown(world)
+
+
+def _train(
+    world: World,
+    natural: Path,
+    output: Path,
+    recipe: DetectorRecipe,
+    colorized_dirs: Sequence[tuple[str, Path]],
+    colorizer_names: Sequence[str],
+    checkpoint: Path | None,
+    resume: bool,
+    log_path: Path | None,
+    quiet: bool,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.size))
+    spec = get_spec(recipe.model)
+    if spec.task != "detect":
+        raise ValueError(f"{recipe.model} is a {spec.task} model, not a detector")
+    if recipe.batch_size < 2 * world.size:
+        raise ValueError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
+    torch.manual_seed(recipe.seed)
+    model = create_model(recipe.model).to(world.device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs
+    colorizers = load_colorizers(colorizer_names, device=str(world.device))
+    data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet)
+    message(f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "
+            f"{len(data.val.natural)} / {len(data.val.colorized)} val; {world.size} process(es) on {world.device}", quiet)
+    optimizer = make_optimizer(model, recipe)
+    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
+    state: dict[str, Any] = {"epoch": 0, "samples": 0, "seconds": 0.0, "log": []}
+    if resume and checkpoint.is_file():
+        state = load_checkpoint(checkpoint, model, optimizer, None)
+        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
+    trainer = world.wrap(_Loss(model))
+    card: dict[str, Any] | None = None
+    while state["epoch"] < recipe.epochs:
+        started = time.monotonic()
+        set_lr(optimizer, scheduled_lr(recipe, state["epoch"]))
+        loss, seen = train_epoch(
+            trainer, optimizer, data.train.natural, data.train.colorized, recipe.batch_size,
+            seeded(recipe.seed, state["epoch"]), world, recipe.flip, quiet, f"epoch {state['epoch'] + 1}/{recipe.epochs}",
+        )
+        state["epoch"] += 1
+        state["samples"] += seen
+        state["seconds"] += time.monotonic() - started
+        entry: dict[str, Any] = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": loss, "samples": state["samples"],
+                                 "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"], "processes": world.size}
+        if world.is_main:
+            metrics = validation_metrics(model, data.val) if data.val.natural and data.val.colorized else None
+            if metrics is not None:
+                entry.update(threshold=metrics["threshold"], val_hter=metrics["overall"]["hter"], val_auc=metrics["overall"]["roc_auc"],
+                             val_natural_miss=metrics["overall"]["natural_miss_rate"], val_colorized_miss=metrics["overall"]["colorized_miss_rate"])
+            state["log"].append(entry)
+            emit_log(entry, log_path, quiet)
+            if on_epoch:
+                on_epoch(entry)
+            save_checkpoint(checkpoint, model, optimizer, None, state)
+            card = save_detector(model, output, _card(recipe, spec, data, state), metrics)
+        world.barrier()
+        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
+            message(f"time limit reached after epoch {state['epoch']}", quiet)
+            break
+    if card is None and world.is_main:
+        metrics = validation_metrics(model, data.val) if data.val.natural and data.val.colorized else None
+        card = save_detector(model, output, _card(recipe, spec, data, state), metrics)
+    return {**(card or {}), "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+
+
+def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": recipe.model,
+        "arch": spec.arch,
+        "preset": spec.preset,
+        "task": spec.task,
+        "classes": ["natural", "colorized"],
+        "training": {
+            **data.description,
+            "recipe": asdict(recipe),
+            "epochs": state["epoch"],
+            "samples_seen": state["samples"],
+            "train_seconds": round(state["seconds"], 1),
+        },
+    }
+
+
+def save_detector(model: torch.nn.Module, output: Path, card: dict[str, Any], metrics: dict[str, Any] | None, half: bool | None = None) -> dict[str, Any]:
+    """Weights + card with the validation threshold and metrics (:func:`validation_metrics`; 0.5 without)."""
+    threshold = 0.5 if metrics is None else float(metrics["threshold"])
+    summary_metrics = {} if metrics is None else rounded({"val": metrics["overall"], "val_per_colorizer": metrics["per_colorizer"]})
+    recipe = card.get("training", {}).get("recipe", {})
+    return save_model(model, output, {**card, "threshold": threshold, "metrics": summary_metrics},
+                      half=bool(recipe.get("half")) if half is None else half)
