@@ -11,7 +11,7 @@ import typer
 from cfx.cli import options as opt
 from cfx.cli.common import fail_usage, load_or_fail
 
-app = typer.Typer(help="Evaluate colorizers (and, later, detectors) on image folders.", no_args_is_help=True)
+app = typer.Typer(help="Evaluate colorizers and detectors on image folders.", no_args_is_help=True)
 
 
 @app.command("colorizer")
@@ -22,7 +22,7 @@ def colorizer(
     render_size: opt.RenderSize = None,
     device: opt.Device = "auto",
     precision: opt.Precision = "auto",
-    report: Annotated[Optional[Path], typer.Option(help="Write the JSON report here instead of stdout.", dir_okay=False)] = None,
+    report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
     """Score colorizers against the grayscale baseline: PSNR, SSIM, AuC of a*b* error, colourfulness.
@@ -60,3 +60,49 @@ def format_summary(summary: list[dict]) -> str:
             f"{number(row['auc'], 4):>7} {number(row['colourfulness_ratio'], 2):>9}"
         )
     return "\n".join(lines)
+
+
+@app.command("detector")
+def detector(
+    natural: opt.Natural,
+    colorized: opt.ColorizedDirs = None,
+    colorizers: opt.Colorizers = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several.")] = None,
+    weights: Annotated[Optional[list[Path]], typer.Option("--weights", "-w", help="A detector .safetensors file with its card; repeat for several.", dir_okay=False)] = None,
+    mode: Annotated[str, typer.Option("--mode", help="resize or patch (as in cfx detect).")] = "resize",
+    matrix: Annotated[bool, typer.Option("--matrix", help="Add the blind-generalization table: each detector (trained on X, from its card) against each colorizer Y.")] = False,
+    device: opt.Device = "auto",
+    report: opt.ReportFile = None,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Score detectors on natural photos and colorized ones: HTER, miss rates, accuracy, ROC AUC, EER per colorizer.
+
+    Prints one cfx.eval-detector/1 report (per detector: overall and per-colorizer
+    metrics; one row per image with every detector's score). Without --model/--weights:
+    the default detector.
+    """
+    from cfx.cli.common import colorized_sources
+    from cfx.detect import load_detector
+    from cfx.evaluate import image_paths
+    from cfx.evaluate_detector import evaluate_detectors, format_detectors, format_matrix
+    from cfx.progress import progress
+    from cfx.reports import write_document
+    from cfx.train.detector import load_colorizers
+    from cfx.weights import WeightsError
+
+    choices = [(name, None) for name in model or []] + [(None, path) for path in weights or []]
+    detectors = [load_or_fail(lambda n=n, w=w: load_detector(n, w, device, mode=mode)) for n, w in choices or [(None, None)]]
+    try:
+        dirs, names = colorized_sources(colorized, colorizers)
+        made = load_colorizers(names, device=device if device != "auto" else "cpu")
+        natural_count = len(image_paths(natural))
+        total = natural_count * (1 + len(made)) + sum(len(image_paths(folder)) for _, folder in dirs)
+        with progress("eval", total=total, quiet=quiet) as bar:
+            result = evaluate_detectors(detectors, natural, dict(dirs), made, matrix, on_image=bar.advance)
+    except (ValueError, FileNotFoundError, WeightsError) as error:
+        fail_usage(str(error))
+    if not quiet:
+        print(format_detectors(result), file=sys.stderr)
+        if matrix:
+            print(format_matrix(result["matrix"]), file=sys.stderr)
+    write_document(result, str(report) if report else None)

@@ -132,17 +132,19 @@ def parse_named_dirs(values: Sequence[str]) -> list[tuple[str, Path]]:
     return result
 
 
-def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
-    """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
+def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
+    """What `cfx colorize` would write for ``path`` (H×W×3 float sRGB): its luminance
+    colorized, then encoded as JPEG (q95) when ``path`` is a JPEG; uint8 3×H×W."""
     from cfx.imageio import LoadedImage
 
-    out = []
-    for image, path in zip(images.images, files):
-        rgb = image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0
-        loaded = LoadedImage(path=path, rgb=rgb, alpha=None, bit_depth=8, is_gray=False, mode="RGB")
-        result = colorizer.colorize_array(loaded)
-        out.append(_jpeg_roundtrip(result) if path.suffix.lower() in (".jpg", ".jpeg") else _lossless(result))
-    return out
+    loaded = LoadedImage(path=path, rgb=rgb, alpha=None, bit_depth=8, is_gray=False, mode="RGB")
+    result = colorizer.colorize_array(loaded)
+    return _jpeg_roundtrip(result) if path.suffix.lower() in (".jpg", ".jpeg") else _lossless(result)
+
+
+def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
+    """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
+    return [colorized_copy(colorizer, image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0, path) for image, path in zip(images.images, files)]
 
 
 def load_colorizers(names: Sequence[str], device: str = "cpu") -> list[Any]:
