@@ -32,7 +32,7 @@ def describe_models(include_tiny: bool = False) -> list[dict[str, Any]]:
                 "task": spec.task,
                 "description": spec.description,
                 "params": params,
-                "input_size": getattr(model, "train_size", None),
+                "input_size": getattr(model, "input_size", None) or getattr(model, "train_size", None),
                 "render_size": spec.defaults.get("render_size"),
                 "config": asdict(spec.config),
                 "weights": str(path) if path else None,

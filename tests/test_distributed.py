@@ -56,3 +56,35 @@ def test_two_process_training_matches_single_process_schedule(data: Path, tmp_pa
     assert (tmp_path / "two.safetensors").is_file() and (tmp_path / "two.json").is_file()
     assert len((tmp_path / "two.log.jsonl").read_text().splitlines()) == 2  # rank 0 alone writes the log
     assert abs(double["log"][0]["train_loss"] - single["log"][0]["train_loss"]) < 0.05
+
+
+def _run(cli: list[str], processes: int) -> dict:
+    if processes == 1:
+        command = [sys.executable, *cli]
+    else:
+        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
+                   "--master_addr=127.0.0.1", f"--master_port={_free_port()}", *cli]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_detector_training_and_hardening_under_torchrun(data: Path, tmp_path: Path) -> None:
+    """`cfx train detector` and `cfx harden detector` run unchanged on 2 gloo processes."""
+    colorized = tmp_path / "colorized"
+    for source in data.rglob("*.png"):  # a channel-swapped copy of every photo, same relative path
+        target = colorized / source.relative_to(data)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        r, g, b = Image.open(source).convert("RGB").split()
+        Image.merge("RGB", (b, r, g)).save(target)
+    common = ["--natural", str(data), "--colorized", f"swap={colorized}", "--batch-size", "8", "--device", "cpu", "--quiet"]
+    train = ["-m", "cfx.cli.main", "train", "detector", *common, "--model", "decnet.tiny", "--epochs", "1"]
+    single = _run([*train, "-o", str(tmp_path / "one.safetensors")], 1)
+    double = _run([*train, "-o", str(tmp_path / "two.safetensors")], 2)
+    assert [e["processes"] for e in double["log"]] == [2]
+    assert double["log"][0]["samples"] == single["log"][0]["samples"] == 32  # 16 natural + 16 colorized
+    assert 0.0 <= double["threshold"] <= 1.0
+    hard = _run(["-m", "cfx.cli.main", "harden", "detector", "--weights", str(tmp_path / "two.safetensors"), *common,
+                 "-o", str(tmp_path / "hard.safetensors"), "--round-epochs", "1", "--alphas", "0.1,0.2", "--lr", "0.01"], 2)
+    assert [r["alpha"] for r in hard["rounds"]] == [0.1, 0.2]
+    assert json.loads((tmp_path / "hard.json").read_text())["parent"] == double["sha256"]

@@ -27,4 +27,7 @@ def models(
         weights = row["weights"] or "(no shipped weights)"
         metrics = row.get("metrics") or {}
         shown = " ".join(f"{k}={v}" for k, v in metrics.items() if k in ("val_psnr", "val_auc", "gray_psnr"))
-        typer.echo(f"{row['name']:<18} {row['task']:<9} {row['params']:>11,} params  {weights}  {shown}".rstrip())
+        val = metrics.get("val") if isinstance(metrics.get("val"), dict) else None
+        if val and val.get("hter") is not None:  # detectors: validation HTER at the stored threshold
+            shown = f"val_hter={val['hter']} threshold={(row.get('card') or {}).get('threshold')}"
+        typer.echo(f"{row['name']:<20} {row['task']:<9} {row['params']:>11,} params  {weights}  {shown}".rstrip())

@@ -275,8 +275,9 @@ def train_epoch(
     trainer.train()
     with progress(label, total=len(batches) * 2 * half, quiet=quiet) as bar:
         for b, (nat_idx, col_idx) in enumerate(batches):
-            images = [natural[i] for i in nat_idx] + [colorized[j] for j in col_idx]
-            labels = [NATURAL] * len(nat_idx) + [COLORIZED] * len(col_idx)
+            # Interleaved, so every process's contiguous share (DDP) is half natural too.
+            images = [image for i, j in zip(nat_idx, col_idx) for image in (natural[i], colorized[j])]
+            labels = [NATURAL, COLORIZED] * len(nat_idx)
             mine = world.my_part(list(range(len(images))))
             x = torch.stack([images[k] for k in mine]).to(world.device)
             if flip:

@@ -172,7 +172,7 @@ def harden_detector(
                     recipe.flip, quiet, f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}", count=len(train.natural),
                 )
                 entry: dict[str, Any] = {"schema": LOG_SCHEMA, "round": r, "alpha": alpha, "epoch": epoch, "train_loss": loss, "samples": seen, "lr": lr}
-                if world.is_main and second_half(epoch, recipe.round_epochs):
+                if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
                     error = natural_error_rate(model, val.natural, threshold)
                     entry["val_error"] = error
                     round_candidates.append(len(candidates))

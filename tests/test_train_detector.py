@@ -1,0 +1,178 @@
+"""`cfx train detector`: balanced batches, the rate schedule, and tiny end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from cfx.cli.main import app
+from cfx.train.detector import DetectorRecipe, balanced_batches, scheduled_lr
+from tests.conftest import smooth_image
+
+runner = CliRunner()
+SIZES = [(32, 40), (40, 32), (48, 36), (36, 48), (32, 32), (44, 40), (40, 44), (48, 48), (36, 40)]
+
+
+@pytest.fixture(autouse=True)
+def _one_training_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trainer uses every core (os.cpu_count()); on a shared test machine that
+    oversubscribes and makes tiny convolutions many times slower."""
+    monkeypatch.setattr("cfx.train.detector.os.cpu_count", lambda: 1)
+
+
+def invoke(*args: str, input: str | None = None):
+    return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def hue_shift(rgb: np.ndarray) -> np.ndarray:
+    """A crude 'colorization': the channels rotated."""
+    return np.ascontiguousarray(rgb[..., [2, 0, 1]])
+
+
+@pytest.fixture(scope="module")
+def natural_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6 train and 3 val colour JPEGs of 32-48 px."""
+    root = tmp_path_factory.mktemp("natural")
+    for i, (h, w) in enumerate(SIZES):
+        split = "train" if i < 6 else "val"
+        (root / split).mkdir(exist_ok=True)
+        Image.fromarray(smooth_image(h, w, 10 + i)).save(root / split / f"img{i}.jpg", quality=95)
+    return root
+
+
+@pytest.fixture(scope="module")
+def colorized_dir(natural_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Channel-rotated copies of 4 of the 6 train images and all 3 val images (same
+    relative paths), plus one file matching no natural image."""
+    root = tmp_path_factory.mktemp("colorized")
+    for path in sorted(natural_dir.rglob("*.jpg")):
+        if path.parent.name == "train" and path.stem in ("img4", "img5"):
+            continue
+        rel = path.relative_to(natural_dir)
+        (root / rel.parent).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(hue_shift(np.asarray(Image.open(path).convert("RGB")))).save(root / rel, quality=95)
+    Image.fromarray(smooth_image(40, 40, 99)).save(root / "train" / "stray.jpg", quality=95)
+    return root
+
+
+def train(natural: Path, out: Path, *extra: str):
+    return invoke("train", "detector", "--natural", natural, "-o", out, "--model", "decnet.tiny", "--batch-size", "4", "--quiet", *extra)
+
+
+# ---------------------------------------------------------------- the training core
+
+
+def test_balanced_batches_half_and_half() -> None:
+    g = torch.Generator().manual_seed(0)
+    batches = balanced_batches(7, 3, 2, g)
+    assert len(batches) == 7 // 2
+    for nat, col in batches:
+        assert len(nat) == len(col) == 2
+        assert all(0 <= i < 7 for i in nat) and all(0 <= j < 3 for j in col)
+    # One pass over the larger pool: every natural index once (6 of 7 fit whole batches).
+    seen = [i for nat, _ in batches for i in nat]
+    assert len(seen) == len(set(seen)) == 6
+    # The smaller pool is cycled: every colorized index used.
+    assert {j for _, col in batches for j in col} == {0, 1, 2}
+
+
+def test_balanced_batches_cover_larger_pool() -> None:
+    g = torch.Generator().manual_seed(1)
+    batches = balanced_batches(4, 10, 5, g)
+    assert len(batches) == 2
+    assert sorted(j for _, col in batches for j in col) == list(range(10))
+    assert {i for nat, _ in batches for i in nat} == {0, 1, 2, 3}
+    assert all(len(nat) == len(col) == 5 for nat, col in batches)
+    assert len(balanced_batches(3, 3, 10, g)) == 1  # at least one batch
+    assert len(balanced_batches(4, 4, 2, g, count=12)) == 6
+
+
+def test_balanced_batches_deterministic_per_seed() -> None:
+    a = balanced_batches(9, 5, 3, torch.Generator().manual_seed(7))
+    b = balanced_batches(9, 5, 3, torch.Generator().manual_seed(7))
+    c = balanced_batches(9, 5, 3, torch.Generator().manual_seed(8))
+    assert a == b and a != c
+
+
+def test_scheduled_lr_divides_by_ten_every_step() -> None:
+    recipe = DetectorRecipe(lr=0.1, lr_step=3)
+    rates = [scheduled_lr(recipe, epoch) for epoch in range(8)]
+    assert rates[:3] == [0.1] * 3
+    assert rates[3:6] == pytest.approx([0.01] * 3)
+    assert rates[6:8] == pytest.approx([0.001] * 2)
+    assert scheduled_lr(DetectorRecipe(lr=0.1, lr_step=0), 50) == 0.1
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_train_with_colorizer_weights(natural_dir: Path, tiny_weights: Path, tmp_path: Path) -> None:
+    from cfx.detect import load_detector
+
+    out = tmp_path / "det.safetensors"
+    result = train(natural_dir, out, "--colorizers", str(tiny_weights), "--epochs", "2")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["schema"] == "cfx.train/1" and report["name"] == "decnet.tiny" and report["task"] == "detect"
+    assert len(report["log"]) == 2 and [e["epoch"] for e in report["log"]] == [1, 2]
+    assert all(np.isfinite(e["train_loss"]) for e in report["log"])
+    assert out.is_file() and Path(report["checkpoint"]).is_file()
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["sha256"] == report["sha256"]
+    assert 0.0 <= card["threshold"] <= 1.0
+    assert 0.0 <= card["metrics"]["val"]["hter"] <= 1.0
+    assert card["training"]["epochs"] == 2
+    assert card["training"]["train_natural"] == 6 and card["training"]["val_natural"] == 3
+    assert card["training"]["train_colorized"] == {"iizuka.tiny": 6}
+    detector = load_detector(weights=out, device="cpu")
+    assert detector.threshold == card["threshold"] and detector.name == "decnet.tiny"
+    score = detector.score_array(smooth_image(40, 40, 1).astype(np.float32) / 255.0)
+    assert 0.0 <= score <= 1.0
+
+
+def test_train_with_colorized_folder_pairs_by_relative_path(natural_dir: Path, colorized_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "det.safetensors"
+    result = train(natural_dir, out, "--colorized", f"hue={colorized_dir}", "--epochs", "1")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    training = report["training"]
+    assert training["train_colorized"] == {"hue": 4}  # img4, img5 have no copy; stray.jpg has no original
+    assert training["val_colorized"] == {"hue": 3}
+    assert training["colorized_dirs"] == {"hue": str(colorized_dir)}
+    assert len(report["log"]) == 1
+    assert "hue" in json.loads(out.with_suffix(".json").read_text())["metrics"]["val_per_colorizer"]
+
+
+def test_resume_gives_the_same_weights(natural_dir: Path, colorized_dir: Path, tmp_path: Path) -> None:
+    source = ("--colorized", f"hue={colorized_dir}")
+    whole = tmp_path / "whole.safetensors"
+    assert train(natural_dir, whole, *source, "--epochs", "2").exit_code == 0
+    parts, log = tmp_path / "parts.safetensors", tmp_path / "parts.log.jsonl"
+    first = train(natural_dir, parts, *source, "--epochs", "1", "--log-file", log)
+    assert first.exit_code == 0 and len(json.loads(first.stdout)["log"]) == 1
+    after_one = json.loads(first.stdout)["sha256"]
+    resumed = train(natural_dir, parts, *source, "--epochs", "2", "--resume", "--log-file", log)
+    assert resumed.exit_code == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert [e["epoch"] for e in report["log"]] == [1, 2]
+    # The resumed run trained one epoch only (a restart from scratch would log epochs 1 and 2 again).
+    assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == [1, 2]
+    assert report["sha256"] != after_one
+    assert report["training"]["epochs"] == 2
+    assert parts.read_bytes() == whole.read_bytes()
+    assert report["sha256"] == json.loads(whole.with_suffix(".json").read_text())["sha256"]
+
+
+def test_no_colorized_source_is_usage_error(natural_dir: Path, tmp_path: Path) -> None:
+    result = train(natural_dir, tmp_path / "det.safetensors", "--epochs", "1")
+    assert result.exit_code == 2
+    assert "colorized" in result.stderr
+    assert not (tmp_path / "det.safetensors").exists()
+    missing = train(natural_dir, tmp_path / "det.safetensors", "--colorized", f"x={tmp_path / 'nowhere'}")
+    assert missing.exit_code == 2
