@@ -11,7 +11,6 @@ safetensors file with its model card.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.train.common import emit_log, seeded
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -112,17 +112,9 @@ class _TrainingLoss(torch.nn.Module):
         return self.model.training_loss(lightness, ab, labels, self.alpha)
 
 
-def _seeded(*keys: int) -> torch.Generator:
-    """A generator determined by ``keys`` alone: the same crops whatever the process split or resume point."""
-    value = 0
-    for key in keys:
-        value = (value * 1_000_003 + key) % (2**63 - 1)
-    return torch.Generator().manual_seed(value)
-
-
 def _epoch_batches(count: int, recipe: ColorizerRecipe, epoch: int, processes: int) -> list[list[int]]:
     """Global batches of one epoch; batch norm needs two samples per process, so a short last batch waits."""
-    order = torch.randperm(count, generator=_seeded(recipe.seed, epoch)).tolist()
+    order = torch.randperm(count, generator=seeded(recipe.seed, epoch)).tolist()
     batches = [order[i : i + recipe.batch_size] for i in range(0, count, recipe.batch_size)]
     return [b for b in batches if len(b) >= 2 * processes]
 
@@ -192,7 +184,7 @@ def _train(
         with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=sum(map(len, batches)), quiet=quiet) as bar:
             for batch in batches:
                 mine = world.my_part(batch)
-                rgb = torch.stack([random_crop(folder.train.images[i], size, _seeded(recipe.seed, state["epoch"], i), recipe.min_scale) for i in mine])
+                rgb = torch.stack([random_crop(folder.train.images[i], size, seeded(recipe.seed, state["epoch"], i), recipe.min_scale) for i in mine])
                 labels = torch.tensor([folder.train.labels[i] for i in mine], device=world.device)
                 lightness, ab = _lab_batch(rgb.to(world.device))
                 with amp:
@@ -213,7 +205,7 @@ def _train(
             if len(folder.val):
                 entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
             state["log"].append(entry)
-            _emit_log(entry, log_path, quiet)
+            emit_log(entry, log_path, quiet)
             if on_epoch:
                 on_epoch(entry)
             save_checkpoint(checkpoint, model, optimizer, None, state)
@@ -251,12 +243,3 @@ def _save(model: torch.nn.Module, output: Path, recipe: ColorizerRecipe, spec: A
         "metrics": {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "gray_", "colourfulness"))},
     }
     return save_model(model, output, card, half=recipe.half)
-
-
-def _emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:
-    line = json.dumps({k: round(v, 5) if isinstance(v, float) else v for k, v in entry.items()})
-    message(line, quiet)
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "a") as handle:
-            handle.write(line + "\n")

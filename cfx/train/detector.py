@@ -18,7 +18,6 @@ P(colorized) is the one with the lowest validation HTER, stored in the card.
 from __future__ import annotations
 
 import io
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from cfx.detection_metrics import choose_threshold, summary
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.train.common import emit_log, rounded, seeded
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -217,13 +217,6 @@ def load_detector_data(
 # ---------------------------------------------------------------- training core
 
 
-def seeded(*keys: int) -> torch.Generator:
-    value = 0
-    for key in keys:
-        value = (value * 1_000_003 + key) % (2**63 - 1)
-    return torch.Generator().manual_seed(value)
-
-
 def balanced_batches(natural_pool: int, colorized_pool: int, half: int, generator: torch.Generator, count: int | None = None) -> list[tuple[list[int], list[int]]]:
     """One epoch of (natural indices, colorized indices) batches, ``half`` of each.
 
@@ -338,29 +331,6 @@ def scheduled_lr(recipe: DetectorRecipe, epoch: int) -> float:
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
-
-
-def rounded(entry: dict[str, Any]) -> dict[str, Any]:
-    """Floats to 5 digits (nested), for logs and reports."""
-    def r(v: Any) -> Any:
-        if isinstance(v, float):
-            return round(v, 5)
-        if isinstance(v, dict):
-            return {k: r(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [r(x) for x in v]
-        return v
-
-    return r(entry)
-
-
-def emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:
-    line = json.dumps(rounded(entry))
-    message(line, quiet)
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "a") as handle:
-            handle.write(line + "\n")
 
 
 # ---------------------------------------------------------------- the command

@@ -31,24 +31,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 
 from cfx.progress import message
-from cfx.train.detector import (
-    _Loss,
-    emit_log,
-    load_colorizers,
-    load_detector_data,
-    make_optimizer,
-    rounded,
-    save_detector,
-    score_images,
-    seeded,
-    set_lr,
-    train_epoch,
-    validation_metrics,
-)
+from cfx.train.common import emit_log, rounded, seeded
+from cfx.train.detector import _Loss, load_colorizers, load_detector_data, save_detector, score_images, set_lr, train_epoch, validation_metrics
 from cfx.train.distributed import setup, teardown
 
 REPORT_SCHEMA = "cfx.harden-detector/1"
