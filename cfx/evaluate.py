@@ -6,6 +6,12 @@ and SSIM on sRGB, AuC of the cumulative per-pixel a*b* error curve over threshol
 0–150 (Zhang et al., as in seed 004's evaluation), and Hasler–Süsstrunk colourfulness as
 a ratio to the truth's. The grayscale baseline (the true L*, a*b* = 0) is always a row.
 
+With a detector (:class:`cfx.detect.Detector`), every image as the detector sees it (the
+colorization as `cfx colorize` writes it — JPEG q95 for JPEG inputs —, the grayscale baseline, and the ground truth,
+which then gets rows of its own named ``ground truth`` with no PSNR/SSIM/AuC) gets
+``detector_score`` (P(colorized)) and ``judged_natural`` (score < the detector's
+threshold); each summary entry gets ``fool_rate``, the share judged natural.
+
     python -m cfx.evaluate /work/corpus/val [--model NAME | --weights FILE]
 
 prints the summary of one colorizer as one JSON object (the CLI gives the full report).
@@ -16,8 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
+import numpy as np
 import torch
 
 from cfx.color import lab_to_rgb, rgb_to_lab
@@ -27,7 +34,13 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr, ssim
 
 REPORT_SCHEMA = "cfx.eval-colorizer/1"
 GRAY = "grayscale"
+GROUND_TRUTH = "ground truth"  # rows only with a detector (its fool rate is 1 − the natural miss rate)
 SSIM_MIN_SIDE = 11  # the SSIM window
+
+if TYPE_CHECKING:
+    from cfx.detect import Detector
+
+OnResult = Callable[[Path, str, np.ndarray], None]  # (photo, model name, H×W×3 sRGB in [0, 1])
 
 
 def _metrics(predicted: torch.Tensor, truth: torch.Tensor, lab_truth: torch.Tensor) -> dict[str, float | None]:
@@ -41,19 +54,54 @@ def _metrics(predicted: torch.Tensor, truth: torch.Tensor, lab_truth: torch.Tens
     }
 
 
-def score_image(colorizers: Sequence[Colorizer], path: Path) -> dict[str, dict[str, float | None]]:
-    """Metrics of one photo per model name, the grayscale baseline included."""
+def as_written_jpeg(rgb: np.ndarray, quality: int = 95) -> np.ndarray:
+    """``rgb`` (H×W×3 in [0, 1]) after a JPEG round trip at ``quality``, as cfx writes JPEG outputs."""
+    from cfx.train.detector import jpeg_roundtrip
+
+    return jpeg_roundtrip(rgb, quality).permute(1, 2, 0).numpy().astype(np.float32) / 255.0
+
+
+def score_image(
+    colorizers: Sequence[Colorizer],
+    path: Path,
+    detector: Detector | None = None,
+    on_result: OnResult | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Metrics of one photo per model name, the grayscale baseline included.
+
+    With ``detector``: ``detector_score`` and ``judged_natural`` on each, and a
+    ``ground truth`` entry (the photo itself; no PSNR/SSIM/AuC). ``on_result(path,
+    name, rgb)`` gets every image compared (H×W×3 float sRGB in [0, 1]): the
+    baseline, each colorization, then the ground truth.
+    """
     image = load_image(path)
     truth = torch.from_numpy(image.rgb).permute(2, 0, 1)[None]
     lab_truth = rgb_to_lab(truth)
+    judged: dict[str, float] = {}
+
+    def seen(name: str, rgb: np.ndarray) -> None:  # each image right away: no full-size copies kept
+        if detector is not None:  # as `cfx colorize` would write it: JPEG inputs give JPEG (q95) outputs
+            written = rgb if name == GROUND_TRUTH or path.suffix.lower() not in (".jpg", ".jpeg") else as_written_jpeg(rgb)
+            judged[name] = float(detector.score_array(written))
+        if on_result is not None:
+            on_result(path, name, rgb)
+
     gray = lab_to_rgb(torch.cat((lab_truth[:, :1], torch.zeros_like(lab_truth[:, 1:])), 1))
-    scores = {GRAY: _metrics(gray, truth, lab_truth)}
+    scores: dict[str, dict[str, Any]] = {GRAY: _metrics(gray, truth, lab_truth)}
+    seen(GRAY, gray[0].permute(1, 2, 0).numpy())
     for colorizer in colorizers:
-        predicted = torch.from_numpy(colorizer.colorize_array(image)).permute(2, 0, 1)[None]
-        scores[colorizer.name] = _metrics(predicted, truth, lab_truth)
+        rgb = colorizer.colorize_array(image)
+        scores[colorizer.name] = _metrics(torch.from_numpy(rgb).permute(2, 0, 1)[None], truth, lab_truth)
+        seen(colorizer.name, rgb)
     truth_colourfulness = float(colourfulness(truth))
-    for values in scores.values():
+    if detector is not None:
+        scores[GROUND_TRUTH] = {"psnr": None, "ssim": None, "auc": None, "colourfulness": truth_colourfulness}
+    seen(GROUND_TRUTH, image.rgb)
+    for name, values in scores.items():
         values["true_colourfulness"] = truth_colourfulness
+        if detector is not None:
+            values["detector_score"] = judged[name]
+            values["judged_natural"] = judged[name] < detector.threshold
     return scores
 
 
@@ -71,17 +119,28 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for key in ("psnr", "ssim", "auc", "colourfulness", "true_colourfulness"):
             entry[key] = _mean([row[key] for row in mine])
         entry["colourfulness_ratio"] = entry["colourfulness"] / max(entry["true_colourfulness"], 1e-9)
+        if all("judged_natural" in row for row in mine):
+            entry["detector_score"] = _mean([row["detector_score"] for row in mine])
+            entry["fool_rate"] = sum(bool(row["judged_natural"]) for row in mine) / len(mine)
         summary.append(entry)
     return summary
 
 
 def evaluate_colorizers(
-    colorizers: Sequence[Colorizer], paths: Iterable[Path], on_image: Callable[[Path], None] | None = None
+    colorizers: Sequence[Colorizer],
+    paths: Iterable[Path],
+    on_image: Callable[[Path], None] | None = None,
+    detector: Detector | None = None,
+    on_result: OnResult | None = None,
 ) -> dict[str, Any]:
-    """The whole report: per-model summary (grayscale first) and one row per image and model."""
+    """The whole report: per-model summary (grayscale first) and one row per image and model.
+
+    ``detector`` adds the fool rate (see the module docstring) and a ``detector`` entry;
+    ``on_result`` sees every compared image (see :func:`score_image`; e.g. thumbnails).
+    """
     rows: list[dict[str, Any]] = []
     for path in paths:
-        for model, values in score_image(colorizers, path).items():
+        for model, values in score_image(colorizers, path, detector, on_result).items():
             rows.append({"path": str(path), "model": model, **values})
         if on_image:
             on_image(path)
@@ -89,7 +148,10 @@ def evaluate_colorizers(
         raise ValueError("no images to evaluate")
     weights = {c.name: c.card.get("sha256") for c in colorizers}
     summary = [{**entry, "weights_sha256": weights.get(entry["model"])} for entry in summarize(rows)]
-    return {"schema": REPORT_SCHEMA, "summary": summary, "rows": rows}
+    report: dict[str, Any] = {"schema": REPORT_SCHEMA, "summary": summary, "rows": rows}
+    if detector is not None:
+        report["detector"] = {"model": detector.name, "weights_sha256": detector.card.get("sha256"), "threshold": detector.threshold}
+    return report
 
 
 def evaluate(colorizer: Colorizer, paths: Iterable[Path]) -> dict[str, Any]:

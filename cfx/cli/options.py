@@ -33,3 +33,4 @@ Seed = Annotated[int, typer.Option("--seed", help="Random seed (the split does n
 TimeLimit = Annotated[float, typer.Option("--time-limit", help="Stop after the epoch that passes this many minutes (0: none).")]
 Checkpoint = Annotated[Optional[Path], typer.Option("--checkpoint", help="Checkpoint file (default: OUTPUT.ckpt).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint if it exists.")]
+HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report (tables, thumbnails, SVG plots) here.", dir_okay=False)]

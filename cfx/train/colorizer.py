@@ -50,6 +50,7 @@ class ColorizerRecipe:
     time_limit_minutes: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
     half: bool = False  # store the weights in fp16 (shipped files stay under 16 MiB)
     device: str = "auto"  # auto, cpu, cuda, cuda:N (under torchrun: one GPU per process)
+    init: str | None = None  # weights file to start from (fine-tuning); tensors whose shapes differ stay fresh
 
 
 def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,6 +100,19 @@ def _optimizer(model: torch.nn.Module, recipe: ColorizerRecipe) -> torch.optim.O
     if recipe.optimizer not in _OPTIMIZERS:
         raise ValueError(f"unknown optimizer {recipe.optimizer!r} (adam or adadelta)")
     return _OPTIMIZERS[recipe.optimizer](model.parameters(), lr=_learning_rate(recipe))
+
+
+def initialize_from(model: torch.nn.Module, path: Path) -> list[str]:
+    """Copy a verified weights file's tensors into ``model`` where names and shapes match;
+    returns the names left as initialised (e.g. a classifier over other classes)."""
+    from cfx.weights import load_model, read_card
+
+    parent, _ = load_model(read_card(path)["name"], path)
+    source = parent.state_dict()
+    target = model.state_dict()
+    matched = {k: v.to(target[k].dtype) for k, v in source.items() if k in target and target[k].shape == v.shape}
+    model.load_state_dict(matched, strict=False)
+    return sorted(k for k in target if k not in matched)
 
 
 class _TrainingLoss(torch.nn.Module):
@@ -163,7 +177,11 @@ def _train(
         raise ValueError(f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}")
     message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}", quiet)
     torch.manual_seed(recipe.seed)
-    model = create_model(recipe.model, num_classes=len(folder.classes)).to(world.device)
+    model = create_model(recipe.model, num_classes=len(folder.classes))
+    if recipe.init:  # a resumed checkpoint overwrites these below
+        fresh = initialize_from(model, Path(recipe.init))
+        message(f"started from {recipe.init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""), quiet)
+    model = model.to(world.device)
     size = recipe.crop_size or model.train_size
     optimizer = _optimizer(model, recipe)
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")

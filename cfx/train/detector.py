@@ -98,7 +98,7 @@ def _square(image: torch.Tensor, size: int) -> torch.Tensor:
     return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
-def _jpeg_roundtrip(rgb: np.ndarray, quality: int = 95) -> torch.Tensor:
+def jpeg_roundtrip(rgb: np.ndarray, quality: int = 95) -> torch.Tensor:
     """H×W×3 float in [0, 1] → encoded as JPEG and decoded again (uint8 3×H×W)."""
     pixels = (np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8)
     buffer = io.BytesIO()
@@ -139,7 +139,7 @@ def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
 
     loaded = LoadedImage(path=path, rgb=rgb, alpha=None, bit_depth=8, is_gray=False, mode="RGB")
     result = colorizer.colorize_array(loaded)
-    return _jpeg_roundtrip(result) if path.suffix.lower() in (".jpg", ".jpeg") else _lossless(result)
+    return jpeg_roundtrip(result) if path.suffix.lower() in (".jpg", ".jpeg") else _lossless(result)
 
 
 def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
