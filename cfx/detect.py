@@ -12,7 +12,8 @@ Two ways to look at an image:
 Training (:mod:`cfx.train.detector`) prepares its images with the same
 :func:`model_input`, so what the detector sees at training and test time match.
 The threshold on P(colorized) is the one chosen on validation data at training time
-(the model card's ``threshold``), unless overridden.
+(the model card's ``threshold``), unless overridden. A grayscale input gets the label
+``grayscale`` (it has no colours, machine-made or not); its score is still reported.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ DEFAULT_DETECTOR = "decnet.tanh-compact"
 MODES = ("resize", "patch")
 AGGREGATES = ("max", "mean")
 DEFAULT_MAX_PATCHES = 16
-NATURAL, COLORIZED = "natural", "colorized"
+NATURAL, COLORIZED, GRAYSCALE = "natural", "colorized", "grayscale"
 IMAGE_FAILURES = (ImageError, OSError, ValueError, RuntimeError, MemoryError)
 
 
@@ -77,6 +78,7 @@ class PreparedDetect:
     path: Path
     x: torch.Tensor
     warnings: list[str] = field(default_factory=list)
+    gray: bool = False  # a grayscale input: nothing colour to judge
 
 
 class Detector:
@@ -116,10 +118,9 @@ class Detector:
         return PreparedDetect(path, x, list(warnings or []))
 
     def prepare(self, image: LoadedImage) -> PreparedDetect:
-        notes = list(image.warnings)
-        if image.is_gray:
-            notes.append("input is grayscale: nothing to detect")
-        return self.prepare_array(image.rgb, image.path, notes)
+        prepared = self.prepare_array(image.rgb, image.path, image.warnings)
+        prepared.gray = image.is_gray
+        return prepared
 
     @torch.inference_mode()
     def scores(self, x: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
@@ -144,9 +145,10 @@ class Detector:
         return result
 
     def verdict(self, prepared: PreparedDetect, score: float) -> dict[str, Any]:
+        label = COLORIZED if score >= self.threshold else NATURAL
         record: dict[str, Any] = {
             "path": str(prepared.path),
-            "label": COLORIZED if score >= self.threshold else NATURAL,
+            "label": GRAYSCALE if prepared.gray else label,  # a gray photo was not colorized
             "score": round(score, 6),
             "threshold": self.threshold,
             "model": self.name,

@@ -240,3 +240,12 @@ def test_cli_stdin_json_lines_output_field(detector_weights: Path, image_dir: Pa
     assert [Path(r["path"]).name for r in rows] == ["a.png", "c.png"]
     direct = records(invoke("detect", image_dir / "a.png", "--weights", detector_weights, "--json").stdout)[0]
     assert rows[0]["score"] == direct["score"]
+
+
+def test_cli_gray_input_is_labelled_grayscale_not_colorized(detector_weights: Path, tmp_path: Path) -> None:
+    gray = tmp_path / "gray.png"
+    Image.fromarray(smooth_image(40, 40, 7)).convert("L").save(gray)
+    result = CliRunner().invoke(app, ["detect", str(gray), "--weights", str(detector_weights), "--json", "--threshold", "0", "--fail-on-colorized"], catch_exceptions=False)
+    assert result.exit_code == 0  # a gray photo is never "colorized", whatever the threshold
+    record = json.loads(result.stdout)
+    assert record["label"] == "grayscale" and 0.0 <= record["score"] <= 1.0

@@ -1,7 +1,7 @@
 """Tell natural colour photos from machine-colorized ones.
 
 Prints one verdict line per image (path, label, probability colorized), or with --json
-one cfx.detect/1 record per line: path, label (natural|colorized), score, threshold,
+one cfx.detect/1 record per line: path, label (natural|colorized; grayscale for a gray input), score, threshold,
 model, weights_sha256, mode. --mode patch scores native-resolution crops and
 aggregates them (max or mean). --fail-on-colorized exits 3 when any image is judged
 colorized. Inputs are never modified.

@@ -1,0 +1,66 @@
+"""Golden checks: the shipped detectors on the real photos in examples/ and their colorizations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cfx.cli.main import app
+from cfx.colorize import load_colorizer
+from cfx.detect import DEFAULT_DETECTOR, load_detector
+from cfx.evaluate import as_written_jpeg
+from cfx.imageio import load_image
+from cfx.weights import find_weights, read_card
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PHOTOS = sorted((EXAMPLES / "colour_photos").glob("*.jpg"))
+
+
+@pytest.mark.parametrize("name", [DEFAULT_DETECTOR, "fcid.hist"])
+def test_detector_weights_are_shipped_with_a_threshold(name: str) -> None:
+    path = find_weights(name)
+    assert path is not None, f"weights/{name}.safetensors is missing"
+    card = read_card(path)
+    assert path.stat().st_size < 16 * 1024 * 1024
+    assert 0.0 < card["threshold"] < 1.0
+    assert card["metrics"]["val"]["hter"] < 0.5
+    assert card["training"]["colorizers"]
+
+
+def test_default_detector_is_hardened_from_a_named_parent() -> None:
+    card = read_card(find_weights(DEFAULT_DETECTOR))
+    assert card["parent"] and card["hardening"]["parent"]["sha256"] == card["parent"]
+    assert [r["alpha"] for r in card["hardening"]["rounds"]] == [0.1, 0.2, 0.3, 0.4]
+
+
+def test_default_detector_tells_real_photos_from_their_colorizations() -> None:
+    """The 62 example photos (never trained on) and what the shipped colorizer makes of their gray versions."""
+    detector = load_detector(device="cpu")
+    colorizer = load_colorizer(device="cpu")
+    natural, colorized = [], []
+    for path in PHOTOS:
+        image = load_image(path)
+        natural.append(detector.score_array(image.rgb))
+        colorized.append(detector.score_array(as_written_jpeg(colorizer.colorize_array(image))))
+    natural_miss = float(np.mean(np.array(natural) >= detector.threshold))
+    colorized_miss = float(np.mean(np.array(colorized) < detector.threshold))
+    assert len(PHOTOS) == 62
+    assert natural_miss <= 0.10 and colorized_miss <= 0.10, (natural_miss, colorized_miss)
+
+
+def test_cli_pipeline_colorize_then_detect(tmp_path: Path) -> None:
+    """`cfx colorize old/ -o col/ --json | cfx detect - --json --fail-on-colorized` exits 3."""
+    runner = CliRunner()
+    colorized = runner.invoke(app, ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--json", "--quiet"], catch_exceptions=False)
+    assert colorized.exit_code == 0
+    result = runner.invoke(app, ["detect", "-", "--json", "--quiet", "--fail-on-colorized"], input=colorized.stdout, catch_exceptions=False)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 9 and all(r["schema"] == "cfx.detect/1" for r in records)
+    assert all(r["path"].startswith(str(tmp_path)) for r in records)
+    judged = sum(r["label"] == "colorized" for r in records)
+    assert result.exit_code == (3 if judged else 0)
+    assert judged >= 6  # old photos coloured by the shipped colorizer are caught
