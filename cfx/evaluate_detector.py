@@ -157,12 +157,12 @@ def evaluate_detectors(
 
 def format_detectors(report: dict[str, Any]) -> str:
     """Per detector and colorizer: HTER and friends as a text table (stderr, README)."""
-    lines = [f"{'detector':<44} {'colorized by':<21} {'HTER':>6} {'NI miss':>7} {'CI miss':>7} {'AUC':>6} {'EER':>6}"]
+    lines = [f"{'detector':<48} {'colorized by':<21} {'HTER':>6} {'NI miss':>7} {'CI miss':>7} {'AUC':>6} {'EER':>6}"]
     for entry in report["detectors"]:
         for name, m in entry["per_colorizer"].items():
             seen = "*" if name in entry["trained_on"] else " "
             lines.append(
-                f"{label_of(entry):<44} {name + seen:<21} {100 * m['hter']:>5.1f}% {100 * m['natural_miss_rate']:>6.1f}% "
+                f"{label_of(entry):<48} {name + seen:<21} {100 * m['hter']:>5.1f}% {100 * m['natural_miss_rate']:>6.1f}% "
                 f"{100 * m['colorized_miss_rate']:>6.1f}% {m['roc_auc']:>6.3f} {100 * m['eer']:>5.1f}%"
             )
     lines.append("(* = colorizer seen in training; HTER = mean of the natural and colorized miss rates)")
@@ -171,13 +171,13 @@ def format_detectors(report: dict[str, Any]) -> str:
 
 def format_matrix(matrix: dict[str, Any]) -> str:
     cols = matrix["columns"]
-    lines = [f"{'trained on →  tested on':<44} " + " ".join(f"{c[:14]:>14}" for c in cols) + f" {'blind mean':>10}"]
+    lines = [f"{'trained on →  tested on':<48} " + " ".join(f"{c[:14]:>14}" for c in cols) + f" {'blind mean':>10}"]
     for row in matrix["rows"]:
         cells = []
         for c in cols:
             value = row["hter"].get(c)
             cells.append(f"{'-' if value is None else f'{100 * value:.1f}%' + ('*' if row['seen'][c] else ' '):>14}")
         blind = row["blind_mean_hter"]
-        lines.append(f"{row['detector']:<44} " + " ".join(cells) + f" {'-' if blind is None else f'{100 * blind:.1f}%':>10}")
+        lines.append(f"{row['detector']:<48} " + " ".join(cells) + f" {'-' if blind is None else f'{100 * blind:.1f}%':>10}")
     lines.append("(HTER; * = seen in training)")
     return "\n".join(lines)

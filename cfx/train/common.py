@@ -20,9 +20,9 @@ def seeded(*keys: int) -> torch.Generator:
 
 
 def rounded(entry: Any) -> Any:
-    """Floats to 5 digits, in nested dicts and lists too (logs and reports)."""
-    if isinstance(entry, float):
-        return round(entry, 5)
+    """Floats to 5 decimals (3 significant digits below 1e-3), in nested dicts and lists too."""
+    if isinstance(entry, float):  # small values (learning rates) keep 3 significant digits
+        return round(entry, 5) if abs(entry) >= 1e-3 or entry == 0 else float(f"{entry:.3g}")
     if isinstance(entry, dict):
         return {k: rounded(v) for k, v in entry.items()}
     if isinstance(entry, list):
