@@ -36,6 +36,28 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def detector_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained ``decnet.tiny`` saved with its card, sharpened so that images get
+    distinct scores (that stay < 1)."""
+    import torch
+
+    from cfx.registry import create_model
+    from cfx.weights import save_model
+
+    torch.manual_seed(0)
+    model = create_model("decnet.tiny")
+    with torch.no_grad():
+        model.fc.bias.zero_()
+        model.fc.weight.mul_(3)
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_var.mul_(0.2)
+    path = tmp_path_factory.mktemp("detector") / "decnet.safetensors"
+    save_model(model, path, {"name": "decnet.tiny", "arch": "decnet", "task": "detect", "threshold": 0.5})
+    return path
+
+
 def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A smooth random colour image (uint8 H×W×3), like a blurry photo."""
     rng = np.random.default_rng(seed)

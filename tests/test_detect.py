@@ -29,23 +29,6 @@ def records(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def detector_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained ``decnet.tiny`` whose scores differ from image to image (and stay < 1)."""
-    from cfx.registry import create_model
-    from cfx.weights import save_model
-
-    torch.manual_seed(0)
-    model = create_model("decnet.tiny")
-    with torch.no_grad():  # sharper than the default init, so images get distinct scores
-        model.fc.bias.zero_()
-        model.fc.weight.mul_(3)
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_var.mul_(0.2)
-    path = tmp_path_factory.mktemp("detector") / "decnet.safetensors"
-    save_model(model, path, {"name": "decnet.tiny", "arch": "decnet", "task": "detect", "threshold": 0.5})
-    return path
 
 
 @pytest.fixture

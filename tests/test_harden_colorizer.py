@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -23,17 +22,6 @@ def photos(tmp_path: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(smooth_image(40, 48, i)).save(folder / f"{i}.jpg", quality=95)
     return root
-
-
-@pytest.fixture
-def detector_weights(tmp_path: Path) -> Path:
-    from cfx.registry import create_model
-    from cfx.weights import save_model
-
-    torch.manual_seed(1)
-    path = tmp_path / "det.safetensors"
-    save_model(create_model("decnet.tiny"), path, {"name": "decnet.tiny", "arch": "decnet", "task": "detect", "threshold": 0.5})
-    return path
 
 
 def test_split_is_stable_and_complete(tmp_path: Path) -> None:

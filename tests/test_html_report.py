@@ -69,23 +69,6 @@ def parse(text: str) -> Page:
     return page
 
 
-@pytest.fixture(scope="module")
-def detector_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained ``decnet.tiny`` (sharpened so images get distinct scores)."""
-    from cfx.registry import create_model
-    from cfx.weights import save_model
-
-    torch.manual_seed(0)
-    model = create_model("decnet.tiny")
-    with torch.no_grad():
-        model.fc.bias.zero_()
-        model.fc.weight.mul_(3)
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_var.mul_(0.2)
-    path = tmp_path_factory.mktemp("detector") / "decnet.safetensors"
-    save_model(model, path, {"name": "decnet.tiny", "arch": "decnet", "task": "detect", "threshold": 0.5})
-    return path
 
 
 @pytest.fixture(scope="module")
