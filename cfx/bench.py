@@ -1,4 +1,4 @@
-"""Colorizer benchmark: end-to-end seconds per image against the bare forward pass.
+"""Benchmark: end-to-end seconds per image against the bare forward pass, for colorizers and the default detector.
 
     python -m cfx.bench [--sizes 256,512,1024,2048] [--models iizuka.full,DEFAULT] [--folder 64] [--repeat 3]
 
@@ -7,7 +7,9 @@ alone at the render size the CLI uses, inference mode, after a warm-up), ``end_t
 (decode → model → merge at full resolution → encode → atomic write, through the same
 pipeline as `cfx colorize`, process start excluded), their ratio, images/s and the peak
 RSS of a fresh process doing that run. ``folder`` times the default model over a folder
-of photo-sized images; ``startup_s`` is `cfx --help` and the cost of importing torch
+of photo-sized images; ``detector_runs`` / ``detector_folder`` do the same for the default
+detector (`cfx detect`'s path: decode → resize or patches → model; ``--detector
+resize,patch``); ``startup_s`` is `cfx --help` and the cost of importing torch
 and loading the weights. Models without shipped weights (``iizuka.full``) run with
 random weights: timing does not depend on their values. Seed 003's Table 3 (8-core CPU:
 0.399 s at 224², 1.676 s at 512², 5.629 s at 1024², 20.1 s at 2048²) is the anchor.
@@ -99,6 +101,60 @@ def run_one(model: str | None, weights: str | None, size: int, count: int, repea
     }
 
 
+def run_detector(size: int, count: int, repeat: int, mode: str = "resize") -> dict[str, Any]:
+    """Time the default detector (shipped weights) in this process: forward pass vs `cfx detect`'s path."""
+    import torch
+
+    from cfx.detect import detect_files, load_detector
+    from cfx.imageio import load_image
+    from cfx.runner import Failed, configure_threads
+
+    workers = configure_threads()
+    detector = load_detector(mode=mode)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = []
+        for i in range(count):
+            inputs.append(Path(tmp) / f"in{i}.jpg")
+            _colour_photo(size, inputs[-1], seed=i)
+        prepared = detector.prepare(load_image(inputs[0]))
+        detector.predict([prepared])  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeat):
+            detector.predict([prepared])
+        model_s = (time.perf_counter() - start) / repeat
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            results = list(detect_files(detector, inputs, batch_size=16, workers=workers))
+            best = min(best, (time.perf_counter() - start) / count)
+            failed = [r for r in results if isinstance(r, Failed)]
+            if failed:
+                raise RuntimeError(failed[0].reason)
+    return {
+        "model": detector.name,
+        "mode": mode,
+        "size": size,
+        "patches": int(prepared.x.shape[0]),
+        "images": count,
+        "model_s": round(model_s, 4),
+        "end_to_end_s": round(best, 4),
+        "end_to_end_over_model": round(best / model_s, 3),
+        "images_per_s": round(1.0 / best, 3),
+        "peak_rss_mib": peak_rss_mib(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _colour_photo(size: int, path: Path, seed: int = 0) -> None:
+    """A smooth colour photo-like image (JPEG) of size×size."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    small = (rng.random((8, 8, 3)) * 255).astype(np.uint8)
+    Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC).save(path, quality=90)
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident memory since exec (VmHWM; ru_maxrss would include the parent's at fork)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -127,8 +183,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folder", type=int, default=64, help="images in the folder run (0: skip)")
     parser.add_argument("--folder-size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--detector", default="resize,patch", help="modes of the default detector to time (empty: skip)")
+    parser.add_argument("--detector-folder", type=int, default=64, help="images in the detector's folder run (0: skip)")
     parser.add_argument("--one", nargs=4, metavar=("MODEL", "WEIGHTS", "SIZE", "COUNT"), help=argparse.SUPPRESS)
+    parser.add_argument("--one-detector", nargs=3, metavar=("MODE", "SIZE", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one_detector:
+        mode, size, count = args.one_detector
+        print(json.dumps(run_detector(int(size), int(count), args.repeat, mode)))
+        return
     if args.one:
         model, weights, size, count = args.one
         print(json.dumps(run_one(model if model != "-" else None, weights if weights != "-" else None, int(size), int(count), args.repeat)))
@@ -147,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         "runs": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
-        for model in args.models.split(","):
+        for model in [m for m in args.models.split(",") if m]:
             name, weights = _weights_for(model, Path(tmp))
             for size in (int(s) for s in args.sizes.split(",")):
                 report["runs"].append(_subprocess(["--repeat", str(args.repeat), "--one", name or "-", weights or "-", str(size), "2"]))
@@ -155,6 +218,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.folder:
             name, weights = _weights_for(DEFAULT, Path(tmp))
             report["folder"] = _subprocess(["--repeat", "1", "--one", name or "-", weights or "-", str(args.folder_size), str(args.folder)])
+    report["detector_runs"] = []
+    for mode in [m for m in args.detector.split(",") if m]:
+        for size in (int(s) for s in args.sizes.split(",")):
+            report["detector_runs"].append(_subprocess(["--repeat", str(args.repeat), "--one-detector", mode, str(size), "2"]))
+            print(json.dumps(report["detector_runs"][-1]), file=sys.stderr)
+    if args.detector_folder:
+        report["detector_folder"] = _subprocess(["--repeat", "1", "--one-detector", "resize", str(args.folder_size), str(args.detector_folder)])
     print(json.dumps(report, indent=2))
 
 

@@ -1,0 +1,14 @@
+"""The benchmark's detector run reports what the README quotes (schema only: no timing asserted)."""
+
+from __future__ import annotations
+
+from cfx.bench import run_detector
+
+
+def test_detector_run_reports_forward_and_end_to_end() -> None:
+    row = run_detector(size=300, count=1, repeat=1, mode="patch")
+    assert row["model"] == "decnet.tanh-compact" and row["mode"] == "patch"
+    assert row["patches"] == 4  # 300² → a 2×2 grid of native 256² crops
+    assert row["model_s"] > 0 and row["end_to_end_s"] > 0
+    assert abs(row["end_to_end_over_model"] - row["end_to_end_s"] / row["model_s"]) < 0.05 * row["end_to_end_over_model"]
+    assert row["peak_rss_mib"] > 0
