@@ -26,19 +26,49 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 DEFAULT = "DEFAULT"
 
 
-def _photo(size: int, path: Path, seed: int = 0) -> None:
-    """A smooth gray photo-like image (JPEG) of size×size."""
+def _photo(size: int, path: Path, seed: int = 0, colour: bool = False) -> None:
+    """A smooth photo-like image (JPEG) of size×size: gray, or colour for the detector."""
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(seed)
-    small = (rng.random((8, 8)) * 255).astype(np.uint8)
+    small = (rng.random((8, 8, 3) if colour else (8, 8)) * 255).astype(np.uint8)
     Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC).save(path, quality=90)
+
+
+def _measure(forward: Callable[[], Any], pipeline: Callable[[int], list[Any]], count: int, repeat: int) -> dict[str, Any]:
+    """Forward pass alone (after a warm-up) against the whole pipeline over ``count`` images (best of ``repeat``)."""
+    import torch
+
+    from cfx.runner import Failed
+
+    forward()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeat):
+        forward()
+    model_s = (time.perf_counter() - start) / repeat
+    best = float("inf")
+    for r in range(repeat):
+        start = time.perf_counter()
+        results = pipeline(r)
+        best = min(best, (time.perf_counter() - start) / count)
+        failed = [x for x in results if isinstance(x, Failed)]
+        if failed:
+            raise RuntimeError(failed[0].reason)
+    return {
+        "images": count,
+        "model_s": round(model_s, 4),
+        "end_to_end_s": round(best, 4),
+        "end_to_end_over_model": round(best / model_s, 3),
+        "images_per_s": round(1.0 / best, 3),
+        "peak_rss_mib": peak_rss_mib(),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def _weights_for(model: str, directory: Path) -> tuple[str | None, str | None]:
@@ -57,102 +87,46 @@ def _weights_for(model: str, directory: Path) -> tuple[str | None, str | None]:
 
 
 def run_one(model: str | None, weights: str | None, size: int, count: int, repeat: int) -> dict[str, Any]:
-    """Time one configuration in this process (called in a fresh subprocess)."""
-    import torch
-
+    """Time one colorizer configuration in this process (called in a fresh subprocess)."""
     from cfx.colorize import colorize_files, load_colorizer
     from cfx.imageio import load_image
-    from cfx.runner import Failed, configure_threads
+    from cfx.runner import configure_threads
 
     workers = configure_threads()
     colorizer = load_colorizer(model, weights)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        inputs = []
-        for i in range(count):
-            inputs.append(folder / f"in{i}.jpg")
-            _photo(size, inputs[-1], seed=i)
+        inputs = [folder / f"in{i}.jpg" for i in range(count)]
+        for i, path in enumerate(inputs):
+            _photo(size, path, seed=i)
         prepared = colorizer.prepare(load_image(inputs[0]))
-        colorizer.predict([prepared])  # warm-up
-        start = time.perf_counter()
-        for _ in range(repeat):
-            colorizer.predict([prepared])
-        model_s = (time.perf_counter() - start) / repeat
-        best = float("inf")
-        for r in range(repeat):
-            jobs = [(p, folder / f"out{r}_{i}.jpg") for i, p in enumerate(inputs)]
-            start = time.perf_counter()
-            results = list(colorize_files(colorizer, jobs, batch_size=4, workers=workers))
-            best = min(best, (time.perf_counter() - start) / count)
-            failed = [r for r in results if isinstance(r, Failed)]
-            if failed:
-                raise RuntimeError(failed[0].reason)
-    return {
-        "model": colorizer.name,
-        "size": size,
-        "render": list(prepared.model_input.shape[1:][::-1]),
-        "images": count,
-        "model_s": round(model_s, 4),
-        "end_to_end_s": round(best, 4),
-        "end_to_end_over_model": round(best / model_s, 3),
-        "images_per_s": round(1.0 / best, 3),
-        "peak_rss_mib": peak_rss_mib(),
-        "threads": torch.get_num_threads(),
-    }
+        timing = _measure(
+            lambda: colorizer.predict([prepared]),
+            lambda r: list(colorize_files(colorizer, [(p, folder / f"out{r}_{i}.jpg") for i, p in enumerate(inputs)], batch_size=4, workers=workers)),
+            count, repeat,
+        )
+    return {"model": colorizer.name, "size": size, "render": list(prepared.model_input.shape[1:][::-1]), **timing}
 
 
 def run_detector(size: int, count: int, repeat: int, mode: str = "resize") -> dict[str, Any]:
     """Time the default detector (shipped weights) in this process: forward pass vs `cfx detect`'s path."""
-    import torch
-
     from cfx.detect import detect_files, load_detector
     from cfx.imageio import load_image
-    from cfx.runner import Failed, configure_threads
+    from cfx.runner import configure_threads
 
     workers = configure_threads()
     detector = load_detector(mode=mode)
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = []
-        for i in range(count):
-            inputs.append(Path(tmp) / f"in{i}.jpg")
-            _colour_photo(size, inputs[-1], seed=i)
+        inputs = [Path(tmp) / f"in{i}.jpg" for i in range(count)]
+        for i, path in enumerate(inputs):
+            _photo(size, path, seed=i, colour=True)
         prepared = detector.prepare(load_image(inputs[0]))
-        detector.predict([prepared])  # warm-up
-        start = time.perf_counter()
-        for _ in range(repeat):
-            detector.predict([prepared])
-        model_s = (time.perf_counter() - start) / repeat
-        best = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            results = list(detect_files(detector, inputs, batch_size=16, workers=workers))
-            best = min(best, (time.perf_counter() - start) / count)
-            failed = [r for r in results if isinstance(r, Failed)]
-            if failed:
-                raise RuntimeError(failed[0].reason)
-    return {
-        "model": detector.name,
-        "mode": mode,
-        "size": size,
-        "patches": int(prepared.x.shape[0]),
-        "images": count,
-        "model_s": round(model_s, 4),
-        "end_to_end_s": round(best, 4),
-        "end_to_end_over_model": round(best / model_s, 3),
-        "images_per_s": round(1.0 / best, 3),
-        "peak_rss_mib": peak_rss_mib(),
-        "threads": torch.get_num_threads(),
-    }
-
-
-def _colour_photo(size: int, path: Path, seed: int = 0) -> None:
-    """A smooth colour photo-like image (JPEG) of size×size."""
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    small = (rng.random((8, 8, 3)) * 255).astype(np.uint8)
-    Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC).save(path, quality=90)
+        timing = _measure(
+            lambda: detector.predict([prepared]),
+            lambda _: list(detect_files(detector, inputs, batch_size=16, workers=workers)),
+            count, repeat,
+        )
+    return {"model": detector.name, "mode": mode, "size": size, "patches": int(prepared.x.shape[0]), **timing}
 
 
 def peak_rss_mib() -> float:
