@@ -29,7 +29,7 @@ import torch
 
 from cfx.color import lab_to_rgb, rgb_to_lab
 from cfx.colorize import Colorizer, load_colorizer
-from cfx.imageio import IMAGE_SUFFIXES, load_image
+from cfx.imageio import IMAGE_SUFFIXES, is_jpeg, jpeg_roundtrip, load_image
 from cfx.metrics import ab_error_auc, colourfulness, psnr, ssim
 
 REPORT_SCHEMA = "cfx.eval-colorizer/1"
@@ -56,9 +56,7 @@ def _metrics(predicted: torch.Tensor, truth: torch.Tensor, lab_truth: torch.Tens
 
 def as_written_jpeg(rgb: np.ndarray, quality: int = 95) -> np.ndarray:
     """``rgb`` (H×W×3 in [0, 1]) after a JPEG round trip at ``quality``, as cfx writes JPEG outputs."""
-    from cfx.train.detector import jpeg_roundtrip
-
-    return jpeg_roundtrip(rgb, quality).permute(1, 2, 0).numpy().astype(np.float32) / 255.0
+    return jpeg_roundtrip(rgb, quality).astype(np.float32) / 255.0
 
 
 def score_image(
@@ -81,7 +79,7 @@ def score_image(
 
     def seen(name: str, rgb: np.ndarray) -> None:  # each image right away: no full-size copies kept
         if detector is not None:  # as `cfx colorize` would write it: JPEG inputs give JPEG (q95) outputs
-            written = rgb if name == GROUND_TRUTH or path.suffix.lower() not in (".jpg", ".jpeg") else as_written_jpeg(rgb)
+            written = as_written_jpeg(rgb) if name != GROUND_TRUTH and is_jpeg(path) else rgb
             judged[name] = float(detector.score_array(written))
         if on_result is not None:
             on_result(path, name, rgb)

@@ -408,6 +408,23 @@ def _encode_pillow(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
     return buf.getvalue()
 
 
+def is_jpeg(path: Path | str) -> bool:
+    """Whether ``path``'s suffix makes :func:`save_image` write a JPEG."""
+    return _SAVE_FORMATS.get(Path(path).suffix.lower()) == "JPEG"
+
+
+def quantize_rgb8(rgb: np.ndarray) -> np.ndarray:
+    """H×W×3 floats in [0, 1] → the uint8 pixels :func:`save_image` writes for them."""
+    return _quantize(*_check_planes(rgb, None), 255, np.uint8)
+
+
+def jpeg_roundtrip(rgb: np.ndarray, quality: int = 95) -> np.ndarray:
+    """H×W×3 floats in [0, 1] → uint8 pixels of the JPEG :func:`save_image` would write, decoded again."""
+    data = _encode_pillow(quantize_rgb8(rgb), "JPEG", quality)
+    with Image.open(io.BytesIO(data)) as decoded:
+        return np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()
+
+
 def encode_png16(pixels: np.ndarray) -> bytes:
     """A 16-bit RGB (H×W×3) or RGBA (H×W×4) uint16 array as PNG bytes.
 

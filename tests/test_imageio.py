@@ -332,3 +332,16 @@ def test_atomic_write_bad_data_removes_temp(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         atomic_write_bytes(tmp_path / "y.png", 12345)  # type: ignore[arg-type]
     assert os.listdir(tmp_path) == []
+
+
+def test_jpeg_roundtrip_is_what_save_image_writes(tmp_path: Path) -> None:
+    from cfx.imageio import is_jpeg, jpeg_roundtrip, quantize_rgb8
+
+    rgb = np.random.default_rng(3).random((24, 40, 3)).astype(np.float32)
+    save_image(tmp_path / "x.jpg", rgb)
+    save_image(tmp_path / "x.png", rgb)
+    with Image.open(tmp_path / "x.jpg") as written:
+        assert np.array_equal(jpeg_roundtrip(rgb), np.asarray(written.convert("RGB")))
+    with Image.open(tmp_path / "x.png") as written:
+        assert np.array_equal(quantize_rgb8(rgb), np.asarray(written.convert("RGB")))
+    assert is_jpeg("a.JPEG") and is_jpeg(Path("b.jpg")) and not is_jpeg("c.png")

@@ -17,7 +17,6 @@ P(colorized) is the one with the lowest validation HTER, stored in the card.
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,11 +25,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
 from cfx.data.folder import ImageSet, load_folder
 from cfx.detect import model_input
 from cfx.detection_metrics import choose_threshold, summary
+from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
@@ -98,21 +97,6 @@ def _square(image: torch.Tensor, size: int) -> torch.Tensor:
     return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
-def jpeg_roundtrip(rgb: np.ndarray, quality: int = 95) -> torch.Tensor:
-    """H×W×3 float in [0, 1] → encoded as JPEG and decoded again (uint8 3×H×W)."""
-    pixels = (np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    with Image.open(buffer) as decoded:
-        array = np.asarray(decoded.convert("RGB"), dtype=np.uint8)
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
-
-
-def _lossless(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy((np.clip(rgb, 0, 1) * 255.0 + 0.5).astype(np.uint8)).permute(2, 0, 1).contiguous()
-
-
 def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix()
 
@@ -135,11 +119,10 @@ def parse_named_dirs(values: Sequence[str]) -> list[tuple[str, Path]]:
 def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
     """What `cfx colorize` would write for ``path`` (H×W×3 float sRGB): its luminance
     colorized, then encoded as JPEG (q95) when ``path`` is a JPEG; uint8 3×H×W."""
-    from cfx.imageio import LoadedImage
-
     loaded = LoadedImage(path=path, rgb=rgb, alpha=None, bit_depth=8, is_gray=False, mode="RGB")
     result = colorizer.colorize_array(loaded)
-    return jpeg_roundtrip(result) if path.suffix.lower() in (".jpg", ".jpeg") else _lossless(result)
+    pixels = jpeg_roundtrip(result) if is_jpeg(path) else quantize_rgb8(result)
+    return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
 
 
 def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
