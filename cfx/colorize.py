@@ -149,23 +149,15 @@ def load_colorizer(
 
     ``temperature``: the annealed-mean temperature of classification colorizers (zhang).
     """
-    from cfx.registry import get_spec
-    from cfx.runner import autocast, prepare_model, select_device
-    from cfx.weights import load_model, resolve_weights
+    from cfx.runner import autocast, load_for_task, prepare_model
 
-    name, path = resolve_weights(model, weights, default=DEFAULT_COLORIZER)
-    spec = get_spec(name)
-    if spec.task != "colorize":
-        raise ValueError(f"{name} is a {spec.task} model, not a colorizer")
-    torch_device = select_device(device)
-    net, card = load_model(name, path, torch_device)
+    net, card, spec, torch_device = load_for_task(model, weights, DEFAULT_COLORIZER, "colorize", "a colorizer", device)
     if temperature is not None:
         if not hasattr(net, "temperature"):
-            raise ValueError(f"{name} has no annealed-mean temperature (--temperature is for zhang models)")
+            raise ValueError(f"{spec.name} has no annealed-mean temperature (--temperature is for zhang models)")
         if temperature <= 0:
             raise ValueError(f"--temperature must be positive, got {temperature}")
         net.temperature = float(temperature)
-    card = {**card, "weights_path": str(path)}
     return Colorizer(prepare_model(net, torch_device), card, torch_device, render_size or spec.defaults.get("render_size", 320), autocast(torch_device, precision))
 
 

@@ -175,17 +175,9 @@ def load_detector(
     max_patches: int = DEFAULT_MAX_PATCHES,
 ) -> Detector:
     """A ready :class:`Detector` from registry name and/or weights file."""
-    from cfx.registry import get_spec
-    from cfx.runner import autocast, prepare_model, select_device
-    from cfx.weights import load_model, resolve_weights
+    from cfx.runner import autocast, load_for_task, prepare_model
 
-    name, path = resolve_weights(model, weights, default=DEFAULT_DETECTOR)
-    spec = get_spec(name)
-    if spec.task != "detect":
-        raise ValueError(f"{name} is a {spec.task} model, not a detector")
-    torch_device = select_device(device)
-    net, card = load_model(name, path, torch_device)
-    card = {**card, "weights_path": str(path)}
+    net, card, _, torch_device = load_for_task(model, weights, DEFAULT_DETECTOR, "detect", "a detector", device)
     return Detector(prepare_model(net, torch_device), card, torch_device, mode, aggregate, threshold, max_patches, autocast(torch_device, precision))
 
 

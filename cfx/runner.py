@@ -78,6 +78,24 @@ def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
     return model
 
 
+def load_for_task(model: str | None, weights: Any, default: str, task: str, what: str, device: str = "auto") -> tuple[torch.nn.Module, dict[str, Any], Any, torch.device]:
+    """(network, card with ``weights_path``, registry spec, device) for ``--model``/``--weights``.
+
+    ``task`` is the registry task the model must have; ``what`` names it in the error
+    ("a colorizer"). The network is on ``device`` but not yet :func:`prepare_model`-ed.
+    """
+    from cfx.registry import get_spec
+    from cfx.weights import load_model, resolve_weights
+
+    name, path = resolve_weights(model, weights, default=default)
+    spec = get_spec(name)
+    if spec.task != task:
+        raise ValueError(f"{name} is a {spec.task} model, not {what}")
+    torch_device = select_device(device)
+    net, card = load_model(name, path, torch_device)
+    return net, {**card, "weights_path": str(path)}, spec, torch_device
+
+
 @dataclass
 class Failed:
     """A per-item failure that the pipeline passes through in order."""
