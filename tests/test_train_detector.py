@@ -23,7 +23,7 @@ SIZES = [(32, 40), (40, 32), (48, 36), (36, 48), (32, 32), (44, 40), (40, 44), (
 def _one_training_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """The trainer uses every core (os.cpu_count()); on a shared test machine that
     oversubscribes and makes tiny convolutions many times slower."""
-    monkeypatch.setattr("cfx.train.detector.os.cpu_count", lambda: 1)
+    monkeypatch.setattr("cfx.train.distributed.os.cpu_count", lambda: 1)
 
 
 def invoke(*args: str, input: str | None = None):

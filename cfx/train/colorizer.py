@@ -11,7 +11,6 @@ safetensors file with its model card.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -166,7 +165,6 @@ def _train(
     quiet: bool,
     on_epoch: Callable[[dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.size))
     spec = get_spec(recipe.model)
     if spec.task != "colorize":
         raise ValueError(f"{recipe.model} is a {spec.task} model, not a colorizer")

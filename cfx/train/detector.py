@@ -17,9 +17,9 @@ P(colorized) is the one with the lowest validation HTER, stored in the card.
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -72,13 +72,9 @@ class PairSet:
     colorized: list[torch.Tensor]
     pairs: list[tuple[int, int]]
     sources: list[str]
-    natural_files: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        per: dict[str, int] = {}
-        for name in self.sources:
-            per[name] = per.get(name, 0) + 1
-        return per
+        return dict(Counter(self.sources))
 
 
 @dataclass
@@ -161,7 +157,7 @@ def load_detector_data(
     sets: dict[str, PairSet] = {}
     for split, images in (("train", nat.train), ("val", nat.val)):
         keys = {_key(f, natural): i for i, f in enumerate(images.files)}
-        pairs = PairSet([_square(im, size) for im in images.images], [], [], [], [str(f) for f in images.files])
+        pairs = PairSet([_square(im, size) for im in images.images], [], [], [])
         for name, folder in colorized_dirs:
             col = load_folder(folder, val_fraction, max_short_side)
             found = 0
@@ -299,16 +295,26 @@ def validation_metrics(model: torch.nn.Module, val: PairSet, threshold: float | 
     for name in dict.fromkeys(val.sources):
         mask = sources == name
         per[name] = summary(np.concatenate((nat, col[mask])), np.concatenate((np.zeros(len(nat), int), np.ones(int(mask.sum()), int))), threshold)
-    return {"threshold": threshold, "overall": summary(scores, labels, threshold), "per_colorizer": per, "natural_scores": nat, "colorized_scores": col}
+    return {"threshold": threshold, "overall": summary(scores, labels, threshold), "per_colorizer": per}
+
+
+def _validate(model: torch.nn.Module, val: PairSet) -> dict[str, Any] | None:
+    """:func:`validation_metrics` with the threshold chosen on them, or None without both classes."""
+    return validation_metrics(model, val) if val.natural and val.colorized else None
 
 
 def make_optimizer(model: torch.nn.Module, recipe: DetectorRecipe) -> torch.optim.SGD:
     return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
 
 
+def step_lr(base: float, step: int, epoch: int) -> float:
+    """The rate for (0-based) ``epoch`` of a schedule starting at ``base``, ÷10 every ``step`` epochs (0: never)."""
+    return base * (0.1 ** (epoch // step) if step > 0 else 1.0)
+
+
 def scheduled_lr(recipe: DetectorRecipe, epoch: int) -> float:
-    """The rate for (0-based) ``epoch``: ÷10 every ``lr_step`` epochs."""
-    return recipe.lr * (0.1 ** (epoch // recipe.lr_step) if recipe.lr_step > 0 else 1.0)
+    """The recipe's rate for (0-based) ``epoch``."""
+    return step_lr(recipe.lr, recipe.lr_step, epoch)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -352,7 +358,6 @@ def _train(
     quiet: bool,
     on_epoch: Callable[[dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.size))
     spec = get_spec(recipe.model)
     if spec.task != "detect":
         raise ValueError(f"{recipe.model} is a {spec.task} model, not a detector")
@@ -385,7 +390,7 @@ def _train(
         entry: dict[str, Any] = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": loss, "samples": state["samples"],
                                  "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"], "processes": world.size}
         if world.is_main:
-            metrics = validation_metrics(model, data.val) if data.val.natural and data.val.colorized else None
+            metrics = _validate(model, data.val)
             if metrics is not None:
                 entry.update(threshold=metrics["threshold"], val_hter=metrics["overall"]["hter"], val_auc=metrics["overall"]["roc_auc"],
                              val_natural_miss=metrics["overall"]["natural_miss_rate"], val_colorized_miss=metrics["overall"]["colorized_miss_rate"])
@@ -400,8 +405,7 @@ def _train(
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
     if card is None and world.is_main:
-        metrics = validation_metrics(model, data.val) if data.val.natural and data.val.colorized else None
-        card = save_detector(model, output, _card(recipe, spec, data, state), metrics)
+        card = save_detector(model, output, _card(recipe, spec, data, state), _validate(model, data.val))
     return {**(card or {}), "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 

@@ -53,7 +53,8 @@ class World:
 
 
 def setup(device: str = "auto") -> World:
-    """Join the torchrun process group if there is one; pick this process's device."""
+    """Join the torchrun process group if there is one; pick this process's device; give
+    this process its share of the CPU cores for intra-op threads."""
     from cfx.runner import select_device
 
     size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -65,6 +66,7 @@ def setup(device: str = "auto") -> World:
         torch.cuda.set_device(chosen)
     if size > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if chosen.type == "cuda" else "gloo")
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // size))
     return World(rank=rank, size=size, device=chosen)
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import torch
 
 from cfx.progress import message
 from cfx.train.common import emit_log, rounded, seeded
-from cfx.train.detector import _Loss, load_colorizers, load_detector_data, save_detector, score_images, set_lr, train_epoch, validation_metrics
+from cfx.train.detector import _Loss, load_colorizers, load_detector_data, save_detector, score_images, set_lr, step_lr, train_epoch, validation_metrics
 from cfx.train.distributed import setup, teardown
 
 REPORT_SCHEMA = "cfx.harden-detector/1"
@@ -121,7 +120,6 @@ def harden_detector(
     world = setup(recipe.device)
     quiet = quiet or not world.is_main
     try:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.size))
         parent_card = read_card(weights)
         model, card = load_model(parent_card["name"], weights, world.device)
         if getattr(model, "task", None) != "detect":
@@ -196,10 +194,7 @@ def harden_detector(
         new_card.update(parent=card.get("sha256"), hardening=rounded(hardening), training={**parent_log, "hardening_data": data.description})
         saved: dict[str, Any] = {}
         if world.is_main:
-            metrics = None
-            if after is not None:
-                metrics = {**after, "threshold": threshold}
-            saved = save_detector(model, output, new_card, metrics, half=recipe.half)
+            saved = save_detector(model, output, new_card, after, half=recipe.half)  # ``after`` is at the parent's threshold
         report = {
             "schema": REPORT_SCHEMA,
             "output": str(output),
@@ -215,7 +210,7 @@ def harden_detector(
 
 
 def _public(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Validation metrics without the raw score arrays."""
+    """The validation metrics as reported (rounded; without the threshold, which the report has)."""
     if metrics is None:
         return None
     return rounded({"overall": metrics["overall"], "per_colorizer": metrics["per_colorizer"]})
@@ -225,7 +220,4 @@ def _final_lr(card: dict[str, Any]) -> float:
     """The rate the parent's training ended with (its recipe's schedule at its last epoch)."""
     training = card.get("training", {})
     recipe = training.get("recipe", {})
-    base = float(recipe.get("lr", 1e-2))
-    step = int(recipe.get("lr_step", 0) or 0)
-    epochs = int(training.get("epochs", 1))
-    return base * (0.1 ** ((epochs - 1) // step) if step > 0 else 1.0)
+    return step_lr(float(recipe.get("lr", 1e-2)), int(recipe.get("lr_step", 0) or 0), int(training.get("epochs", 1)) - 1)
