@@ -122,3 +122,18 @@ def summary(scores: Sequence[float], labels: Sequence[int], threshold: float) ->
         "roc_auc": roc_auc(s, y) if both else None,
         "eer": eer(s, y) if both else None,
     }
+
+
+def by_source(natural: Sequence[float], colorized: Sequence[float], sources: Sequence[str], threshold: float) -> tuple[dict[str, float | None], dict[str, dict[str, float | None]]]:
+    """(overall, per source): :func:`summary` of all natural scores against all colorized
+    ones, and against each source's (colorizer's) colorized scores alone."""
+    nat = np.asarray(natural, dtype=np.float64)
+    col = np.asarray(colorized, dtype=np.float64)
+    names = np.asarray(sources)
+    if names.shape != col.shape:
+        raise ValueError(f"{col.size} colorized scores but {names.size} sources")
+
+    def against(scores: np.ndarray) -> dict[str, float | None]:
+        return summary(np.concatenate((nat, scores)), np.concatenate((np.zeros(nat.size, np.int64), np.ones(scores.size, np.int64))), threshold)
+
+    return against(col), {name: against(col[names == name]) for name in dict.fromkeys(sources)}

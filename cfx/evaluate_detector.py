@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from cfx.detect import Detector
-from cfx.detection_metrics import summary
+from cfx.detection_metrics import by_source
 from cfx.evaluate import image_paths
 from cfx.imageio import load_image
 
@@ -72,14 +72,9 @@ def score_sets(
 def detector_summary(detector: Detector, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Metrics of one detector: overall and per colorizer (each against all natural images)."""
     key = detector_id(detector)
-    nat = np.array([r["scores"][key] for r in rows if r["source"] == NATURAL])
-    sources = [r["source"] for r in rows if r["source"] != NATURAL]
-    col = np.array([r["scores"][key] for r in rows if r["source"] != NATURAL])
-    per = {}
-    for name in dict.fromkeys(sources):
-        mine = col[np.array(sources) == name]
-        per[name] = summary(np.concatenate((nat, mine)), [0] * len(nat) + [1] * len(mine), detector.threshold)
-    overall = summary(np.concatenate((nat, col)), [0] * len(nat) + [1] * len(col), detector.threshold)
+    nat = [r["scores"][key] for r in rows if r["source"] == NATURAL]
+    colorized = [r for r in rows if r["source"] != NATURAL]
+    overall, per = by_source(nat, [r["scores"][key] for r in colorized], [r["source"] for r in colorized], detector.threshold)
     return {
         "id": key,
         "model": detector.name,

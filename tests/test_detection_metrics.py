@@ -144,3 +144,18 @@ def test_summary_with_one_class() -> None:
     assert s["natural_miss_rate"] is None and s["colorized_miss_rate"] == pytest.approx(1 / 3)
     assert s["natural"] == 0 and s["colorized"] == 3
     assert s["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_by_source_scores_each_colorizer_against_all_natural_images() -> None:
+    from cfx.detection_metrics import by_source
+
+    natural = [0.1, 0.2, 0.7, 0.3]  # one natural miss at 0.5: 25 %
+    colorized = [0.9, 0.4, 0.8, 0.6, 0.2]
+    sources = ["a", "a", "b", "b", "b"]  # a: one of two missed; b: one of three
+    overall, per = by_source(natural, colorized, sources, 0.5)
+    assert list(per) == ["a", "b"]
+    assert per["a"]["hter"] == pytest.approx((0.25 + 0.5) / 2) and per["a"]["natural"] == 4 and per["a"]["colorized"] == 2
+    assert per["b"]["hter"] == pytest.approx((0.25 + 1 / 3) / 2)
+    assert overall["hter"] == pytest.approx((0.25 + 2 / 5) / 2) and overall["images"] == 9
+    with pytest.raises(ValueError):
+        by_source(natural, colorized, ["a"], 0.5)

@@ -28,7 +28,7 @@ import torch
 
 from cfx.data.folder import ImageSet, load_folder
 from cfx.detect import model_input
-from cfx.detection_metrics import choose_threshold, summary
+from cfx.detection_metrics import by_source, choose_threshold
 from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
@@ -290,12 +290,8 @@ def validation_metrics(model: torch.nn.Module, val: PairSet, threshold: float | 
     labels = np.concatenate((np.zeros(len(nat), int), np.ones(len(col), int)))
     if threshold is None:
         threshold = choose_threshold(scores, labels)
-    per = {}
-    sources = np.array(val.sources)
-    for name in dict.fromkeys(val.sources):
-        mask = sources == name
-        per[name] = summary(np.concatenate((nat, col[mask])), np.concatenate((np.zeros(len(nat), int), np.ones(int(mask.sum()), int))), threshold)
-    return {"threshold": threshold, "overall": summary(scores, labels, threshold), "per_colorizer": per}
+    overall, per = by_source(nat, col, val.sources, threshold)
+    return {"threshold": threshold, "overall": overall, "per_colorizer": per}
 
 
 def _validate(model: torch.nn.Module, val: PairSet) -> dict[str, Any] | None:
