@@ -117,6 +117,10 @@ def load_image(path: Path | str, max_pixels: int = 200_000_000) -> LoadedImage:
             # Our own max_pixels check (below) is the authority on size; the
             # hard DecompressionBombError from Pillow is still an error.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow's own warnings about damaged files ("Corrupt EXIF data",
+            # "Truncated File Read") would reach stderr as two unattributed
+            # lines; a damaged file that cannot be decoded is an ImageError.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(p) as im:
                 _check_declared_size(p, im.size, max_pixels)
                 return _decode_opened(p, im)

@@ -20,7 +20,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -69,11 +69,19 @@ class _Walker:
         self.seen_files: set[tuple[int, int]] = set()
         self.seen_dirs: set[tuple[int, int]] = set()
 
-    def excluded(self, path: str) -> bool:
-        if self.exclude is None:
-            return False
-        real = os.path.realpath(path)
-        return real == self.exclude or real.startswith(self.exclude.rstrip(os.sep) + os.sep)
+    def skip_rule(self, top: str) -> Callable[[str], bool]:
+        """What a walk of ``top`` leaves out: the output folder's subtree.
+
+        When ``top`` itself lies inside the output folder (``cfx colorize work/scans
+        -o work``), only the output folder itself is left out (reached through a
+        symlink), or nothing under ``top`` could be walked.
+        """
+        out = self.exclude
+        if out is None:
+            return lambda path: False
+        if _within(os.path.realpath(top), out):
+            return lambda path: os.path.realpath(path) == out
+        return lambda path: _within(os.path.realpath(path), out)
 
     def first_time(self, st: os.stat_result) -> bool:
         key = (st.st_dev, st.st_ino)
@@ -102,8 +110,11 @@ class _Walker:
 
     def walk(self, top: Path, top_st: os.stat_result) -> Iterator[InputItem | InputProblem]:
         """Depth-first, sorted by name; symlinked directories visited once."""
-        if self.excluded(str(top)):
+        if self.exclude is not None and os.path.realpath(top) == self.exclude:
+            # Its images would be written beside themselves and read again by the next run.
+            yield InputProblem(str(top), "is the output folder (-o); choose another output folder")
             return
+        skip = self.skip_rule(str(top))
         self.seen_dirs.add((top_st.st_dev, top_st.st_ino))
         stack: list[tuple[Path, Iterator[os.DirEntry[str]]]] = []
         yield from self._push(stack, top, Path())
@@ -113,7 +124,7 @@ class _Walker:
             if entry is None:
                 stack.pop()
                 continue
-            yield from self._visit(stack, entry, rel_dir / entry.name)
+            yield from self._visit(stack, entry, rel_dir / entry.name, skip)
 
     def _push(self, stack: list, directory: Path, rel_dir: Path) -> Iterator[InputProblem]:
         try:
@@ -124,7 +135,7 @@ class _Walker:
             return
         stack.append((rel_dir, iter(entries)))
 
-    def _visit(self, stack: list, entry: os.DirEntry[str], rel: Path) -> Iterator[InputItem | InputProblem]:
+    def _visit(self, stack: list, entry: os.DirEntry[str], rel: Path, skip: Callable[[str], bool]) -> Iterator[InputItem | InputProblem]:
         try:
             is_dir = entry.is_dir(follow_symlinks=True)
             st = entry.stat(follow_symlinks=True)
@@ -132,15 +143,20 @@ class _Walker:
             return  # dangling symlink or vanished entry: skip quietly
         if is_dir:
             key = (st.st_dev, st.st_ino)
-            if key in self.seen_dirs or self.excluded(entry.path):
+            if key in self.seen_dirs or skip(entry.path):
                 return
             self.seen_dirs.add(key)
             yield from self._push(stack, Path(entry.path), rel)
         elif stat.S_ISREG(st.st_mode) and _wanted_file(entry.name):
-            if entry.is_symlink() and self.excluded(entry.path):
+            if entry.is_symlink() and skip(entry.path):
                 return
             if self.first_time(st):
                 yield InputItem(Path(entry.path), rel)
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether real path ``path`` is ``folder`` or lies under it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _wanted_file(name: str) -> bool:
@@ -168,8 +184,8 @@ def iter_inputs(
     """Expand arguments into items (lazily, so stdin streams).
 
     ``exclude`` (typically the output directory) is never walked into, so a
-    run never consumes its own outputs.  The same file reached twice is
-    yielded once.
+    run never consumes its own outputs; a folder argument that *is* it is an
+    :class:`InputProblem`.  The same file reached twice is yielded once.
     """
     walker = _Walker(exclude)
     for arg in args:
@@ -218,21 +234,26 @@ class OutputPlanner:
 
     ``suffix_for(item)`` gives the output suffix (default: keep the input's).
     A path already planned in this run (compared case-insensitively, so the
-    result is also safe on macOS/Windows) or one that is an input seen so far
-    gets the next free ``stem_2``, ``stem_3``, ... and a message in
-    ``warnings``.  Deterministic for a given input order.
+    result is also safe on macOS/Windows) or one that is an input gets the
+    next free ``stem_2``, ``stem_3``, ... and a message in ``warnings``.
+    Inputs are those planned so far plus ``inputs`` (pass every file the run
+    will read, so an output never replaces an input that is read later).
+    Deterministic for a given input order.
     """
 
     def __init__(
         self,
         out_dir: Path,
         suffix_for: Callable[[InputItem], str] | None = None,
+        inputs: Iterable[Path | str] = (),
     ) -> None:
         self.out_dir = Path(out_dir)
         self.suffix_for = suffix_for
         self.warnings: list[str] = []
         self._claimed: dict[str, Path] = {}  # normalised target -> input path
         self._inputs: set[tuple[int, int]] = set()
+        for path in inputs:
+            self._remember_input(Path(path))
 
     def plan(self, item: InputItem) -> Path:
         self._remember_input(item.path)

@@ -90,7 +90,8 @@ def load_for_task(model: str | None, weights: Any, default: str, task: str, what
     name, path = resolve_weights(model, weights, default=default)
     spec = get_spec(name)
     if spec.task != task:
-        raise ValueError(f"{name} is a {spec.task} model, not {what}")
+        where = f"{path}: " if weights is not None else ""  # name the file the user gave
+        raise ValueError(f"{where}{name} is a {spec.task} model, not {what}")
     torch_device = select_device(device)
     net, card = load_model(name, path, torch_device)
     return net, {**card, "weights_path": str(path)}, spec, torch_device

@@ -7,10 +7,12 @@ exception, never a hang. Bounded (examples and sizes) so it runs in CI in second
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -76,9 +78,36 @@ json_values = st.recursive(
 )
 
 
+@pytest.fixture(scope="module")
+def sandbox():
+    """Fuzzed lines such as "." or "/" name real folders: run in a small folder of our own and
+    walk no folder outside it, so the test's time does not depend on the machine's disk."""
+    from cfx.inputs import _Walker
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp).resolve()
+        (root / "sub").mkdir()
+        (root / "a.png").write_bytes(b"x")
+        (root / "sub" / "b.jpg").write_bytes(b"x")
+        walk = _Walker.walk
+
+        def walk_inside(self, top, top_st):
+            if os.path.realpath(top) == str(root) or os.path.realpath(top).startswith(str(root) + os.sep):
+                yield from walk(self, top, top_st)
+
+        previous = os.getcwd()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_Walker, "walk", walk_inside)
+            os.chdir(root)
+            try:
+                yield root
+            finally:
+                os.chdir(previous)
+
+
 @FUZZ
-@given(st.lists(st.one_of(st.text(max_size=40), json_values.map(lambda v: __import__("json").dumps(v))), max_size=8))
-def test_stdin_lines_become_items_or_problems(lines: list[str]) -> None:
+@given(st.lists(st.one_of(st.text(max_size=40), st.sampled_from([".", "sub", "./sub/../a.png", "/", ".."]), json_values.map(lambda v: __import__("json").dumps(v))), max_size=8))
+def test_stdin_lines_become_items_or_problems(sandbox: Path, lines: list[str]) -> None:
     text = "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines)
     for found in iter_inputs(["-"], stdin=io.StringIO(text)):
         assert isinstance(found, (InputItem, InputProblem))

@@ -41,7 +41,7 @@ def colorize(
     threads = configure_threads(workers)
     colorizer = load_or_fail(lambda: load_colorizer(model, weights, device, precision, render_size, temperature))
     common = {"model": colorizer.name, "weights_sha256": colorizer.card.get("sha256")}
-    planner = OutputPlanner(output, lambda item: planned_suffix(item.path))
+    planner = OutputPlanner(output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items])
     jobs = []
     for item in items:
         target = planner.plan(item)

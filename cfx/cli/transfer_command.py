@@ -67,7 +67,9 @@ def transfer(
             styles.get(style)  # an unusable --style is a bad option, not a failure per target
         except StyleError as error:
             fail_usage(f"--{error}")
-    planner = OutputPlanner(output, lambda item: planned_suffix(item.path))
+    references = [ref for ref in (_style_of(item.fields, style) for item in items) if isinstance(ref, Path)]
+    # Targets and references are inputs: no output may replace one before it is read.
+    planner = OutputPlanner(output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items] + references)
     jobs = []
     for item in items:
         reference = _style_of(item.fields, style)
