@@ -12,6 +12,11 @@ which then gets rows of its own named ``ground truth`` with no PSNR/SSIM/AuC) ge
 ``detector_score`` (P(colorized)) and ``judged_natural`` (score < the detector's
 threshold); each summary entry gets ``fool_rate``, the share judged natural.
 
+Outputs already written by `cfx colorize --json` (e.g. by the shards of a big run) are
+scored the same way without running a colorizer (:func:`plan_records`,
+:func:`evaluate_records`): each record's input is the ground truth, its output the
+prediction. Both paths score an image with :func:`score_predictions`.
+
     python -m cfx.evaluate /work/corpus/val [--model NAME | --weights FILE]
 
 prints the summary of one colorizer as one JSON object (the CLI gives the full report).
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -29,8 +35,9 @@ import torch
 
 from cfx.color import lab_to_rgb, rgb_to_lab
 from cfx.colorize import Colorizer, load_colorizer
-from cfx.imageio import IMAGE_SUFFIXES, is_jpeg, jpeg_roundtrip, load_image
+from cfx.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, is_jpeg, jpeg_roundtrip, load_image
 from cfx.metrics import ab_error_auc, colourfulness, psnr, ssim
+from cfx.record_files import Record, RecordFileError, check_unique, same_file
 
 REPORT_SCHEMA = "cfx.eval-colorizer/1"
 GRAY = "grayscale"
@@ -65,36 +72,51 @@ def score_image(
     detector: Detector | None = None,
     on_result: OnResult | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Metrics of one photo per model name, the grayscale baseline included.
-
-    With ``detector``: ``detector_score`` and ``judged_natural`` on each, and a
-    ``ground truth`` entry (the photo itself; no PSNR/SSIM/AuC). ``on_result(path,
-    name, rgb)`` gets every image compared (H×W×3 float sRGB in [0, 1]): the
-    baseline, each colorization, then the ground truth.
-    """
+    """Metrics of one photo per model name, the grayscale baseline included: each
+    colorizer's result from the photo's lightness, scored by :func:`score_predictions`."""
     image = load_image(path)
+    return score_predictions(path, image, ((c.name, c.colorize_array(image)) for c in colorizers), detector, on_result)
+
+
+def score_predictions(
+    path: Path,
+    image: LoadedImage,
+    predictions: Iterable[tuple[str, np.ndarray]],
+    detector: Detector | None = None,
+    on_result: OnResult | None = None,
+    written: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Metrics of one ground-truth photo (``image``, read from ``path``) per model name,
+    the grayscale baseline (the true L*, a*b* = 0) first.
+
+    ``predictions`` are (model name, H×W×3 sRGB in [0, 1] of the truth's size). With
+    ``detector``: ``detector_score`` and ``judged_natural`` on each, and a ``ground
+    truth`` entry (the photo itself; no PSNR/SSIM/AuC); images are judged as `cfx
+    colorize` writes them (JPEG q95 for a JPEG truth), so predictions that are not yet
+    ``written`` files get that round trip, and so does the baseline. ``on_result(path,
+    name, rgb)`` gets every image compared: the baseline, each prediction, then the
+    ground truth.
+    """
     truth = torch.from_numpy(image.rgb).permute(2, 0, 1)[None]
     lab_truth = rgb_to_lab(truth)
     judged: dict[str, float] = {}
 
-    def seen(name: str, rgb: np.ndarray) -> None:  # each image right away: no full-size copies kept
+    def seen(name: str, rgb: np.ndarray, encoded: bool = False) -> None:  # each image right away: no full-size copies kept
         if detector is not None:  # as `cfx colorize` would write it: JPEG inputs give JPEG (q95) outputs
-            written = as_written_jpeg(rgb) if name != GROUND_TRUTH and is_jpeg(path) else rgb
-            judged[name] = float(detector.score_array(written))
+            judged[name] = float(detector.score_array(rgb if encoded or not is_jpeg(path) else as_written_jpeg(rgb)))
         if on_result is not None:
             on_result(path, name, rgb)
 
     gray = lab_to_rgb(torch.cat((lab_truth[:, :1], torch.zeros_like(lab_truth[:, 1:])), 1))
     scores: dict[str, dict[str, Any]] = {GRAY: _metrics(gray, truth, lab_truth)}
     seen(GRAY, gray[0].permute(1, 2, 0).numpy())
-    for colorizer in colorizers:
-        rgb = colorizer.colorize_array(image)
-        scores[colorizer.name] = _metrics(torch.from_numpy(rgb).permute(2, 0, 1)[None], truth, lab_truth)
-        seen(colorizer.name, rgb)
+    for name, rgb in predictions:
+        scores[name] = _metrics(torch.from_numpy(rgb).permute(2, 0, 1)[None], truth, lab_truth)
+        seen(name, rgb, written)
     truth_colourfulness = float(colourfulness(truth))
     if detector is not None:
         scores[GROUND_TRUTH] = {"psnr": None, "ssim": None, "auc": None, "colourfulness": truth_colourfulness}
-    seen(GROUND_TRUTH, image.rgb)
+    seen(GROUND_TRUTH, image.rgb, True)
     for name, values in scores.items():
         values["true_colourfulness"] = truth_colourfulness
         if detector is not None:
@@ -138,18 +160,141 @@ def evaluate_colorizers(
     """
     rows: list[dict[str, Any]] = []
     for path in paths:
-        for model, values in score_image(colorizers, path, detector, on_result).items():
-            rows.append({"path": str(path), "model": model, **values})
+        rows += _rows(path, score_image(colorizers, path, detector, on_result))
         if on_image:
             on_image(path)
+    return colorizer_report(rows, {c.name: c.card.get("sha256") for c in colorizers}, detector)
+
+
+def _rows(path: Path, scores: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"path": str(path), "model": model, **values} for model, values in scores.items()]
+
+
+def colorizer_report(rows: list[dict[str, Any]], weights: dict[str, str | None], detector: Detector | None = None) -> dict[str, Any]:
+    """The cfx.eval-colorizer/1 document from per-image rows; ``weights``: model name → weights sha256."""
     if not rows:
         raise ValueError("no images to evaluate")
-    weights = {c.name: c.card.get("sha256") for c in colorizers}
     summary = [{**entry, "weights_sha256": weights.get(entry["model"])} for entry in summarize(rows)]
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "summary": summary, "rows": rows}
     if detector is not None:
         report["detector"] = {"model": detector.name, "weights_sha256": detector.card.get("sha256"), "threshold": detector.threshold}
     return report
+
+
+# ---------------------------------------------------------------------------
+# scoring what `cfx colorize --json` already wrote (no colorizer is run)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class RecordPlan:
+    """`cfx colorize` records sorted into work: each ground truth with its outputs per model."""
+
+    truths: list[tuple[Path, list[tuple[str, Path, Record]]]]  # (truth, [(model, output, record)]), sorted by truth
+    weights: dict[str, str | None]  # model → weights sha256, in order of first appearance
+    failed: list[dict[str, Any]]  # error records of the colorize runs
+
+
+def plan_records(records: Sequence[Record]) -> RecordPlan:
+    """Check ``cfx.colorize/1`` records (:mod:`cfx.record_files`) and group them by ground truth.
+
+    RecordFileError (a usage error) for a success record without ``output`` or ``model``,
+    one input colorized twice by the same model (overlapping shards), or one model
+    name with two different weights.
+    """
+    good = [r for r in records if r.ok]
+    for record in good:
+        record.require("output", "model")
+    check_unique(good, key=lambda r: (r["model"], same_file(r["path"])))
+    weights: dict[str, str | None] = {}
+    first: dict[str, Record] = {}
+    for record in good:
+        model, sha = record["model"], record.get("weights_sha256")
+        if weights.setdefault(model, sha) != sha:
+            raise RecordFileError(
+                f"model {model} has records from two different weights ({first[model].where}: {str(weights[model])[:12]}…, "
+                f"{record.where}: {str(sha)[:12]}…); evaluate them separately"
+            )
+        first.setdefault(model, record)
+    order = {model: i for i, model in enumerate(weights)}
+    by_truth: dict[str, tuple[str, list[tuple[str, Path, Record]]]] = {}  # one file however spelt → (first spelling, outputs)
+    for record in good:
+        by_truth.setdefault(same_file(record["path"]), (record["path"], []))[1].append((record["model"], Path(record["output"]), record))
+    truths = [(Path(path), sorted(outputs, key=lambda o: order[o[0]])) for path, outputs in sorted(by_truth.values(), key=lambda t: t[0])]
+    failed = [r.failure() for r in records if not r.ok]
+    return RecordPlan(truths, weights, failed)
+
+
+def evaluate_records(
+    plan: RecordPlan,
+    on_image: Callable[[Path], None] | None = None,
+    detector: Detector | None = None,
+    on_result: OnResult | None = None,
+    on_failure: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The cfx.eval-colorizer/1 report of outputs `cfx colorize` already wrote.
+
+    Each record's input ``path`` is the ground truth and its ``output`` the prediction,
+    scored by :func:`score_predictions` exactly as :func:`evaluate_colorizers` scores a
+    colorizer run. Grayscale truths (no colour to compare with) go to ``skipped``; error
+    records, unreadable files and outputs whose size differs from their truth's go to
+    ``failed`` (each naming the file and the reason; ``on_failure`` sees each as it
+    happens). ValueError if nothing is left to score.
+    """
+    rows: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+
+    def fail(entry: dict[str, Any]) -> None:
+        failed.append(entry)
+        if on_failure:
+            on_failure(entry)
+
+    for entry in plan.failed:
+        fail(entry)
+    for path, outputs in plan.truths:
+        try:
+            truth = load_image(path)
+        except (ImageError, OSError) as error:
+            for _, output, record in outputs:
+                fail(record.failure(f"ground truth {_reason(error, path)}", output=str(output)))
+        else:
+            if truth.is_gray:
+                skipped.append({"path": str(path), "reason": "grayscale input: no true colour to score against", "records": [r.where for *_, r in outputs]})
+            else:
+                predictions = _predictions(path, truth, outputs, fail)
+                if predictions:
+                    rows += _rows(path, score_predictions(path, truth, predictions, detector, on_result, written=True))
+        if on_image:
+            on_image(path)
+    if not rows:
+        why = f"{len(skipped)} grayscale input(s) skipped, {len(failed)} failed" if skipped or failed else "no records"
+        raise ValueError(f"no images to evaluate ({why})")
+    report = colorizer_report(rows, plan.weights, detector)
+    return {**report, "skipped": skipped, "failed": failed}
+
+
+def _predictions(path: Path, truth: LoadedImage, outputs: list[tuple[str, Path, Record]], fail: Callable[[dict[str, Any]], None]) -> list[tuple[str, np.ndarray]]:
+    """The outputs of one truth that can be scored; the others go to ``fail``."""
+    predictions = []
+    for model, output, record in outputs:
+        try:
+            predicted = load_image(output)
+        except (ImageError, OSError) as error:
+            fail(record.failure(f"output {_reason(error, output)}", output=str(output)))
+            continue
+        if predicted.size != truth.size:
+            (w, h), (tw, th) = predicted.size, truth.size
+            fail(record.failure(f"output {output} is {w}×{h} but its ground truth {path} is {tw}×{th}", output=str(output)))
+            continue
+        predictions.append((model, predicted.rgb))
+    return predictions
+
+
+def _reason(error: BaseException, path: Path) -> str:
+    """``PATH: reason`` for an image that could not be read."""
+    text = str(error)
+    return text if text.startswith(f"{path}: ") else f"{path}: {text}"
 
 
 def evaluate(colorizer: Colorizer, paths: Iterable[Path]) -> dict[str, Any]:

@@ -6,6 +6,11 @@ detector through the same path as `cfx detect`. Every metric is computed per col
 against the whole natural set (HTER = mean of the natural and the colorized miss
 rates at the detector's threshold) and over everything.
 
+Scores already written by `cfx detect --json` (e.g. by the shards of a big run) are
+evaluated the same way without running a detector (:func:`evaluate_records`): a path is
+natural or colorized by the folder it lies in. Both paths assemble the report with
+:func:`detector_report`.
+
 The blind-generalization matrix of seed 000 (Tables III–V: train on X, test on Y)
 is the per-colorizer HTER of detectors each trained on some colorizers, with the
 colorizers a detector saw at training time (its card) marked.
@@ -22,6 +27,7 @@ from cfx.detect import Detector
 from cfx.detection_metrics import by_source
 from cfx.evaluate import image_paths
 from cfx.imageio import load_image
+from cfx.record_files import Record, RecordFileError, check_unique, same_file
 
 REPORT_SCHEMA = "cfx.eval-detector/1"
 NATURAL = "natural"
@@ -69,24 +75,35 @@ def score_sets(
     return rows
 
 
-def detector_summary(detector: Detector, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Metrics of one detector: overall and per colorizer (each against all natural images)."""
-    key = detector_id(detector)
-    nat = [r["scores"][key] for r in rows if r["source"] == NATURAL]
-    colorized = [r for r in rows if r["source"] != NATURAL]
-    overall, per = by_source(nat, [r["scores"][key] for r in colorized], [r["source"] for r in colorized], detector.threshold)
+def describe(detector: Detector) -> dict[str, Any]:
+    """A loaded detector as a report names it (see :func:`detector_entry`)."""
+    return detector_entry(detector.name, detector.card.get("sha256"), detector.threshold, detector.mode, detector.card, detector_id(detector))
+
+
+def detector_entry(model: str, sha256: str | None, threshold: float, mode: str, card: dict[str, Any], key: str) -> dict[str, Any]:
+    """Who a summary is about: ``key`` (its id in the rows' ``scores``), the weights, the
+    threshold and mode, and from its card what it was trained on and whether it was hardened."""
     return {
         "id": key,
-        "model": detector.name,
-        "weights_sha256": detector.card.get("sha256"),
-        "weights": detector.card.get("weights_path"),
-        "threshold": detector.threshold,
-        "mode": detector.mode,
-        "trained_on": trained_on(detector.card),
-        "hardened": "hardening" in detector.card,
-        "overall": overall,
-        "per_colorizer": per,
+        "model": model,
+        "weights_sha256": sha256,
+        "weights": card.get("weights_path"),
+        "threshold": threshold,
+        "mode": mode,
+        "trained_on": trained_on(card),
+        "hardened": "hardening" in card,
     }
+
+
+def detector_summary(entry: dict[str, Any], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Metrics of one detector (``entry``: :func:`detector_entry`) on the rows that have its
+    score: overall and per colorizer (each against all natural images)."""
+    key = entry["id"]
+    mine = [r for r in rows if key in r["scores"]]
+    nat = [r["scores"][key] for r in mine if r["source"] == NATURAL]
+    colorized = [r for r in mine if r["source"] != NATURAL]
+    overall, per = by_source(nat, [r["scores"][key] for r in colorized], [r["source"] for r in colorized], entry["threshold"])
+    return {**entry, "overall": overall, "per_colorizer": per}
 
 
 def label_of(entry: dict[str, Any]) -> str:
@@ -136,18 +153,146 @@ def evaluate_detectors(
     if not colorized_paths and not colorizers:
         raise ValueError("no colorized images: give --colorized NAME=DIR or --colorizers")
     rows = score_sets(detectors, natural_paths, colorized_paths, colorizers, on_image)
-    summaries = [detector_summary(d, rows) for d in detectors]
+    return detector_report([describe(d) for d in detectors], rows, natural, colorized, {c.name: c.card.get("sha256") for c in colorizers}, matrix)
+
+
+def detector_report(
+    entries: Sequence[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    natural: Path,
+    colorized: dict[str, Path],
+    colorizers: dict[str, str | None],
+    matrix: bool = False,
+) -> dict[str, Any]:
+    """The cfx.eval-detector/1 document: each detector's summary (:func:`detector_summary`),
+    the rows, and with ``matrix`` the blind-generalization table."""
+    summaries = [detector_summary(entry, rows) for entry in entries]
     report: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
         "natural": str(natural),
         "colorized": {name: str(folder) for name, folder in colorized.items()},
-        "colorizers": {c.name: c.card.get("sha256") for c in colorizers},
+        "colorizers": colorizers,
         "detectors": summaries,
         "rows": rows,
     }
     if matrix:
         report["matrix"] = blind_matrix(summaries)
     return report
+
+
+# ---------------------------------------------------------------------------
+# scores that `cfx detect --json` already wrote (no detector is run)
+# ---------------------------------------------------------------------------
+
+
+def label_path(path: str, folders: Sequence[tuple[str, Path]]) -> str | None:
+    """The source (``natural`` or a colorizer) of the innermost folder holding ``path``; None outside all.
+
+    Paths and folders are compared resolved (absolute, symlinks followed)."""
+    where = Path(same_file(path))
+    inside = [(len(folder.parts), source) for source, folder in folders if where.is_relative_to(folder)]
+    return max(inside)[1] if inside else None
+
+
+def shipped_card(model: str, sha256: str | None) -> dict[str, Any]:
+    """The shipped model card of ``model`` when its weights are the ones scored (same sha256), else {}."""
+    from cfx.weights import WeightsError, find_weights, read_card
+
+    found = find_weights(model)
+    if found is None or sha256 is None:
+        return {}
+    try:
+        card = read_card(found)
+    except WeightsError:
+        return {}
+    return {**card, "weights_path": str(found)} if card.get("sha256") == sha256 else {}
+
+
+Group = tuple[str, str | None, str]  # (model, weights sha256, mode): one detector
+
+
+def evaluate_records(records: Sequence[Record], natural: Path, colorized: dict[str, Path], matrix: bool = False) -> dict[str, Any]:
+    """The cfx.eval-detector/1 report of ``cfx.detect/1`` records (:mod:`cfx.record_files`).
+
+    A record's path is natural under ``natural`` and colorized by NAME under
+    ``colorized[NAME]`` (the innermost folder wins); records outside every folder are
+    listed in ``unlabelled``, error records in ``failed``. Detectors are told apart by
+    (model, weights_sha256, mode); each must have one threshold. Metrics are assembled
+    by :func:`detector_report`, as for detectors run by :func:`evaluate_detectors`.
+    RecordFileError (a usage error) for a record without a numeric score or threshold,
+    one path scored twice by the same detector, or two thresholds of one detector;
+    ValueError for clashing folders, a detector without natural or colorized records,
+    or a colorized folder without any.
+    """
+    good = [r for r in records if r.ok]
+    if not good:
+        raise ValueError(f"no scores to evaluate: all {len(records)} record(s) are errors")
+    entries, ids = _record_detectors(good)
+    folders = _folders(natural, colorized)
+    rows: dict[str, dict[str, Any]] = {}
+    unlabelled: list[dict[str, Any]] = []
+    for record in good:
+        source = label_path(record["path"], folders)
+        if source is None:
+            unlabelled.append({"path": record["path"], "record": record.where})
+            continue
+        row = rows.setdefault(same_file(record["path"]), {"path": record["path"], "source": source, "label": 0 if source == NATURAL else 1, "scores": {}})
+        row["scores"][ids[_group(record)]] = record.number("score")
+    order = {source: i for i, (source, _) in enumerate(folders)}
+    ordered = sorted(rows.values(), key=lambda r: (order[r["source"]], r["path"]))
+    for name, folder in colorized.items():
+        if not any(r["source"] == name for r in ordered):
+            raise ValueError(f"{folder}: no records under this folder (--colorized {name}={folder})")
+    for entry in entries:
+        sources = {r["source"] for r in ordered if entry["id"] in r["scores"]}
+        if NATURAL not in sources:
+            raise ValueError(f"{entry['id']}: no records under --natural {natural}")
+        if not sources - {NATURAL}:
+            raise ValueError(f"{entry['id']}: no records under any --colorized folder")
+    report = detector_report(entries, ordered, natural, colorized, {}, matrix)
+    return {**report, "failed": [r.failure() for r in records if not r.ok], "unlabelled": unlabelled}
+
+
+def _group(record: Record) -> Group:
+    return record["model"], record.get("weights_sha256"), record.get("mode") or "resize"
+
+
+def _record_detectors(good: Sequence[Record]) -> tuple[list[dict[str, Any]], dict[Group, str]]:
+    """One :func:`detector_entry` per (model, weights, mode) of the records, and each group's id.
+
+    Ids are ``model@sha256[:8]`` as for a loaded detector, with ``/mode`` added when
+    one weights file was run in both modes."""
+    for record in good:
+        record.require("model")
+        record.number("score")
+    check_unique(good, key=lambda r: (_group(r), same_file(r["path"])))
+    first: dict[Group, Record] = {}
+    for record in good:
+        seen = first.setdefault(_group(record), record)
+        if seen.number("threshold") != record.number("threshold"):
+            raise RecordFileError(
+                f"{record['model']} ({_group(record)[2]}) has two thresholds: {seen['threshold']} at {seen.where} "
+                f"and {record['threshold']} at {record.where}; evaluate them separately"
+            )
+    bases = [f"{model}@{str(sha or '')[:8]}" for model, sha, _ in first]
+    entries, ids = [], {}
+    for (model, sha, mode), record in first.items():
+        base = f"{model}@{str(sha or '')[:8]}"
+        ids[model, sha, mode] = key = base if bases.count(base) == 1 else f"{base}/{mode}"
+        entries.append(detector_entry(model, sha, record.number("threshold"), mode, shipped_card(model, sha), key))
+    return entries, ids
+
+
+def _folders(natural: Path, colorized: dict[str, Path]) -> list[tuple[str, Path]]:
+    """(source, resolved folder) for --natural and each --colorized; ValueError when they clash."""
+    if NATURAL in colorized:
+        raise ValueError(f"--colorized {NATURAL}={colorized[NATURAL]}: {NATURAL!r} names the natural images; call the colorizer something else")
+    folders = [(NATURAL, Path(same_file(str(natural))))] + [(name, Path(same_file(str(folder)))) for name, folder in colorized.items()]
+    for i, (name, folder) in enumerate(folders):
+        for other, same in folders[:i]:
+            if same == folder:
+                raise ValueError(f"{folder}: given as the folder of both {other} and {name} images")
+    return folders
 
 
 def format_detectors(report: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Evaluate models on your own data (`cfx eval colorizer`)."""
+"""Evaluate models on your own data (`cfx eval colorizer`, `cfx eval detector`), or score
+what `cfx colorize --json` / `cfx detect --json` already wrote (`--records`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ from typing import Annotated, Optional
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import fail_usage, load_or_fail
+from cfx.cli.common import fail_usage, load_or_fail, warn
+from cfx.reports import EXIT_FAILED
 
 app = typer.Typer(help="Evaluate colorizers and detectors on image folders.", no_args_is_help=True)
+MoreRecords = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="More record files after --records, so that `--records shard-*.jsonl` takes them all.", metavar="RECORDS", show_default=False),
+]
 
 
 @app.command("colorizer")
 def colorizer(
-    data: Annotated[Path, typer.Option("--data", help="Folder of ground-truth colour photos (walked recursively).", exists=True, file_okay=False)],
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder of ground-truth colour photos (walked recursively).", exists=True, file_okay=False)] = None,
+    records: Annotated[Optional[list[str]], typer.Option("--records", help="cfx.colorize/1 JSON Lines files (repeat for shards; - for stdin): each input path is the ground truth, its output the prediction; no model is run.")] = None,
+    more_records: MoreRecords = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several.")] = None,
     weights: Annotated[Optional[list[Path]], typer.Option("--weights", "-w", help="A .safetensors file with its card; repeat for several.", dir_okay=False)] = None,
     render_size: opt.RenderSize = None,
@@ -34,29 +42,59 @@ def colorizer(
     first) and one row per image and model. Without --model/--weights: the default colorizer.
     With --detector/--detector-weights: each image's detector score and the fool rate
     (share judged natural) per model, the ground truth included.
+
+    With --records instead of --data: the outputs `cfx colorize --json` already wrote
+    (several files, e.g. shards, are read as one) are scored against their inputs, grouped
+    by the records' model; grayscale inputs are skipped, failures are listed (exit 1).
     """
     from cfx.colorize import load_colorizer
     from cfx.detect import load_detector
-    from cfx.evaluate import evaluate_colorizers, image_paths
+    from cfx.evaluate import evaluate_colorizers, evaluate_records, image_paths, plan_records
     from cfx.progress import progress
+    from cfx.record_files import RecordFileError
     from cfx.reports import write_document
 
-    choices = [(name, None) for name in model or []] + [(None, path) for path in weights or []]
-    colorizers = [load_or_fail(lambda n=n, w=w: load_colorizer(n, w, device, precision, render_size)) for n, w in choices or [(None, None)]]
+    command = "cfx eval colorizer"
+    records = _all_records(records, more_records)
+    if records and data is not None:
+        fail_usage("give --data DIR or --records FILE, not both")
+    if records and (model or weights or render_size is not None):
+        fail_usage("--records scores outputs already written: it does not take --model, --weights or --render-size")
+    if not records and data is None:
+        fail_usage("give --data DIR (colour photos to colorize and score) or --records FILE (cfx colorize --json output)")
+    if records:
+        try:
+            plan = plan_records(_read_records(records, "cfx.colorize/1"))
+        except RecordFileError as error:
+            fail_usage(str(error))
+        total = len(plan.truths)
+    else:
+        colorizers = [load_or_fail(lambda n=n, w=w: load_colorizer(n, w, device, precision, render_size)) for n, w in _choices(model, weights)]
+        paths = image_paths(data)
+        if not paths:
+            fail_usage(f"{data}: no images found")
+        total = len(paths)
     judge = None
     if detector_name is not None or detector_weights is not None:
         judge = load_or_fail(lambda: load_detector(detector_name, detector_weights, device, precision))
-    paths = image_paths(data)
-    if not paths:
-        fail_usage(f"{data}: no images found")
     thumbnails = None
     if html is not None:
         from cfx.html_report import Thumbnails
 
         thumbnails = Thumbnails()
-    with progress("eval", total=len(paths), quiet=quiet) as bar:
-        result = evaluate_colorizers(colorizers, paths, on_image=lambda _: bar.advance(), detector=judge, on_result=thumbnails)
-    result = {"data": str(data), **result}
+    with progress("eval", total=total, quiet=quiet) as bar:
+        if records:
+            try:
+                result = evaluate_records(plan, lambda _: bar.advance(), judge, thumbnails, on_failure=lambda entry: _print_failure(command, entry, quiet))
+            except ValueError as error:
+                fail_usage(str(error))
+            result = {"records": list(records), **result}
+        else:
+            result = evaluate_colorizers(colorizers, paths, on_image=lambda _: bar.advance(), detector=judge, on_result=thumbnails)
+            result = {"data": str(data), **result}
+    if result.get("skipped"):
+        shown = ", ".join(entry["path"] for entry in result["skipped"][:3]) + (", …" if len(result["skipped"]) > 3 else "")
+        warn(command, f"{len(result['skipped'])} grayscale input(s) skipped (no true colour to score against): {shown}", quiet)
     if not quiet:
         print(format_summary(result["summary"]), file=sys.stderr)
     write_document(result, str(report) if report else None)
@@ -64,6 +102,46 @@ def colorizer(
         from cfx.html_report import colorizer_html
 
         _write_html(html, colorizer_html(result, thumbnails.images if thumbnails else None), quiet)
+    _finish(command, result, quiet)
+
+
+def _choices(model: list[str] | None, weights: list[Path] | None) -> list[tuple[str | None, Path | None]]:
+    """--model and --weights options as (name, file) pairs; neither: the default model."""
+    return [(name, None) for name in model or []] + [(None, path) for path in weights or []] or [(None, None)]
+
+
+def _all_records(records: list[str] | None, more: list[str] | None) -> list[str] | None:
+    """--records values and the files after them (a shell glob: --records a.jsonl b.jsonl)."""
+    if more and not records:
+        fail_usage(f"unexpected argument {more[0]!r} (record files go after --records)")
+    return [*(records or []), *(more or [])] or None
+
+
+def _read_records(names: list[str], schema: str) -> list:
+    """Records of --records files (see cfx.record_files); a bad file or line is a usage error."""
+    from cfx.record_files import RecordFileError, read_records
+
+    try:
+        return read_records(names, schema, sys.stdin)
+    except RecordFileError as error:
+        fail_usage(str(error))
+
+
+def _print_failure(command: str, entry: dict, quiet: bool) -> None:
+    """One stderr line for a failed record: the file, the reason, and where the record is."""
+    if not quiet:
+        error = entry["error"]
+        named = error if entry["path"] in error else f"{entry['path']}: {error}"
+        print(f"{command}: error: {named} ({entry['record']})", file=sys.stderr)
+
+
+def _finish(command: str, result: dict, quiet: bool) -> None:
+    """Exit 1 when records failed (they are listed in the report's ``failed``), else 0."""
+    failed = len(result.get("failed", []))
+    if failed:
+        if not quiet:
+            print(f"{command}: {failed} record(s) failed (listed in the report's \"failed\")", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _write_html(path: Path, page: str, quiet: bool) -> None:
@@ -101,9 +179,11 @@ def detector(
     natural: opt.Natural,
     colorized: opt.ColorizedDirs = None,
     colorizers: opt.Colorizers = None,
+    records: Annotated[Optional[list[str]], typer.Option("--records", help="cfx.detect/1 JSON Lines files (repeat for shards; - for stdin): scores already computed, labelled by the folder (--natural, --colorized) each path lies in; no model is run.")] = None,
+    more_records: MoreRecords = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several.")] = None,
     weights: Annotated[Optional[list[Path]], typer.Option("--weights", "-w", help="A detector .safetensors file with its card; repeat for several.", dir_okay=False)] = None,
-    mode: Annotated[str, typer.Option("--mode", help="resize or patch (as in cfx detect).")] = "resize",
+    mode: Annotated[Optional[str], typer.Option("--mode", help="resize or patch (as in cfx detect; default resize).", show_default=False)] = None,
     matrix: Annotated[bool, typer.Option("--matrix", help="Add the blind-generalization table: each detector (trained on X, from its card) against each colorizer Y.")] = False,
     device: opt.Device = "auto",
     report: opt.ReportFile = None,
@@ -115,27 +195,50 @@ def detector(
     Prints one cfx.eval-detector/1 report (per detector: overall and per-colorizer
     metrics; one row per image with every detector's score). Without --model/--weights:
     the default detector.
+
+    With --records: the scores `cfx detect --json` already wrote (several files, e.g.
+    shards, are read as one), one detector per (model, weights, mode); a path is natural
+    under --natural, colorized by NAME under --colorized NAME=DIR, and unlabelled (warned)
+    elsewhere. Error records are listed (exit 1).
     """
     from cfx.cli.common import colorized_sources
     from cfx.detect import load_detector
     from cfx.evaluate import image_paths
-    from cfx.evaluate_detector import evaluate_detectors, format_detectors, format_matrix
+    from cfx.evaluate_detector import evaluate_detectors, evaluate_records, format_detectors, format_matrix
     from cfx.progress import progress
     from cfx.reports import write_document
     from cfx.train.detector import load_colorizers
     from cfx.weights import WeightsError
 
-    choices = [(name, None) for name in model or []] + [(None, path) for path in weights or []]
-    detectors = [load_or_fail(lambda n=n, w=w: load_detector(n, w, device, mode=mode)) for n, w in choices or [(None, None)]]
-    try:
-        dirs, names = colorized_sources(colorized, colorizers)
-        made = load_colorizers(names, device=device if device != "auto" else "cpu")
-        natural_count = len(image_paths(natural))
-        total = natural_count * (1 + len(made)) + sum(len(image_paths(folder)) for _, folder in dirs)
-        with progress("eval", total=total, quiet=quiet) as bar:
-            result = evaluate_detectors(detectors, natural, dict(dirs), made, matrix, on_image=bar.advance)
-    except (ValueError, FileNotFoundError, WeightsError) as error:
-        fail_usage(str(error))
+    command = "cfx eval detector"
+    records = _all_records(records, more_records)
+    if records:
+        if model or weights or colorizers or mode is not None:
+            fail_usage("--records scores already computed: it does not take --model, --weights, --colorizers or --mode (the records say which)")
+        if not colorized:
+            fail_usage("--records needs --colorized NAME=DIR for the folders of colorized images")
+        try:
+            dirs, _ = colorized_sources(colorized, None)
+            result = evaluate_records(_read_records(records, "cfx.detect/1"), natural, dict(dirs), matrix)
+        except (ValueError, FileNotFoundError) as error:  # RecordFileError is a ValueError
+            fail_usage(str(error))
+        result = {"records": list(records), **result}
+        for entry in result["failed"]:
+            _print_failure(command, entry, quiet)
+        if result["unlabelled"]:
+            shown = ", ".join(entry["path"] for entry in result["unlabelled"][:3]) + (", …" if len(result["unlabelled"]) > 3 else "")
+            warn(command, f"{len(result['unlabelled'])} record(s) outside --natural and every --colorized folder, not scored: {shown}", quiet)
+    else:
+        detectors = [load_or_fail(lambda n=n, w=w: load_detector(n, w, device, mode=mode or "resize")) for n, w in _choices(model, weights)]
+        try:
+            dirs, names = colorized_sources(colorized, colorizers)
+            made = load_colorizers(names, device=device if device != "auto" else "cpu")
+            natural_count = len(image_paths(natural))
+            total = natural_count * (1 + len(made)) + sum(len(image_paths(folder)) for _, folder in dirs)
+            with progress("eval", total=total, quiet=quiet) as bar:
+                result = evaluate_detectors(detectors, natural, dict(dirs), made, matrix, on_image=bar.advance)
+        except (ValueError, FileNotFoundError, WeightsError) as error:
+            fail_usage(str(error))
     if not quiet:
         print(format_detectors(result), file=sys.stderr)
         if matrix:
@@ -145,3 +248,4 @@ def detector(
         from cfx.html_report import detector_html
 
         _write_html(html, detector_html(result), quiet)
+    _finish(command, result, quiet)
