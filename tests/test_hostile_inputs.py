@@ -16,10 +16,7 @@ import json
 import os
 import pickle
 import re
-import signal
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -356,32 +353,7 @@ def test_an_output_never_replaces_an_input_read_later(tmp_path: Path, tiny_weigh
 # ------------------------------------------------------------------ interruption
 
 
-def test_sigint_leaves_no_partial_files_and_skip_existing_finishes(tmp_path: Path, tiny_weights: Path) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
-    for i in range(40):
-        Image.fromarray(smooth_image(200, 300, i)).convert("L").save(source / f"p{i:02d}.png")
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "cfx.cli.main", "colorize", str(source), "-o", str(out), "--weights", str(tiny_weights), "--json", "--quiet", "--batch-size", "1"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    assert json.loads(run.stdout.readline())["output"]  # under way
-    run.send_signal(signal.SIGINT)
-    _, errors = run.communicate(timeout=120)
-    assert run.returncode == 130, errors
-    assert "Traceback" not in errors
-    assert not [p for p in out.rglob("*") if p.name.startswith(".")], "temporary files left behind"
-    done = sorted(p.name for p in out.glob("*.png"))
-    assert 1 <= len(done) < 40
-    for name in done:
-        with Image.open(out / name) as image:
-            image.load()  # complete, not half-written
-    again = subprocess.run(command + ["--skip-existing"], capture_output=True, text=True, env=env, timeout=300)
-    assert again.returncode == 0, again.stderr
-    rows = records(again.stdout)
-    assert sorted(Path(r["output"]).name for r in rows if r.get("skipped")) == done
-    assert len([r for r in rows if not r.get("skipped")]) == 40 - len(done)
-    assert len(list(out.glob("*.png"))) == 40
+# SIGINT/SIGTERM in the middle of a folder run: tests/test_interrupt.py
 
 
 def test_training_killed_mid_epoch_resumes_to_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
