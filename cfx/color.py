@@ -62,15 +62,22 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     lightness, a, b = lab.unbind(dim=-3)
     fy = (lightness + 16.0) / 116.0
     f = torch.stack((fy + a / 500.0, fy, fy - b / 200.0), dim=-3)
-    t = torch.where(f**3 > _EPSILON, f**3, (116.0 * f - 16.0) / _KAPPA)
+    cube = f * f * f
+    t = torch.where(cube > _EPSILON, cube, (116.0 * f - 16.0) / _KAPPA)
     white = torch.tensor(_WHITE_D65, device=lab.device, dtype=lab.dtype).view(3, 1, 1)
     lin = _apply_matrix(t * white, _XYZ_TO_RGB)
     return linear_to_srgb(lin.clamp(0.0, 1.0)).clamp(0.0, 1.0)
 
 
 def rgb_to_lightness(rgb: torch.Tensor) -> torch.Tensor:
-    """L* channel only, shape (..., 1, H, W): the grayscale input of every colorizer."""
-    return rgb_to_lab(rgb)[..., :1, :, :]
+    """L* channel only, shape (..., 1, H, W): the grayscale input of every colorizer.
+
+    The same value as ``rgb_to_lab(rgb)[..., :1]``, from the luminance Y alone (Yn = 1).
+    """
+    linear = srgb_to_linear(rgb.clamp(0.0, 1.0))
+    y = _apply_matrix(linear, _RGB_TO_XYZ[1:2])
+    f = torch.where(y > _EPSILON, y.clamp(min=_EPSILON) ** (1.0 / 3.0), (_KAPPA * y + 16.0) / 116.0)
+    return 116.0 * f - 16.0
 
 
 def normalize_ab(ab: torch.Tensor) -> torch.Tensor:
