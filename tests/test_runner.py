@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 
+from cfx.registry import list_models
 from cfx import runner
 from cfx.runner import DeviceError, Failed, autocast, configure_threads, prepare_model, run_pipeline, select_device
 
@@ -341,3 +342,38 @@ def test_prepare_model_cpu() -> None:
     prepared = prepare_model(model, torch.device("cpu"))
     assert not prepared.training
     assert next(prepared.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize("name", [spec.name for spec in list_models(include_tiny=True) if spec.tiny])
+def test_fold_batchnorm_keeps_the_function(name: str) -> None:
+    """Folding every conv→BN pair (prepare_model) changes no output beyond float rounding."""
+    import copy
+
+    from cfx.registry import create_model
+    from cfx.runner import fold_batchnorm
+
+    torch.manual_seed(0)
+    model = create_model(name)
+    for module in model.modules():  # non-trivial statistics, so the fold is exercised
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+    model.eval()
+    if hasattr(model, "predict_ab"):
+        x = torch.rand(2, 1, 64, 64)
+        run = lambda net: net.predict_ab(x)  # noqa: E731
+    else:
+        x = torch.rand(2, 3, model.input_size, model.input_size) * 2 - 1
+        run = lambda net: net(x)  # noqa: E731
+    with torch.inference_mode():
+        before = run(model)
+        folded = fold_batchnorm(copy.deepcopy(model))
+        after = run(folded)
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+    norms = [m for m in folded.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    if name.startswith(("iizuka", "koala", "basenet", "decnet")):
+        assert not norms, "a conv→BN pair was left unfolded"
+    with pytest.raises(ValueError):
+        fold_batchnorm(create_model(name).train())
