@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
@@ -58,3 +59,26 @@ def test_beats_grayscale_on_held_out_colour_photos() -> None:
     assert summary["psnr"] > summary["gray_psnr"] + 0.5, summary
     assert summary["auc"] > summary["gray_auc"], summary
     assert summary["colourfulness_ratio"] > 0.3, summary  # visibly coloured, not a gray wash
+
+
+SHIPPED_COLORIZERS = ["iizuka.compact", "zhang.compact", "koala.compact", "autoencoder.compact"]
+
+
+@pytest.mark.parametrize("name", SHIPPED_COLORIZERS)
+def test_every_shipped_colorizer_colours_the_old_photos(name: str, tmp_path: Path) -> None:
+    """Each shipped colorizer has a verified card and colours real old photos through the CLI."""
+    path = find_weights(name)
+    assert path is not None, f"weights/{name}.safetensors is missing"
+    card = read_card(path)
+    assert card["name"] == name and card["training"]["manifest_sha256"]
+    assert path.stat().st_size < 16 * 1024 * 1024
+    photos = sorted((EXAMPLES / "old_photos").glob("*.jpg"))[:3]
+    result = CliRunner().invoke(app, ["colorize", *map(str, photos), "-o", str(tmp_path), "--model", name, "--json", "--quiet"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["model"] for r in rows] == [name] * len(photos)
+    for row in rows:
+        with Image.open(row["path"]) as source, Image.open(row["output"]) as written:
+            assert written.size == source.size
+            rgb = np.asarray(written.convert("RGB"), dtype=np.float32) / 255.0
+        assert float(torch.linalg.vector_norm(_lab(rgb)[0, 1:], dim=0).mean()) > 2.0, row  # not gray
