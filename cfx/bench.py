@@ -3,7 +3,9 @@
     python -m cfx.bench [--sizes 256,512,1024,2048] [--models iizuka.full,DEFAULT] [--folder 64] [--repeat 3]
 
 Prints one JSON report. For each model and square size: ``model_s`` (the forward pass
-alone at the render size the CLI uses, inference mode, after a warm-up), ``end_to_end_s``
+alone at the render size the CLI uses, inference mode, after a warm-up, as `cfx colorize`
+runs it: batch norms folded), ``bare_forward_s`` (the same network as trained, batch norms
+not folded: the paper's network run bare) and ``end_to_end_s``
 (decode → model → merge at full resolution → encode → atomic write, through the same
 pipeline as `cfx colorize`, process start excluded), their ratio, images/s and the peak
 RSS of a fresh process doing that run. ``folder`` times the default model over a folder
@@ -86,6 +88,20 @@ def _weights_for(model: str, directory: Path) -> tuple[str | None, str | None]:
     return None, str(path)
 
 
+def _bare_forward_s(colorizer: Any, prepared: Any, repeat: int) -> float:
+    """Seconds of one forward pass of the network as trained (eval mode, batch norms unfolded)."""
+    from cfx.colorize import Colorizer
+    from cfx.weights import load_model
+
+    net, _ = load_model(colorizer.name, Path(colorizer.card["weights_path"]), colorizer.device)
+    bare = Colorizer(net.eval(), colorizer.card, colorizer.device, colorizer.render_size, colorizer.autocast)
+    bare.predict([prepared])  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeat):
+        bare.predict([prepared])
+    return round((time.perf_counter() - start) / repeat, 4)
+
+
 def run_one(model: str | None, weights: str | None, size: int, count: int, repeat: int) -> dict[str, Any]:
     """Time one colorizer configuration in this process (called in a fresh subprocess)."""
     from cfx.colorize import colorize_files, load_colorizer
@@ -105,7 +121,9 @@ def run_one(model: str | None, weights: str | None, size: int, count: int, repea
             lambda r: list(colorize_files(colorizer, [(p, folder / f"out{r}_{i}.jpg") for i, p in enumerate(inputs)], batch_size=4, workers=workers)),
             count, repeat,
         )
-    return {"model": colorizer.name, "size": size, "render": list(prepared.model_input.shape[1:][::-1]), **timing}
+        bare_s = _bare_forward_s(colorizer, prepared, repeat)
+    return {"model": colorizer.name, "size": size, "render": list(prepared.model_input.shape[1:][::-1]), **timing,
+            "bare_forward_s": bare_s, "end_to_end_over_bare_forward": round(timing["end_to_end_s"] / bare_s, 3)}
 
 
 def run_detector(size: int, count: int, repeat: int, mode: str = "resize") -> dict[str, Any]:

@@ -12,3 +12,12 @@ def test_detector_run_reports_forward_and_end_to_end() -> None:
     assert row["model_s"] > 0 and row["end_to_end_s"] > 0
     assert abs(row["end_to_end_over_model"] - row["end_to_end_s"] / row["model_s"]) < 0.05 * row["end_to_end_over_model"]
     assert row["peak_rss_mib"] > 0
+
+
+def test_colorizer_run_reports_the_bare_forward_pass_too() -> None:
+    from cfx.bench import run_one
+
+    row = run_one("iizuka.compact", None, size=96, count=1, repeat=1)
+    assert row["model"] == "iizuka.compact" and row["render"] == [96, 96]
+    assert row["model_s"] > 0 and row["bare_forward_s"] > 0 and row["end_to_end_s"] > 0
+    assert abs(row["end_to_end_over_bare_forward"] - row["end_to_end_s"] / row["bare_forward_s"]) < 0.05 * row["end_to_end_over_bare_forward"]

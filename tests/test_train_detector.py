@@ -176,3 +176,27 @@ def test_no_colorized_source_is_usage_error(natural_dir: Path, tmp_path: Path) -
     assert not (tmp_path / "det.safetensors").exists()
     missing = train(natural_dir, tmp_path / "det.safetensors", "--colorized", f"x={tmp_path / 'nowhere'}")
     assert missing.exit_code == 2
+
+
+def test_init_starts_from_the_parent_weights(natural_dir: Path, colorized_dir: Path, tiny_weights: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    source = ("--colorized", f"hue={colorized_dir}")
+    parent = tmp_path / "parent.safetensors"
+    assert train(natural_dir, parent, *source, "--epochs", "1", "--seed", "3").exit_code == 0
+    child = tmp_path / "child.safetensors"
+    # A rate of 0 moves no parameter: the child's learnt tensors are the parent's exactly
+    # (batch-norm running statistics still follow the new data).
+    result = train(natural_dir, child, *source, "--epochs", "1", "--lr", "0", "--init", parent)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["training"]["recipe"]["init"] == str(parent)
+    fresh = tmp_path / "fresh.safetensors"
+    assert train(natural_dir, fresh, *source, "--epochs", "1", "--lr", "0").exit_code == 0
+    before, after, scratch = load_file(parent), load_file(child), load_file(fresh)
+    learnt = [k for k in before if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert learnt and all(torch.equal(before[k], after[k]) for k in learnt)
+    assert not all(torch.equal(before[k], scratch[k]) for k in learnt)
+    # A colorizer's weights cannot start a detector: a usage error naming the file.
+    wrong = train(natural_dir, tmp_path / "wrong.safetensors", *source, "--epochs", "1", "--init", tiny_weights)
+    assert wrong.exit_code == 2
+    assert str(tiny_weights) in wrong.stderr and "colorize model" in wrong.stderr

@@ -32,5 +32,6 @@ ValFraction = Annotated[float, typer.Option("--val-fraction", help="Validation s
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (the split does not depend on it).")]
 TimeLimit = Annotated[float, typer.Option("--time-limit", help="Stop after the epoch that passes this many minutes (0: none).")]
 Checkpoint = Annotated[Optional[Path], typer.Option("--checkpoint", help="Checkpoint file (default: OUTPUT.ckpt).")]
+Init = Annotated[Optional[Path], typer.Option("--init", help="Start from these weights (fine-tuning; tensors whose names and shapes match are copied).", exists=True, dir_okay=False)]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint if it exists.")]
 HtmlFile = Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report (tables, thumbnails, SVG plots) here.", dir_okay=False)]

@@ -29,6 +29,7 @@ def colorizer(
     time_limit: opt.TimeLimit = 0.0,
     checkpoint: opt.Checkpoint = None,
     resume: opt.Resume = False,
+    init: opt.Init = None,
     log: opt.LogFile = None,
     device: opt.Device = "auto",
     half: opt.Half = False,
@@ -46,6 +47,7 @@ def colorizer(
     recipe = ColorizerRecipe(
         model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
         lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,
+        init=str(init) if init else None,
     )
     try:
         result = train_colorizer(data, output, recipe, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
@@ -71,6 +73,7 @@ def detector(
     time_limit: opt.TimeLimit = 0.0,
     checkpoint: opt.Checkpoint = None,
     resume: opt.Resume = False,
+    init: opt.Init = None,
     log: opt.LogFile = None,
     device: opt.Device = "auto",
     half: opt.Half = False,
@@ -88,7 +91,8 @@ def detector(
     from cfx.weights import WeightsError
 
     recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
-                            seed=seed, time_limit_minutes=time_limit, half=half, device=device)
+                            seed=seed, time_limit_minutes=time_limit, half=half, device=device,
+                            init=str(init) if init else None)
     try:
         dirs, names = colorized_sources(colorized, colorizers)
         result = train_detector(natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)

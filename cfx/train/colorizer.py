@@ -25,7 +25,7 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import emit_log, seeded
+from cfx.train.common import emit_log, initialize_from, seeded
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -101,19 +101,6 @@ def _optimizer(model: torch.nn.Module, recipe: ColorizerRecipe) -> torch.optim.O
     return _OPTIMIZERS[recipe.optimizer](model.parameters(), lr=_learning_rate(recipe))
 
 
-def initialize_from(model: torch.nn.Module, path: Path) -> list[str]:
-    """Copy a verified weights file's tensors into ``model`` where names and shapes match;
-    returns the names left as initialised (e.g. a classifier over other classes)."""
-    from cfx.weights import load_model, read_card
-
-    parent, _ = load_model(read_card(path)["name"], path)
-    source = parent.state_dict()
-    target = model.state_dict()
-    matched = {k: v.to(target[k].dtype) for k, v in source.items() if k in target and target[k].shape == v.shape}
-    model.load_state_dict(matched, strict=False)
-    return sorted(k for k in target if k not in matched)
-
-
 class _TrainingLoss(torch.nn.Module):
     """The model's loss as a forward pass, so DistributedDataParallel can wrap it."""
 
@@ -177,7 +164,7 @@ def _train(
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model, num_classes=len(folder.classes))
     if recipe.init:  # a resumed checkpoint overwrites these below
-        fresh = initialize_from(model, Path(recipe.init))
+        fresh = initialize_from(model, Path(recipe.init), "colorize")
         message(f"started from {recipe.init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""), quiet)
     model = model.to(world.device)
     size = recipe.crop_size or model.train_size

@@ -1,4 +1,4 @@
-"""Pieces every trainer shares: seeded generators and the JSON epoch log."""
+"""Pieces every trainer shares: seeded generators, the JSON epoch log and starting from a parent's weights."""
 
 from __future__ import annotations
 
@@ -38,3 +38,23 @@ def emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "a") as handle:
             handle.write(line + "\n")
+
+
+def initialize_from(model: torch.nn.Module, path: Path, task: str) -> list[str]:
+    """Copy a verified weights file's tensors into ``model`` where names and shapes match
+    (fine-tuning); returns the names left as initialised (e.g. a classifier over other
+    classes). A parent of another task, or one sharing no tensor with ``model``, is an
+    error naming the file."""
+    from cfx.weights import load_model, read_card
+
+    card = read_card(path)
+    if card.get("task") != task:
+        raise ValueError(f"{path}: --init weights are a {card.get('task')} model ({card.get('name')}), not a {task} model")
+    parent, _ = load_model(card["name"], path)
+    source = parent.state_dict()
+    target = model.state_dict()
+    matched = {k: v.to(target[k].dtype) for k, v in source.items() if k in target and target[k].shape == v.shape}
+    if not matched:
+        raise ValueError(f"{path}: --init weights ({card['name']}) share no tensor with the model being trained")
+    model.load_state_dict(matched, strict=False)
+    return sorted(k for k in target if k not in matched)
