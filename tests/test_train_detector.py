@@ -200,3 +200,11 @@ def test_init_starts_from_the_parent_weights(natural_dir: Path, colorized_dir: P
     wrong = train(natural_dir, tmp_path / "wrong.safetensors", *source, "--epochs", "1", "--init", tiny_weights)
     assert wrong.exit_code == 2
     assert str(tiny_weights) in wrong.stderr and "colorize model" in wrong.stderr
+
+
+def test_colorizer_init_refuses_detector_weights(natural_dir: Path, detector_weights: Path, tmp_path: Path) -> None:
+    result = invoke("train", "colorizer", "--data", natural_dir, "-o", tmp_path / "c.safetensors", "--model", "iizuka.tiny",
+                    "--epochs", "1", "--quiet", "--init", detector_weights)
+    assert result.exit_code == 2
+    assert str(detector_weights) in result.stderr and "detect model" in result.stderr
+    assert not (tmp_path / "c.safetensors").exists()

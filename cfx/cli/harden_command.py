@@ -33,7 +33,7 @@ def detector(
     alphas: Annotated[str, typer.Option("--alphas", help="Interpolation factors of the rounds (Eq. 2).")] = "0.1,0.2,0.3,0.4",
     round_epochs: Annotated[int, typer.Option("--round-epochs", min=1, help="S: epochs per round (the paper: 15).")] = 15,
     lr: Annotated[Optional[float], typer.Option(help="lr^0 (default: the rate the detector finished training with); x0.1 each round.")] = None,
-    beta: Annotated[float, typer.Option(help="θ = β x error rate on the natural validation set (2 %% if that is under 1 %%).")] = 2.0,
+    beta: Annotated[float, typer.Option(help="θ = β x error rate on the natural validation set (2 % if that is under 1 %).")] = 2.0,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")] = 20,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
