@@ -25,7 +25,7 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import emit_log, initialize_from, seeded
+from cfx.train.common import emit_log, seeded, start_from
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -163,9 +163,7 @@ def _train(
     message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}", quiet)
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model, num_classes=len(folder.classes))
-    if recipe.init:  # a resumed checkpoint overwrites these below
-        fresh = initialize_from(model, Path(recipe.init), "colorize")
-        message(f"started from {recipe.init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""), quiet)
+    start_from(model, recipe.init, "colorize", quiet)  # a resumed checkpoint overwrites these below
     model = model.to(world.device)
     size = recipe.crop_size or model.train_size
     optimizer = _optimizer(model, recipe)

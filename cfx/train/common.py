@@ -58,3 +58,10 @@ def initialize_from(model: torch.nn.Module, path: Path, task: str) -> list[str]:
         raise ValueError(f"{path}: --init weights ({card['name']}) share no tensor with the model being trained")
     model.load_state_dict(matched, strict=False)
     return sorted(k for k in target if k not in matched)
+
+
+def start_from(model: torch.nn.Module, init: str | None, task: str, quiet: bool) -> None:
+    """``--init``: copy the parent's matching tensors into ``model`` and say what stayed fresh."""
+    if init:
+        fresh = initialize_from(model, Path(init), task)
+        message(f"started from {init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""), quiet)

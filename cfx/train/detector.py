@@ -33,7 +33,7 @@ from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import emit_log, initialize_from, rounded, seeded
+from cfx.train.common import emit_log, rounded, seeded, start_from
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -362,9 +362,7 @@ def _train(
         raise ValueError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model)
-    if recipe.init:  # a resumed checkpoint overwrites these below
-        fresh = initialize_from(model, Path(recipe.init), "detect")
-        message(f"started from {recipe.init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""), quiet)
+    start_from(model, recipe.init, "detect", quiet)  # a resumed checkpoint overwrites these below
     model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs
     colorizers = load_colorizers(colorizer_names, device=str(world.device))
     data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet)
