@@ -26,6 +26,10 @@ _XYZ_TO_RGB = torch.linalg.inv(_RGB_TO_XYZ)
 _WHITE_D65 = (0.95047, 1.0, 1.08883)
 _EPSILON = 216.0 / 24389.0  # (6/29)^3
 _KAPPA = 24389.0 / 27.0
+_DELTA = 6.0 / 29.0
+# XYZ → linear sRGB with the white point folded in (rows as Python floats), and the Y row.
+_XYZ_TO_RGB_WHITE = (_XYZ_TO_RGB * torch.tensor(_WHITE_D65)).tolist()
+_Y_ROW = _RGB_TO_XYZ[1].tolist()
 
 # Global normalisation of a*b* into [0, 1] for the sigmoid output (seed 003 §3.3).
 # The sRGB gamut spans a* ∈ [-86.2, 98.3], b* ∈ [-107.9, 94.5]; ±110 covers both.
@@ -57,16 +61,22 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return torch.stack((116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)), dim=-3)
 
 
+def _f_inverse(f: torch.Tensor) -> torch.Tensor:
+    """Inverse of the L*a*b* companding function: f³ above 6/29, its linear segment below."""
+    return torch.where(f > _DELTA, f * f * f, (116.0 * f - 16.0) / _KAPPA)
+
+
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
-    """L*a*b*, shape (..., 3, H, W) → sRGB in [0, 1] (out-of-gamut colours clipped)."""
+    """L*a*b*, shape (..., 3, H, W) → sRGB in [0, 1] (out-of-gamut colours clipped).
+
+    Written channel by channel, with the white point folded into the matrix, so that a
+    full-resolution merge makes few passes over memory (no stacked intermediates).
+    """
     lightness, a, b = lab.unbind(dim=-3)
     fy = (lightness + 16.0) / 116.0
-    f = torch.stack((fy + a / 500.0, fy, fy - b / 200.0), dim=-3)
-    cube = f * f * f
-    t = torch.where(cube > _EPSILON, cube, (116.0 * f - 16.0) / _KAPPA)
-    white = torch.tensor(_WHITE_D65, device=lab.device, dtype=lab.dtype).view(3, 1, 1)
-    lin = _apply_matrix(t * white, _XYZ_TO_RGB)
-    return linear_to_srgb(lin.clamp(0.0, 1.0)).clamp(0.0, 1.0)
+    t = (_f_inverse(fy + a / 500.0), _f_inverse(fy), _f_inverse(fy - b / 200.0))
+    channels = [linear_to_srgb((t[0] * row[0] + t[1] * row[1] + t[2] * row[2]).clamp(0.0, 1.0)) for row in _XYZ_TO_RGB_WHITE]
+    return torch.stack(channels, dim=-3).clamp(0.0, 1.0)
 
 
 def rgb_to_lightness(rgb: torch.Tensor) -> torch.Tensor:
@@ -75,7 +85,17 @@ def rgb_to_lightness(rgb: torch.Tensor) -> torch.Tensor:
     The same value as ``rgb_to_lab(rgb)[..., :1]``, from the luminance Y alone (Yn = 1).
     """
     linear = srgb_to_linear(rgb.clamp(0.0, 1.0))
-    y = _apply_matrix(linear, _RGB_TO_XYZ[1:2])
+    r, g, b = linear.unbind(dim=-3)
+    return _lightness_of_luminance((r * _Y_ROW[0] + g * _Y_ROW[1] + b * _Y_ROW[2]).unsqueeze(-3))
+
+
+def gray_to_lightness(gray: torch.Tensor) -> torch.Tensor:
+    """L* of a gray sRGB value (R = G = B), shape (..., 1, H, W): the row of Y sums to 1,
+    so Y is the linearised gray value itself (a third of :func:`rgb_to_lightness`'s work)."""
+    return _lightness_of_luminance(srgb_to_linear(gray.clamp(0.0, 1.0)))
+
+
+def _lightness_of_luminance(y: torch.Tensor) -> torch.Tensor:
     f = torch.where(y > _EPSILON, y.clamp(min=_EPSILON) ** (1.0 / 3.0), (_KAPPA * y + 16.0) / 116.0)
     return 116.0 * f - 16.0
 

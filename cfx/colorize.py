@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cfx.color import merge_luminance, rgb_to_lightness
-from cfx.imageio import ImageError, LoadedImage, load_image, output_suffix, save_image
+from cfx.color import gray_to_lightness, merge_luminance, rgb_to_lightness
+from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_suffix, save_image
 
 MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
 COLOUR_INPUT_NOTE = "input has colour: its luminance is used"
@@ -103,8 +103,11 @@ class Colorizer:
 
 
 def image_lightness(image: LoadedImage) -> torch.Tensor:
-    """Full-resolution L* (1×H×W, in [0, 100]) of a decoded image, computed in row strips."""
+    """Full-resolution L* (1×H×W, in [0, 100]) of a decoded image, computed in row strips
+    (from one channel when the source is a gray format, whose R = G = B exactly)."""
     rgb = torch.from_numpy(np.ascontiguousarray(image.rgb)).permute(2, 0, 1)
+    if image.mode in GRAY_MODES:
+        return _rows(rgb[:1], gray_to_lightness)
     return _rows(rgb, rgb_to_lightness)
 
 

@@ -44,6 +44,8 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"}
 )
 
+# PIL modes that decode to R = G = B exactly (their single channel copied three times).
+GRAY_MODES = frozenset({"1", "L", "LA", "La", "I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 _GRAY_TOLERANCE_8BIT = 2  # RGB counts as gray if channels differ by <= 2/255
 _MAX_REASON_CHARS = 200
 
