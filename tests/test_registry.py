@@ -105,6 +105,28 @@ def test_every_detector_builds_and_runs(name: str) -> None:
     assert p.shape == (batch,) and ((p >= 0) & (p <= 1)).all()
 
 
+TINY_COLORIZERS = [name for name in COLORIZERS if name.endswith(".tiny")]
+TINY_DETECTORS = [name for name in DETECTORS if name.endswith(".tiny") or get_spec(name).arch == "fcid"]
+
+
+@pytest.mark.parametrize("name", TINY_COLORIZERS + TINY_DETECTORS)
+def test_every_parameter_takes_part_in_every_step(name: str) -> None:
+    """DistributedDataParallel runs without a search for unused parameters: each training
+    step must give every parameter a gradient, even a batch with no class labels."""
+    torch.manual_seed(0)
+    if name in TINY_COLORIZERS:
+        model = create_model(name, num_classes=2).train()
+        size = max(model.multiple, model.train_size // model.multiple * model.multiple)
+        lightness, ab = torch.rand(2, 1, size, size), torch.rand(2, 2, size, size) * 40 - 20
+        loss, _ = model.training_loss(lightness, ab, torch.tensor([-1, -1]), 1.0 / 300.0)
+    else:
+        model = create_model(name).train()
+        loss, _ = model.training_loss(torch.rand(2, 3, model.input_size, model.input_size) * 2 - 1, torch.tensor([0, 1]))
+    loss.backward()
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, unused
+
+
 def test_no_classes_gives_no_logits() -> None:
     model = create_model("iizuka.tiny").eval()
     assert model.config.num_classes == 0

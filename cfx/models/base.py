@@ -54,8 +54,14 @@ class ColorizerBase(nn.Module):
 
 
 def classification_loss(logits: torch.Tensor | None, labels: torch.Tensor, alpha: float) -> torch.Tensor | float:
-    """α · cross-entropy over the labelled samples (Eq. 6); 0 without labels or logits."""
-    known = labels >= 0
-    if logits is None or alpha <= 0 or not bool(known.any()):
+    """α · cross-entropy over the labelled samples (Eq. 6); 0 without labels or logits.
+
+    A batch with no labelled sample still touches the classifier (with a zero weight), so
+    every parameter takes part in every step, as DistributedDataParallel expects.
+    """
+    if logits is None:
         return 0.0
+    known = labels >= 0
+    if alpha <= 0 or not bool(known.any()):
+        return logits.sum() * 0.0
     return alpha * F.cross_entropy(logits[known], labels[known])
