@@ -5,7 +5,8 @@
 Prints one JSON report. For each model and square size: ``model_s`` (the forward pass
 alone at the render size the CLI uses, inference mode, after a warm-up, as `cfx colorize`
 runs it: batch norms folded), ``bare_forward_s`` (the same network as trained, batch norms
-not folded: the paper's network run bare) and ``end_to_end_s``
+not folded: the paper's network run bare), ``stages_ms`` (one image's decode, L* and
+resize, model, full-resolution merge, encode and write, each timed alone) and ``end_to_end_s``
 (decode → model → merge at full resolution → encode → atomic write, through the same
 pipeline as `cfx colorize`, process start excluded), their ratio, images/s and the peak
 RSS of a fresh process doing that run. ``folder`` times the default model over a folder
@@ -102,6 +103,28 @@ def _bare_forward_s(colorizer: Any, prepared: Any, repeat: int) -> float:
     return round((time.perf_counter() - start) / repeat, 4)
 
 
+def _stages_ms(colorizer: Any, source: Path, target: Path, repeat: int) -> dict[str, float]:
+    """Milliseconds of each step of one image's path, one after the other (nothing overlapped)."""
+    from cfx.colorize import save_result
+    from cfx.imageio import load_image
+
+    steps: dict[str, Callable[[], Any]] = {}
+    state: dict[str, Any] = {}
+    steps["decode"] = lambda: state.__setitem__("image", load_image(source))
+    steps["lightness_and_resize"] = lambda: state.__setitem__("prepared", colorizer.prepare(state["image"]))
+    steps["model"] = lambda: state.__setitem__("ab", colorizer.predict([state["prepared"]])[0])
+    steps["merge"] = lambda: state.__setitem__("rgb", colorizer.finish(state["prepared"], state["ab"]))
+    steps["encode_and_write"] = lambda: save_result(state["image"], state["rgb"], target)
+    times = {}
+    for name, step in steps.items():
+        step()  # warm-up, and the input of the next step
+        start = time.perf_counter()
+        for _ in range(repeat):
+            step()
+        times[name] = round((time.perf_counter() - start) / repeat * 1000, 2)
+    return times
+
+
 def run_one(model: str | None, weights: str | None, size: int, count: int, repeat: int) -> dict[str, Any]:
     """Time one colorizer configuration in this process (called in a fresh subprocess)."""
     from cfx.colorize import colorize_files, load_colorizer
@@ -122,8 +145,9 @@ def run_one(model: str | None, weights: str | None, size: int, count: int, repea
             count, repeat,
         )
         bare_s = _bare_forward_s(colorizer, prepared, repeat)
+        stages = _stages_ms(colorizer, inputs[0], folder / "stages.jpg", repeat)
     return {"model": colorizer.name, "size": size, "render": list(prepared.model_input.shape[1:][::-1]), **timing,
-            "bare_forward_s": bare_s, "end_to_end_over_bare_forward": round(timing["end_to_end_s"] / bare_s, 3)}
+            "bare_forward_s": bare_s, "end_to_end_over_bare_forward": round(timing["end_to_end_s"] / bare_s, 3), "stages_ms": stages}
 
 
 def run_detector(size: int, count: int, repeat: int, mode: str = "resize") -> dict[str, Any]:

@@ -21,3 +21,5 @@ def test_colorizer_run_reports_the_bare_forward_pass_too() -> None:
     assert row["model"] == "iizuka.compact" and row["render"] == [96, 96]
     assert row["model_s"] > 0 and row["bare_forward_s"] > 0 and row["end_to_end_s"] > 0
     assert abs(row["end_to_end_over_bare_forward"] - row["end_to_end_s"] / row["bare_forward_s"]) < 0.05 * row["end_to_end_over_bare_forward"]
+    assert list(row["stages_ms"]) == ["decode", "lightness_and_resize", "model", "merge", "encode_and_write"]
+    assert all(ms > 0 for ms in row["stages_ms"].values())
