@@ -6,7 +6,10 @@
 - Pipeline: inputs are decoded by a pool of worker threads ahead of the model (Pillow
   and numpy release the GIL), consecutive inputs of the same size are batched, and
   outputs are encoded and written by the pool while the model computes the next batch.
-  Results come back in input order, so stdout is deterministic.
+  Results come back in input order, so stdout is deterministic. A stop request
+  (:func:`request_stop`, what SIGINT and SIGTERM call in the CLI) during a run is taken
+  at the pipeline's next step: no new work starts, the writes under way finish and are
+  reported, then ``KeyboardInterrupt`` unwinds as usual.
 - Inference form (:func:`prepare_model`): eval mode, and every batch normalisation that
   directly follows a convolution folded into it (seed 003 §3.6 does the same at test
   time): one pass over the activations fewer per layer, the same function.
@@ -141,6 +144,38 @@ def _call(fn: Callable[[Any], Any], arg: Any, item: Any, error_types: tuple[type
         return Failed(item, str(error))
 
 
+class _StopRequest:
+    """How many pipelines are running (they take a stop request at their next step), and whether one came."""
+
+    running = 0
+    requested = False
+
+
+def request_stop() -> None:
+    """Stop now (``KeyboardInterrupt``), or, while a pipeline runs, at its next step; a
+    second request while one is pending stops now."""
+    if _StopRequest.running and not _StopRequest.requested:
+        _StopRequest.requested = True
+        return
+    raise KeyboardInterrupt
+
+
+def _stop_if_requested() -> None:
+    if _StopRequest.requested:
+        raise KeyboardInterrupt
+
+
+def _finish_under_way(decoded: deque, encoded: deque) -> Iterator[Any]:
+    """After a stop: cancel what has not started, and report the writes already under way
+    (the pool finishes them anyway). A second signal from here on stops at once."""
+    _StopRequest.requested = True
+    for _, future in decoded:
+        future.cancel()
+    for head in encoded:
+        if isinstance(head, Failed) or not head.cancel():
+            yield head if isinstance(head, Failed) else head.result()
+
+
 def run_pipeline(
     items: Iterable[T],
     decode: Callable[[T], P],
@@ -177,37 +212,50 @@ def run_pipeline(
 
         def drain(block: bool) -> Iterator[Any]:
             while encoded and (block or isinstance(encoded[0], Failed) or encoded[0].done()):  # type: ignore[union-attr]
-                head = encoded.popleft()
-                yield head if isinstance(head, Failed) else head.result()
+                head = encoded[0]
+                value = head if isinstance(head, Failed) else head.result()
+                encoded.popleft()
+                yield value
+                _stop_if_requested()  # a request that came while the caller handled the value
 
-        refill()
-        while decoded:
-            batch: list[tuple[T, Any]] = []
-            while decoded and len(batch) < batch_size:
-                item, future = decoded[0]
-                ready = future.result()
-                if isinstance(ready, Failed):
-                    if batch:
-                        break
-                    decoded.popleft()
-                    encoded.append(ready)
-                    refill()
-                    continue
-                if batch and batch_key(ready) != batch_key(batch[0][1]):
-                    break
-                decoded.popleft()
-                batch.append((item, ready))
+        _StopRequest.running += 1
+        _StopRequest.requested = False
+        try:
+            try:
                 refill()
-            if batch:
-                try:
-                    outputs = compute([ready for _, ready in batch])
-                except errors as error:
-                    encoded.extend(Failed(item, str(error)) for item, _ in batch)
-                    outputs = None
-                if outputs is not None and len(outputs) != len(batch):
-                    reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
-                    encoded.extend(Failed(item, reason) for item, _ in batch)
-                elif outputs is not None:
-                    encoded.extend(pool.submit(_call, encode, (ready, out), item, errors) for (item, ready), out in zip(batch, outputs))
-            yield from drain(block=False)
-        yield from drain(block=True)
+                while decoded:
+                    _stop_if_requested()
+                    batch: list[tuple[T, Any]] = []
+                    while decoded and len(batch) < batch_size:
+                        item, future = decoded[0]
+                        ready = future.result()
+                        if isinstance(ready, Failed):
+                            if batch:
+                                break
+                            decoded.popleft()
+                            encoded.append(ready)
+                            refill()
+                            continue
+                        if batch and batch_key(ready) != batch_key(batch[0][1]):
+                            break
+                        decoded.popleft()
+                        batch.append((item, ready))
+                        refill()
+                    if batch:
+                        try:
+                            outputs = compute([ready for _, ready in batch])
+                        except errors as error:
+                            encoded.extend(Failed(item, str(error)) for item, _ in batch)
+                            outputs = None
+                        if outputs is not None and len(outputs) != len(batch):
+                            reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
+                            encoded.extend(Failed(item, reason) for item, _ in batch)
+                        elif outputs is not None:
+                            encoded.extend(pool.submit(_call, encode, (ready, out), item, errors) for (item, ready), out in zip(batch, outputs))
+                    yield from drain(block=False)
+                yield from drain(block=True)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM
+                yield from _finish_under_way(decoded, encoded)
+                raise
+        finally:
+            _StopRequest.running -= 1

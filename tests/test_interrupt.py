@@ -1,4 +1,4 @@
-"""An interrupted run leaves no partial files, and --skip-existing finishes exactly the rest."""
+"""An interrupted run leaves no partial files, reports every file it wrote, and --skip-existing finishes exactly the rest."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def test_signal_then_skip_existing_finishes_the_rest(tmp_path: Path, tiny_weight
     assert json.loads(first)["output"]
     time.sleep(0.2)
     run.send_signal(signum)
-    _, errors = run.communicate(timeout=120)
+    rest = run.stdout.read()  # not communicate(): it would skip what readline already buffered
+    errors = run.stderr.read()
+    run.wait(timeout=120)
     assert run.returncode == 130, errors
     assert "Traceback" not in errors
     assert not [p for p in out.rglob("*") if p.name.startswith(".")], "temporary files left behind"
@@ -40,6 +42,9 @@ def test_signal_then_skip_existing_finishes_the_rest(tmp_path: Path, tiny_weight
     for path in done:  # every file that exists is complete, not half-written
         with Image.open(path) as image:
             image.load()
+    # Every file written has its record: the writes under way when the signal came are reported too.
+    reported = {Path(json.loads(line)["output"]).name for line in [first, *rest.splitlines()]}
+    assert reported == {p.name for p in done}
     again = subprocess.run(command + ["--skip-existing"], capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stderr
     records = [json.loads(line) for line in again.stdout.splitlines()]

@@ -377,3 +377,36 @@ def test_fold_batchnorm_keeps_the_function(name: str) -> None:
         assert not norms, "a conv→BN pair was left unfolded"
     with pytest.raises(ValueError):
         fold_batchnorm(create_model(name).train())
+
+
+def test_stop_request_outside_a_pipeline_stops_at_once() -> None:
+    from cfx.runner import request_stop
+
+    with pytest.raises(KeyboardInterrupt):
+        request_stop()
+
+
+def test_stop_request_in_a_pipeline_reports_every_write_under_way() -> None:
+    """What SIGINT/SIGTERM do in the CLI: the request made while the caller handles a result
+    is taken when the pipeline resumes; no new item starts, every encode that ran is reported."""
+    from cfx.runner import request_stop, run_pipeline
+
+    written: list[int] = []
+    lock = threading.Lock()
+
+    def encode(pair: tuple[int, int]) -> int:
+        time.sleep(0.01)
+        with lock:
+            written.append(pair[0])
+        return pair[0]
+
+    reported: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        for value in run_pipeline(range(100), lambda x: x, lambda x: 0, lambda batch: batch, encode, batch_size=4, workers=2):
+            reported.append(value)
+            if len(reported) == 1:
+                request_stop()  # deferred: the pipeline is running
+    assert 1 <= len(reported) < 100
+    assert sorted(reported) == sorted(written)  # nothing written goes unreported
+    with pytest.raises(KeyboardInterrupt):  # and once the pipeline has ended, a request stops at once again
+        request_stop()

@@ -45,12 +45,16 @@ app.add_typer(harden_command.app, name="harden")
 
 
 def _terminate(signum: int, frame: object) -> None:
-    # SIGTERM unwinds like Ctrl-C (typer exits 130), so atomic writes remove their temporary files.
-    raise KeyboardInterrupt
+    # SIGINT and SIGTERM unwind as KeyboardInterrupt (typer exits 130), so atomic writes remove
+    # their temporary files; a running pipeline first finishes and reports the writes under way.
+    from cfx.runner import request_stop
+
+    request_stop()
 
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     app()
 
 
