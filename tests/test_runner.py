@@ -410,3 +410,21 @@ def test_stop_request_in_a_pipeline_reports_every_write_under_way() -> None:
     assert sorted(reported) == sorted(written)  # nothing written goes unreported
     with pytest.raises(KeyboardInterrupt):  # and once the pipeline has ended, a request stops at once again
         request_stop()
+
+
+def test_cpu_batches_are_capped_by_model_input_pixels() -> None:
+    import torch as _torch
+
+    from cfx.colorize import CPU_BATCH_PIXELS, batch_size_for
+
+    @dataclass
+    class _Colorizer:
+        device: Any
+        render_size: int
+
+    cpu, gpu = _torch.device("cpu"), _torch.device("cuda", 0)
+    assert batch_size_for(_Colorizer(cpu, 320), 4) == 4  # the default model's render size: batches of 4
+    assert batch_size_for(_Colorizer(cpu, 320), 2) == 2  # never more than asked
+    assert batch_size_for(_Colorizer(cpu, 512), 4) == CPU_BATCH_PIXELS // (512 * 512) == 1  # iizuka.full: one at a time
+    assert batch_size_for(_Colorizer(cpu, 4096), 4) == 1  # at least one
+    assert batch_size_for(_Colorizer(gpu, 512), 16) == 16  # GPUs batch as asked
