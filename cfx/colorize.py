@@ -178,6 +178,7 @@ def batch_size_for(colorizer: Colorizer, requested: int) -> int:
         return requested
     return max(1, min(requested, CPU_BATCH_PIXELS // (colorizer.render_size * colorizer.render_size)))
 
+
 # Per-image failures that become error records instead of stopping a run.
 IMAGE_FAILURES = (ImageError, OSError, ValueError, RuntimeError, MemoryError)
 
