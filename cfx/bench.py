@@ -45,13 +45,13 @@ def _photo(size: int, path: Path, seed: int = 0, colour: bool = False) -> None:
     Image.fromarray(small).resize((size, size), Image.Resampling.BICUBIC).save(path, quality=90)
 
 
-def _measure(forward: Callable[[], Any], pipeline: Callable[[int], list[Any]], count: int, repeat: int) -> dict[str, Any]:
-    """Forward pass alone (best of ``repeat`` after warm-up) against the whole pipeline over ``count`` images (best of ``repeat``)."""
+def _measure(model_s: float, pipeline: Callable[[int], list[Any]], count: int, repeat: int) -> dict[str, Any]:
+    """The forward pass alone (``model_s``, measured by the caller) against the whole
+    pipeline over ``count`` images (best of ``repeat``)."""
     import torch
 
     from cfx.runner import Failed
 
-    model_s = _best_seconds(forward, repeat)
     best = float("inf")
     for r in range(repeat):
         start = time.perf_counter()
@@ -87,32 +87,36 @@ def _weights_for(model: str, directory: Path) -> tuple[str | None, str | None]:
 
 
 def _forward_pair_s(colorizer: Any, prepared: Any, repeat: int) -> tuple[float, float]:
-    """Best seconds of one forward pass as `cfx colorize` runs it and of the network as
-    trained (eval mode, batch norms not folded), timed in turns so that neither gains
-    from running later in the process."""
+    """Best seconds of one forward pass as `cfx colorize` runs it (batch norms folded) and
+    of the network as trained (not folded), timed in turns so that neither gains from
+    running later in the process."""
     from cfx.colorize import Colorizer
     from cfx.weights import load_model
 
     net, _ = load_model(colorizer.name, Path(colorizer.card["weights_path"]), colorizer.device)
     bare = Colorizer(net.eval(), colorizer.card, colorizer.device, colorizer.render_size, colorizer.autocast)
-    folded_s, bare_s = float("inf"), float("inf")
+    calls = (lambda: colorizer.predict([prepared]), lambda: bare.predict([prepared]))
+    for call in calls:  # the first calls of a new model or shape are slower
+        call()
+        call()
+    best = [float("inf"), float("inf")]
     for _ in range(max(1, repeat)):
-        folded_s = min(folded_s, _best_seconds(lambda: colorizer.predict([prepared]), 1))
-        bare_s = min(bare_s, _best_seconds(lambda: bare.predict([prepared]), 1))
-    return folded_s, bare_s
+        for k, call in enumerate(calls):
+            best[k] = min(best[k], _call_seconds(call))
+    return best[0], best[1]
+
+
+def _call_seconds(call: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
 
 
 def _best_seconds(call: Callable[[], Any], repeat: int) -> float:
-    """The fastest of ``repeat`` calls after two warm-up calls (the first calls of a new
-    model or shape are slower)."""
+    """The fastest of ``repeat`` calls after two warm-up calls."""
     call()
     call()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return min(_call_seconds(call) for _ in range(max(1, repeat)))
 
 
 def _stages_ms(colorizer: Any, source: Path, target: Path, repeat: int) -> dict[str, float]:
@@ -120,20 +124,21 @@ def _stages_ms(colorizer: Any, source: Path, target: Path, repeat: int) -> dict[
     from cfx.colorize import save_result
     from cfx.imageio import load_image
 
-    steps: dict[str, Callable[[], Any]] = {}
-    state: dict[str, Any] = {}
-    steps["decode"] = lambda: state.__setitem__("image", load_image(source))
-    steps["lightness_and_resize"] = lambda: state.__setitem__("prepared", colorizer.prepare(state["image"]))
-    steps["model"] = lambda: state.__setitem__("ab", colorizer.predict([state["prepared"]])[0])
-    steps["merge"] = lambda: state.__setitem__("rgb", colorizer.finish(state["prepared"], state["ab"]))
-    steps["encode_and_write"] = lambda: save_result(state["image"], state["rgb"], target)
-    times = {}
-    for name, step in steps.items():
-        step()  # warm-up, and the input of the next step
+    times: dict[str, float] = {}
+
+    def timed(name: str, call: Callable[[], Any]) -> Any:
+        result = call()  # warm-up
         start = time.perf_counter()
         for _ in range(repeat):
-            step()
+            result = call()
         times[name] = round((time.perf_counter() - start) / repeat * 1000, 2)
+        return result
+
+    image = timed("decode", lambda: load_image(source))
+    prepared = timed("lightness_and_resize", lambda: colorizer.prepare(image))
+    ab = timed("model", lambda: colorizer.predict([prepared])[0])
+    rgb = timed("merge", lambda: colorizer.finish(prepared, ab))
+    timed("encode_and_write", lambda: save_result(image, rgb, target))
     return times
 
 
@@ -151,15 +156,13 @@ def run_one(model: str | None, weights: str | None, size: int, count: int, repea
         for i, path in enumerate(inputs):
             _photo(size, path, seed=i)
         prepared = colorizer.prepare(load_image(inputs[0]))
+        model_s, bare_s = _forward_pair_s(colorizer, prepared, repeat)
         timing = _measure(
-            lambda: colorizer.predict([prepared]),
+            model_s,
             lambda r: list(colorize_files(colorizer, [(p, folder / f"out{r}_{i}.jpg") for i, p in enumerate(inputs)], batch_size=4, workers=workers)),
             count, repeat,
         )
-        folded_s, bare_s = _forward_pair_s(colorizer, prepared, repeat)
         stages = _stages_ms(colorizer, inputs[0], folder / "stages.jpg", repeat)
-    model_s = min(timing["model_s"], folded_s)
-    timing.update(model_s=round(model_s, 4), end_to_end_over_model=round(timing["end_to_end_s"] / model_s, 3))
     return {"model": colorizer.name, "size": size, "render": list(prepared.model_input.shape[1:][::-1]), **timing,
             "bare_forward_s": round(bare_s, 4), "end_to_end_over_bare_forward": round(timing["end_to_end_s"] / bare_s, 3), "stages_ms": stages}
 
@@ -178,7 +181,7 @@ def run_detector(size: int, count: int, repeat: int, mode: str = "resize") -> di
             _photo(size, path, seed=i, colour=True)
         prepared = detector.prepare(load_image(inputs[0]))
         timing = _measure(
-            lambda: detector.predict([prepared]),
+            _best_seconds(lambda: detector.predict([prepared]), repeat),
             lambda _: list(detect_files(detector, inputs, batch_size=16, workers=workers)),
             count, repeat,
         )
@@ -200,7 +203,7 @@ def _subprocess(args: list[str]) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def _seconds(command: list[str]) -> float:
+def _command_seconds(command: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, capture_output=True, check=True)
     return round(time.perf_counter() - start, 3)
@@ -234,8 +237,8 @@ def main(argv: list[str] | None = None) -> None:
         "torch": torch.__version__,
         "cuda": torch.cuda.is_available(),
         "startup_s": {
-            "cfx_help": _seconds([sys.executable, "-m", "cfx.cli.main", "--help"]),
-            "import_torch_and_load_default": _seconds([sys.executable, "-c", "from cfx.colorize import load_colorizer; load_colorizer()"]),
+            "cfx_help": _command_seconds([sys.executable, "-m", "cfx.cli.main", "--help"]),
+            "import_torch_and_load_default": _command_seconds([sys.executable, "-c", "from cfx.colorize import load_colorizer; load_colorizer()"]),
         },
         "runs": [],
     }
