@@ -221,41 +221,40 @@ def run_pipeline(
         _StopRequest.running += 1
         _StopRequest.requested = False
         try:
-            try:
-                refill()
-                while decoded:
-                    _stop_if_requested()
-                    batch: list[tuple[T, Any]] = []
-                    while decoded and len(batch) < batch_size:
-                        item, future = decoded[0]
-                        ready = future.result()
-                        if isinstance(ready, Failed):
-                            if batch:
-                                break
-                            decoded.popleft()
-                            encoded.append(ready)
-                            refill()
-                            continue
-                        if batch and batch_key(ready) != batch_key(batch[0][1]):
+            refill()
+            while decoded:
+                _stop_if_requested()
+                batch: list[tuple[T, Any]] = []
+                while decoded and len(batch) < batch_size:
+                    item, future = decoded[0]
+                    ready = future.result()
+                    if isinstance(ready, Failed):
+                        if batch:
                             break
                         decoded.popleft()
-                        batch.append((item, ready))
+                        encoded.append(ready)
                         refill()
-                    if batch:
-                        try:
-                            outputs = compute([ready for _, ready in batch])
-                        except errors as error:
-                            encoded.extend(Failed(item, str(error)) for item, _ in batch)
-                            outputs = None
-                        if outputs is not None and len(outputs) != len(batch):
-                            reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
-                            encoded.extend(Failed(item, reason) for item, _ in batch)
-                        elif outputs is not None:
-                            encoded.extend(pool.submit(_call, encode, (ready, out), item, errors) for (item, ready), out in zip(batch, outputs))
-                    yield from drain(block=False)
-                yield from drain(block=True)
-            except KeyboardInterrupt:  # Ctrl-C or SIGTERM
-                yield from _finish_under_way(decoded, encoded)
-                raise
+                        continue
+                    if batch and batch_key(ready) != batch_key(batch[0][1]):
+                        break
+                    decoded.popleft()
+                    batch.append((item, ready))
+                    refill()
+                if batch:
+                    try:
+                        outputs = compute([ready for _, ready in batch])
+                    except errors as error:
+                        encoded.extend(Failed(item, str(error)) for item, _ in batch)
+                        outputs = None
+                    if outputs is not None and len(outputs) != len(batch):
+                        reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
+                        encoded.extend(Failed(item, reason) for item, _ in batch)
+                    elif outputs is not None:
+                        encoded.extend(pool.submit(_call, encode, (ready, out), item, errors) for (item, ready), out in zip(batch, outputs))
+                yield from drain(block=False)
+            yield from drain(block=True)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM
+            yield from _finish_under_way(decoded, encoded)
+            raise
         finally:
             _StopRequest.running -= 1
