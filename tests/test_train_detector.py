@@ -208,3 +208,32 @@ def test_colorizer_init_refuses_detector_weights(natural_dir: Path, detector_wei
     assert result.exit_code == 2
     assert str(detector_weights) in result.stderr and "detect model" in result.stderr
     assert not (tmp_path / "c.safetensors").exists()
+
+
+def test_training_autocast_choices() -> None:
+    from cfx.train.common import training_autocast
+
+    cpu = torch.device("cpu")
+    with training_autocast(cpu, "auto"):  # the CPU trains in fp32 unless asked
+        assert not torch.is_autocast_enabled("cpu")
+    with training_autocast(cpu, "bf16"):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        assert torch.nn.Linear(4, 2)(torch.ones(1, 4)).dtype == torch.bfloat16
+    with training_autocast(cpu, "fp32"):
+        assert not torch.is_autocast_enabled("cpu")
+    with pytest.raises(ValueError, match="fp16"):
+        training_autocast(cpu, "fp16")
+
+
+def test_bf16_training_keeps_fp32_weights(natural_dir: Path, colorized_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "det.safetensors"
+    result = train(natural_dir, out, "--colorized", f"hue={colorized_dir}", "--epochs", "1", "--precision", "bf16")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["training"]["recipe"]["precision"] == "bf16"
+    assert np.isfinite(report["log"][0]["train_loss"])
+    assert json.loads(out.with_suffix(".json").read_text())["dtype"] == "float32"
+    # An unknown precision is a usage error before any data is read.
+    wrong = train(natural_dir, tmp_path / "x.safetensors", "--colorized", f"hue={colorized_dir}", "--precision", "fp16")
+    assert wrong.exit_code == 2 and "precision" in wrong.stderr
+    assert not (tmp_path / "x.safetensors").exists()

@@ -39,6 +39,7 @@ def detector(
     seed: opt.Seed = 0,
     log: opt.LogFile = None,
     device: opt.Device = "auto",
+    precision: opt.TrainPrecision = "auto",
     half: opt.Half = False,
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
@@ -55,9 +56,9 @@ def detector(
     from cfx.train.harden import HardenRecipe, harden_detector
     from cfx.weights import WeightsError
 
-    recipe = HardenRecipe(alphas=_alphas(alphas), round_epochs=round_epochs, lr=lr, beta=beta, batch_size=batch_size,
-                          val_fraction=val_fraction, seed=seed, half=half, device=device)
     try:
+        recipe = HardenRecipe(alphas=_alphas(alphas), round_epochs=round_epochs, lr=lr, beta=beta, batch_size=batch_size,
+                              val_fraction=val_fraction, seed=seed, half=half, device=device, precision=precision)
         dirs, names = colorized_sources(colorized, colorizers)
         result = harden_detector(weights, natural, output, recipe, dirs, names, log_path=log, quiet=quiet)
     except (ValueError, FileNotFoundError, UnknownModelError, WeightsError) as error:

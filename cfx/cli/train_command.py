@@ -32,6 +32,7 @@ def colorizer(
     init: opt.Init = None,
     log: opt.LogFile = None,
     device: opt.Device = "auto",
+    precision: opt.TrainPrecision = "auto",
     half: opt.Half = False,
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
@@ -44,12 +45,12 @@ def colorizer(
     from cfx.reports import write_document
     from cfx.train.colorizer import ColorizerRecipe, train_colorizer
 
-    recipe = ColorizerRecipe(
-        model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
-        lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-        init=str(init) if init else None,
-    )
     try:
+        recipe = ColorizerRecipe(
+            model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
+            lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,
+            init=str(init) if init else None, precision=precision,
+        )
         result = train_colorizer(data, output, recipe, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     except (ValueError, FileNotFoundError, UnknownModelError) as error:
         fail_usage(str(error))
@@ -76,6 +77,7 @@ def detector(
     init: opt.Init = None,
     log: opt.LogFile = None,
     device: opt.Device = "auto",
+    precision: opt.TrainPrecision = "auto",
     half: opt.Half = False,
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
@@ -90,10 +92,10 @@ def detector(
     from cfx.train.detector import DetectorRecipe, train_detector
     from cfx.weights import WeightsError
 
-    recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
-                            seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-                            init=str(init) if init else None)
     try:
+        recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
+                                seed=seed, time_limit_minutes=time_limit, half=half, device=device,
+                                init=str(init) if init else None, precision=precision)
         dirs, names = colorized_sources(colorized, colorizers)
         result = train_detector(natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     except (ValueError, FileNotFoundError, UnknownModelError, WeightsError) as error:

@@ -10,7 +10,6 @@ safetensors file with its model card.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import emit_log, seeded, start_from
+from cfx.train.common import check_precision, emit_log, seeded, start_from, training_autocast
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -50,6 +49,10 @@ class ColorizerRecipe:
     half: bool = False  # store the weights in fp16 (shipped files stay under 16 MiB)
     device: str = "auto"  # auto, cpu, cuda, cuda:N (under torchrun: one GPU per process)
     init: str | None = None  # weights file to start from (fine-tuning); tensors whose shapes differ stay fresh
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
 
 
 def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,7 +178,7 @@ def _train(
             group["lr"] = _learning_rate(recipe)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
     trainer = world.wrap(_TrainingLoss(model, recipe.alpha))
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if world.device.type == "cuda" else contextlib.nullcontext()
+    amp = training_autocast(world.device, recipe.precision)
     card: dict[str, Any] | None = None
     model.train()
     while state["epoch"] < recipe.epochs:

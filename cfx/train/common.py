@@ -1,10 +1,11 @@
-"""Pieces every trainer shares: seeded generators, the JSON epoch log and starting from a parent's weights."""
+"""Pieces every trainer shares: seeded generators, the JSON epoch log, mixed precision and starting from a parent's weights."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
 
 import torch
 
@@ -28,6 +29,28 @@ def rounded(entry: Any) -> Any:
     if isinstance(entry, list):
         return [rounded(v) for v in entry]
     return entry
+
+
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def check_precision(precision: str) -> None:
+    """A recipe's precision must be one of :data:`TRAIN_PRECISIONS` (checked before any data is loaded)."""
+    if precision not in TRAIN_PRECISIONS:
+        raise ValueError(f"unknown training precision {precision!r} (--precision {', '.join(TRAIN_PRECISIONS)})")
+
+
+def training_autocast(device: torch.device, precision: str = "auto") -> ContextManager[Any]:
+    """Autocast for the forward pass of a training step (the backward pass follows it).
+
+    ``auto``: bf16 on CUDA, fp32 on the CPU; ``bf16``: bf16 on either (on CPUs with
+    AVX512-BF16 or AMX, about twice as fast as fp32); ``fp32``: none. Batch norms and
+    losses stay in fp32 under autocast, and the weights are always fp32.
+    """
+    check_precision(precision)
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:

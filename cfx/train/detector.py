@@ -33,7 +33,7 @@ from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import emit_log, rounded, seeded, start_from
+from cfx.train.common import check_precision, emit_log, rounded, seeded, start_from, training_autocast
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -59,6 +59,10 @@ class DetectorRecipe:
     half: bool = False
     device: str = "auto"
     init: str | None = None  # weights file to start from (fine-tuning a shipped or earlier detector)
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
 
 
 @dataclass
@@ -239,12 +243,14 @@ def train_epoch(
     quiet: bool = True,
     label: str = "epoch",
     count: int | None = None,
+    precision: str = "auto",
 ) -> tuple[float, int]:
     """One epoch of balanced minibatches (see :func:`balanced_batches`); returns (mean loss, samples) summed over processes."""
     half = max(1, batch_size // 2)
     batches = balanced_batches(len(natural), len(colorized), half, generator, count)
     flips = torch.rand(len(batches), 2 * half, generator=generator) < 0.5
     running, seen = 0.0, 0
+    amp = training_autocast(world.device, precision)
     trainer.train()
     with progress(label, total=len(batches) * 2 * half, quiet=quiet) as bar:
         for b, (nat_idx, col_idx) in enumerate(batches):
@@ -257,7 +263,8 @@ def train_epoch(
                 x = torch.where(flips[b, mine].to(world.device)[:, None, None, None], x.flip(-1), x)
             x = (x.float() / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
             y = torch.tensor([labels[k] for k in mine], device=world.device)
-            loss, _ = trainer(x, y)
+            with amp:
+                loss, _ = trainer(x, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -382,6 +389,7 @@ def _train(
         loss, seen = train_epoch(
             trainer, optimizer, data.train.natural, data.train.colorized, recipe.batch_size,
             seeded(recipe.seed, state["epoch"]), world, recipe.flip, quiet, f"epoch {state['epoch'] + 1}/{recipe.epochs}",
+            precision=recipe.precision,
         )
         state["epoch"] += 1
         state["samples"] += seen

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import torch
 
 from cfx.progress import message
-from cfx.train.common import emit_log, rounded, seeded
+from cfx.train.common import check_precision, emit_log, rounded, seeded
 from cfx.train.detector import _Loss, load_colorizers, load_detector_data, save_detector, score_images, set_lr, step_lr, train_epoch, validation_metrics
 from cfx.train.distributed import setup, teardown
 
@@ -57,6 +57,10 @@ class HardenRecipe:
     max_short_side: int = 256
     half: bool = False
     device: str = "auto"
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
 
 
 def negative_samples(natural: Sequence[torch.Tensor], colorized: Sequence[torch.Tensor], pairs: Sequence[tuple[int, int]], alpha: float) -> list[torch.Tensor]:
@@ -155,6 +159,7 @@ def harden_detector(
                 loss, seen = train_epoch(
                     trainer, optimizer, train.natural, colorized_pool, recipe.batch_size, seeded(recipe.seed, r, epoch), world,
                     recipe.flip, quiet, f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}", count=len(train.natural),
+                    precision=recipe.precision,
                 )
                 entry: dict[str, Any] = {"schema": LOG_SCHEMA, "round": r, "alpha": alpha, "epoch": epoch, "train_loss": loss, "samples": seen, "lr": lr}
                 if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
