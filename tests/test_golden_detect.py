@@ -31,15 +31,28 @@ def test_detector_weights_are_shipped_with_a_threshold(name: str) -> None:
     assert card["training"]["colorizers"]
 
 
+def test_broad_detector_is_shipped_with_its_four_sources() -> None:
+    card = read_card(BROAD)
+    assert BROAD.stat().st_size < 16 * 1024 * 1024 and 0.0 < card["threshold"] < 1.0
+    assert card["name"] == DEFAULT_DETECTOR  # the same architecture, other training data
+    assert set(card["training"]["train_colorized"]) == {"iizuka.compact", "zhang.compact", "transfer-welsh", "transfer-reinhard"}
+
+
 def test_default_detector_is_hardened_from_a_named_parent() -> None:
     card = read_card(find_weights(DEFAULT_DETECTOR))
     assert card["parent"] and card["hardening"]["parent"]["sha256"] == card["parent"]
     assert [r["alpha"] for r in card["hardening"]["rounds"]] == [0.1, 0.2, 0.3, 0.4]
 
 
-def test_default_detector_tells_real_photos_from_their_colorizations() -> None:
+BROAD = Path(__file__).resolve().parent.parent / "weights" / "decnet.tanh-compact-broad.safetensors"
+
+
+# The broad detector buys its catch of example-based colorizations with more false alarms
+# (measured: 7 of the 62 photos, against 2 for the default).
+@pytest.mark.parametrize(("weights", "max_natural_miss"), [(None, 0.10), (BROAD, 0.15)], ids=["default", "broad"])
+def test_detectors_tell_real_photos_from_their_colorizations(weights: Path | None, max_natural_miss: float) -> None:
     """The 62 example photos (never trained on) and what the shipped colorizer makes of their gray versions."""
-    detector = load_detector(device="cpu")
+    detector = load_detector(weights=weights, device="cpu")
     colorizer = load_colorizer(device="cpu")
     natural, colorized = [], []
     for path in PHOTOS:
@@ -49,7 +62,7 @@ def test_default_detector_tells_real_photos_from_their_colorizations() -> None:
     natural_miss = float(np.mean(np.array(natural) >= detector.threshold))
     colorized_miss = float(np.mean(np.array(colorized) < detector.threshold))
     assert len(PHOTOS) == 62
-    assert natural_miss <= 0.10 and colorized_miss <= 0.10, (natural_miss, colorized_miss)
+    assert natural_miss <= max_natural_miss and colorized_miss <= 0.10, (natural_miss, colorized_miss)
 
 
 def test_cli_pipeline_colorize_then_detect(tmp_path: Path) -> None:
