@@ -6,7 +6,6 @@ or with --json one cfx.colorize/1 record per line. Inputs are never modified.
 
 from __future__ import annotations
 
-
 from cfx.cli import options as opt
 from cfx.cli.common import collect_inputs, failure_reason, finish_run, load_or_fail, warn
 
