@@ -144,6 +144,11 @@ def _call(fn: Callable[[Any], Any], arg: Any, item: Any, error_types: tuple[type
         return Failed(item, str(error))
 
 
+def _outcome(head: Future | Failed) -> Any:
+    """A queued encode's result (waiting for it), or the failure queued in its place."""
+    return head if isinstance(head, Failed) else head.result()
+
+
 class _StopRequest:
     """How many pipelines are running (they take a stop request at their next step), and whether one came."""
 
@@ -173,7 +178,7 @@ def _finish_under_way(decoded: deque, encoded: deque) -> Iterator[Any]:
         future.cancel()
     for head in encoded:
         if isinstance(head, Failed) or not head.cancel():
-            yield head if isinstance(head, Failed) else head.result()
+            yield _outcome(head)
 
 
 def run_pipeline(
@@ -212,8 +217,7 @@ def run_pipeline(
 
         def drain(block: bool) -> Iterator[Any]:
             while encoded and (block or isinstance(encoded[0], Failed) or encoded[0].done()):  # type: ignore[union-attr]
-                head = encoded[0]
-                value = head if isinstance(head, Failed) else head.result()
+                value = _outcome(encoded[0])
                 encoded.popleft()
                 yield value
                 _stop_if_requested()  # a request that came while the caller handled the value

@@ -18,6 +18,7 @@ from cfx.weights import find_weights, read_card
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PHOTOS = sorted((EXAMPLES / "colour_photos").glob("*.jpg"))
+BROAD = EXAMPLES.parent / "weights" / "decnet.tanh-compact-broad.safetensors"  # not a registry name: passed as --weights
 
 
 @pytest.mark.parametrize("name", [DEFAULT_DETECTOR, "fcid.hist"])
@@ -42,9 +43,6 @@ def test_default_detector_is_hardened_from_a_named_parent() -> None:
     card = read_card(find_weights(DEFAULT_DETECTOR))
     assert card["parent"] and card["hardening"]["parent"]["sha256"] == card["parent"]
     assert [r["alpha"] for r in card["hardening"]["rounds"]] == [0.1, 0.2, 0.3, 0.4]
-
-
-BROAD = Path(__file__).resolve().parent.parent / "weights" / "decnet.tanh-compact-broad.safetensors"
 
 
 # The broad detector buys its catch of example-based colorizations with more false alarms

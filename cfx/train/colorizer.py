@@ -24,7 +24,7 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import check_precision, emit_log, seeded, start_from, training_autocast
+from cfx.train.common import PrecisionChecked, emit_log, seeded, start_from, training_autocast
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -33,7 +33,7 @@ REPORT_SCHEMA = "cfx.train/1"
 
 
 @dataclass
-class ColorizerRecipe:
+class ColorizerRecipe(PrecisionChecked):
     model: str = "iizuka.compact"
     epochs: int = 10
     batch_size: int = 32
@@ -50,9 +50,6 @@ class ColorizerRecipe:
     device: str = "auto"  # auto, cpu, cuda, cuda:N (under torchrun: one GPU per process)
     init: str | None = None  # weights file to start from (fine-tuning); tensors whose shapes differ stay fresh
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
-
-    def __post_init__(self) -> None:
-        check_precision(self.precision)
 
 
 def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

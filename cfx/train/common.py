@@ -40,6 +40,16 @@ def check_precision(precision: str) -> None:
         raise ValueError(f"unknown training precision {precision!r} (--precision {', '.join(TRAIN_PRECISIONS)})")
 
 
+class PrecisionChecked:
+    """Base of the training recipes (dataclasses with a ``precision`` field): the precision
+    is checked when the recipe is made, before any data is loaded."""
+
+    precision: str
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
+
+
 def training_autocast(device: torch.device, precision: str = "auto") -> ContextManager[Any]:
     """Autocast for the forward pass of a training step (the backward pass follows it).
 

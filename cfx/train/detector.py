@@ -33,7 +33,7 @@ from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import check_precision, emit_log, rounded, seeded, start_from, training_autocast
+from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded, start_from, training_autocast
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -43,7 +43,7 @@ NATURAL, COLORIZED = 0, 1
 
 
 @dataclass
-class DetectorRecipe:
+class DetectorRecipe(PrecisionChecked):
     model: str = "decnet.tanh-compact"
     epochs: int = 30
     lr: float = 1e-2
@@ -60,9 +60,6 @@ class DetectorRecipe:
     device: str = "auto"
     init: str | None = None  # weights file to start from (fine-tuning a shipped or earlier detector)
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
-
-    def __post_init__(self) -> None:
-        check_precision(self.precision)
 
 
 @dataclass

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import torch
 
 from cfx.progress import message
-from cfx.train.common import check_precision, emit_log, rounded, seeded
+from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded
 from cfx.train.detector import _Loss, load_colorizers, load_detector_data, save_detector, score_images, set_lr, step_lr, train_epoch, validation_metrics
 from cfx.train.distributed import setup, teardown
 
@@ -43,7 +43,7 @@ PAPER_ALPHAS = (0.1, 0.2, 0.3, 0.4)
 
 
 @dataclass
-class HardenRecipe:
+class HardenRecipe(PrecisionChecked):
     alphas: tuple[float, ...] = PAPER_ALPHAS
     round_epochs: int = 15  # S
     lr: float | None = None  # lr^0; None: the rate the parent finished training with
@@ -58,9 +58,6 @@ class HardenRecipe:
     half: bool = False
     device: str = "auto"
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
-
-    def __post_init__(self) -> None:
-        check_precision(self.precision)
 
 
 def negative_samples(natural: Sequence[torch.Tensor], colorized: Sequence[torch.Tensor], pairs: Sequence[tuple[int, int]], alpha: float) -> list[torch.Tensor]:
