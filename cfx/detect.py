@@ -10,7 +10,9 @@ Two ways to look at an image:
   ``mean``. Images smaller than one patch are resized up to it.
 
 Training (:mod:`cfx.train.detector`) prepares its images with the same
-:func:`model_input`, so what the detector sees at training and test time match.
+:func:`model_input`, so what the detector sees at training and test time match; a
+detector trained in patch mode (random native-resolution crops, :func:`random_patch`)
+has ``"mode": "patch"`` in its card, which is then its default mode here.
 The threshold on P(colorized) is the one chosen on validation data at training time
 (the model card's ``threshold``), unless overridden. A grayscale input gets the label
 ``grayscale`` (it has no colours, machine-made or not); its score is still reported.
@@ -71,6 +73,19 @@ def patches(rgb: torch.Tensor, size: int, max_patches: int = DEFAULT_MAX_PATCHES
     return torch.stack(crops).float() * 2.0 - 1.0
 
 
+def random_patch(image: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """One size×size crop at a random place of a uint8 3×H×W image, at native resolution
+    (an image smaller than one patch is first scaled up, as :func:`patches` does); uint8."""
+    _, h, w = image.shape
+    if min(h, w) < size:
+        scale = size / min(h, w)
+        h, w = max(size, math.ceil(h * scale)), max(size, math.ceil(w * scale))
+        image = F.interpolate(image[None].float(), size=(h, w), mode="bilinear", align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
+    top = int(torch.randint(h - size + 1, (1,), generator=generator))
+    left = int(torch.randint(w - size + 1, (1,), generator=generator))
+    return image[:, top : top + size, left : left + size]
+
+
 @dataclass
 class PreparedDetect:
     """One decoded image as the detector's input: K×3×S×S (K = 1 in resize mode)."""
@@ -89,12 +104,13 @@ class Detector:
         model: torch.nn.Module,
         card: dict[str, Any],
         device: torch.device,
-        mode: str = "resize",
+        mode: str | None = None,
         aggregate: str = "max",
         threshold: float | None = None,
         max_patches: int = DEFAULT_MAX_PATCHES,
         autocast: Any = None,
     ) -> None:
+        mode = mode or str(card.get("mode", "resize"))  # a detector trained on patches looks at patches
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r} (resize or patch)")
         if aggregate not in AGGREGATES:
@@ -169,7 +185,7 @@ def load_detector(
     weights: str | Path | None = None,
     device: str = "auto",
     precision: str = "auto",
-    mode: str = "resize",
+    mode: str | None = None,
     aggregate: str = "max",
     threshold: float | None = None,
     max_patches: int = DEFAULT_MAX_PATCHES,

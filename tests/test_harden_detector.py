@@ -22,6 +22,8 @@ def test_negative_sample_is_the_alpha_blend_of_its_pair() -> None:
     assert torch.equal(negative_samples(natural, colorized, [(0, 0)], 0.0)[0], colorized[0])
     with pytest.raises(ValueError):
         negative_samples(natural, colorized, [(0, 0)], 1.5)
+    with pytest.raises(ValueError, match="differ in size"):  # patch mode keeps native sizes: a pair must match
+        negative_samples([torch.zeros(3, 4, 6, dtype=torch.uint8)], colorized, [(0, 0)], 0.2)
     assert PAPER_ALPHAS == (0.1, 0.2, 0.3, 0.4)
 
 
@@ -91,3 +93,33 @@ def test_harden_detector_cli_report(tmp_path: Path) -> None:
     assert report["selected"]["val_error"] == (max(under) if under else min(errors))
     card = json.loads((tmp_path / "h.json").read_text())
     assert card["parent"] == json.loads((tmp_path / "d.json").read_text())["sha256"]
+
+
+def test_harden_keeps_a_patch_mode_parents_mode(tmp_path: Path) -> None:
+    """A detector trained on native-resolution crops is hardened on them, and stays a patch-mode detector."""
+    import json
+
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from cfx.cli.main import app
+    from tests.conftest import smooth_image
+
+    natural, colorized = tmp_path / "natural", tmp_path / "colorized"
+    for i in range(8):
+        rel = Path("train" if i < 6 else "val") / f"{i}.png"
+        for root in (natural, colorized):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        rgb = smooth_image(40, 56, i)
+        Image.fromarray(rgb).save(natural / rel)
+        Image.fromarray(rgb[..., ::-1].copy()).save(colorized / rel)
+    runner = CliRunner()
+    common = ["--natural", str(natural), "--colorized", f"swap={colorized}", "--device", "cpu", "--quiet", "--batch-size", "4"]
+    trained = runner.invoke(app, ["train", "detector", *common, "--model", "decnet.tiny", "--mode", "patch", "-o", str(tmp_path / "d.safetensors"), "--epochs", "1"])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(app, ["harden", "detector", "--weights", str(tmp_path / "d.safetensors"), *common,
+                                 "-o", str(tmp_path / "h.safetensors"), "--round-epochs", "1", "--alphas", "0.2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["rounds"][0]["kept_pairs"] + report["rounds"][0]["dropped_pairs"] == 6
+    assert json.loads((tmp_path / "h.json").read_text())["mode"] == "patch"

@@ -237,3 +237,53 @@ def test_bf16_training_keeps_fp32_weights(natural_dir: Path, colorized_dir: Path
     wrong = train(natural_dir, tmp_path / "x.safetensors", "--colorized", f"hue={colorized_dir}", "--precision", "fp16")
     assert wrong.exit_code == 2 and "precision" in wrong.stderr
     assert not (tmp_path / "x.safetensors").exists()
+
+
+# ---------------------------------------------------------------- patch mode
+
+
+def test_random_patch_is_a_native_crop_or_an_upscaled_small_image() -> None:
+    from cfx.detect import random_patch
+
+    image = torch.arange(3 * 40 * 60, dtype=torch.int64).remainder(256).to(torch.uint8).reshape(3, 40, 60)
+    generator = torch.Generator().manual_seed(0)
+    crop = random_patch(image, 32, generator)
+    assert crop.shape == (3, 32, 32) and crop.dtype == torch.uint8
+    # A crop at native resolution: some window of the image, pixel for pixel.
+    assert any(torch.equal(crop, image[:, top : top + 32, left : left + 32]) for top in range(9) for left in range(29))
+    small = random_patch(image, 64, generator)  # shorter side 40 < 64: scaled up first
+    assert small.shape == (3, 64, 64) and small.dtype == torch.uint8
+
+
+def test_patch_scores_are_the_max_over_the_grid(detector_weights: Path) -> None:
+    from cfx.detect import load_detector
+    from cfx.train.detector import score_images
+
+    detector = load_detector(weights=detector_weights, device="cpu", mode="patch")
+    rng = np.random.default_rng(0)
+    images = [torch.from_numpy(rng.integers(0, 256, (3, h, w), dtype=np.uint8)) for h, w in ((300, 520), (256, 256))]
+    scores = score_images(detector.model, images, mode="patch")
+    expected = [detector.score_array(image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0) for image in images]
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_patch_mode_training_sets_the_detectors_default_mode(natural_dir: Path, colorized_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "det.safetensors"
+    result = train(natural_dir, out, "--colorized", f"hue={colorized_dir}", "--epochs", "1", "--mode", "patch")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["mode"] == "patch" and report["training"]["recipe"]["mode"] == "patch"
+    assert 0.0 <= report["metrics"]["val"]["hter"] <= 1.0
+    image = next(natural_dir.rglob("*.jpg"))
+    verdict = json.loads(invoke("detect", image, "--weights", out, "--json", "--quiet").stdout)
+    assert verdict["mode"] == "patch" and verdict["patches"] >= 1  # the card's mode, not resize
+    override = json.loads(invoke("detect", image, "--weights", out, "--json", "--quiet", "--mode", "resize").stdout)
+    assert override["mode"] == "resize"
+    wrong = train(natural_dir, tmp_path / "x.safetensors", "--colorized", f"hue={colorized_dir}", "--mode", "crop")
+    assert wrong.exit_code == 2 and "mode" in wrong.stderr
+
+
+def test_recipe_mode_defaults_to_the_papers_resize() -> None:
+    assert DetectorRecipe().mode == "resize"
+    with pytest.raises(ValueError, match="mode"):
+        DetectorRecipe(mode="crop")

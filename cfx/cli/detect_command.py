@@ -21,7 +21,7 @@ SCHEMA = "cfx.detect/1"
 COMMAND = "cfx detect"
 
 Threshold = Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Score at or above which an image is colorized (default: the model card's, chosen on validation data).")]
-Mode = Annotated[str, typer.Option("--mode", help="resize (the whole image at the model's input size, as in the paper) or patch (native-resolution crops, aggregated).")]
+Mode = Annotated[Optional[str], typer.Option("--mode", help="resize (the whole image at the model's input size, as in the paper) or patch (native-resolution crops, aggregated); default: the mode the detector was trained in (its card's), else resize.")]
 Aggregate = Annotated[str, typer.Option("--aggregate", help="How --mode patch combines crop scores: max or mean.")]
 MaxPatches = Annotated[int, typer.Option("--max-patches", min=1, help="At most this many crops per image in --mode patch.")]
 FailOnColorized = Annotated[bool, typer.Option("--fail-on-colorized", help="Exit with code 3 if any input is judged colorized.")]
@@ -36,7 +36,7 @@ def detect(
     model: opt.Model = None,
     weights: opt.Weights = None,
     threshold: Threshold = None,
-    mode: Mode = "resize",
+    mode: Mode = None,
     aggregate: Aggregate = "max",
     max_patches: MaxPatches = 16,
     device: opt.Device = "auto",

@@ -183,7 +183,7 @@ def detector(
     more_records: MoreRecords = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several.")] = None,
     weights: Annotated[Optional[list[Path]], typer.Option("--weights", "-w", help="A detector .safetensors file with its card; repeat for several.", dir_okay=False)] = None,
-    mode: Annotated[Optional[str], typer.Option("--mode", help="resize or patch (as in cfx detect; default resize).", show_default=False)] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="resize or patch (as in cfx detect; default: each detector's card's mode, else resize).", show_default=False)] = None,
     matrix: Annotated[bool, typer.Option("--matrix", help="Add the blind-generalization table: each detector (trained on X, from its card) against each colorizer Y.")] = False,
     device: opt.Device = "auto",
     report: opt.ReportFile = None,
@@ -229,7 +229,7 @@ def detector(
             shown = ", ".join(entry["path"] for entry in result["unlabelled"][:3]) + (", …" if len(result["unlabelled"]) > 3 else "")
             warn(command, f"{len(result['unlabelled'])} record(s) outside --natural and every --colorized folder, not scored: {shown}", quiet)
     else:
-        detectors = [load_or_fail(lambda n=n, w=w: load_detector(n, w, device, mode=mode or "resize")) for n, w in _choices(model, weights)]
+        detectors = [load_or_fail(lambda n=n, w=w: load_detector(n, w, device, mode=mode)) for n, w in _choices(model, weights)]
         try:
             dirs, names = colorized_sources(colorized, colorizers)
             made = load_colorizers(names, device=device if device != "auto" else "cpu")

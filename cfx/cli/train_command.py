@@ -69,6 +69,7 @@ def detector(
     lr: Annotated[float, typer.Option(help="Base learning rate of SGD (momentum 0.9, weight decay 1e-4).")] = 1e-2,
     lr_step: Annotated[int, typer.Option(min=0, help="Divide the rate by 10 every this many epochs (0: never).")] = 10,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")] = 20,
+    mode: Annotated[str, typer.Option("--mode", help="resize (each image resized to the input size, the paper's) or patch (a random native-resolution crop of each image per step; validation and cfx detect then score a grid of crops).")] = "resize",
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
     time_limit: opt.TimeLimit = 0.0,
@@ -95,7 +96,7 @@ def detector(
     try:
         recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
                                 seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-                                init=str(init) if init else None, precision=precision)
+                                init=str(init) if init else None, precision=precision, mode=mode)
         dirs, names = colorized_sources(colorized, colorizers)
         result = train_detector(natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     except (ValueError, FileNotFoundError, UnknownModelError, WeightsError) as error:

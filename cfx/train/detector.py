@@ -4,8 +4,13 @@ Natural images (NIs) come from a folder; colorized images (CIs) of the same scen
 come from folders (``NAME=DIR``, paired with the NIs by relative path) or are made on
 the fly by registry colorizers from the NIs' luminance (and, like the outputs of
 `cfx colorize`, stored as JPEG at quality 95 when the natural image is a JPEG, so the
-compression the detector sees is the same on both sides). Every image is resized to
-the detector's square input (:func:`cfx.detect.model_input`, as at test time).
+compression the detector sees is the same on both sides). In ``resize`` mode (the
+paper's) every image is resized to the detector's square input
+(:func:`cfx.detect.model_input`, as at test time); in ``patch`` mode images are kept at
+their native resolution (short side at most ``max_short_side``), every training step
+takes a random square crop of each (:func:`cfx.detect.random_patch`), and validation
+scores them as `cfx detect --mode patch` does (a grid of crops, the maximum score), so
+pixel-scale traces that a resize would blur stay visible.
 
 SGD with momentum 0.9 and weight decay 1e-4; minibatches of half NIs and half CIs;
 the learning rate divided by 10 every ``lr_step`` epochs (the paper: 1e-4, ÷10 every
@@ -27,7 +32,7 @@ import numpy as np
 import torch
 
 from cfx.data.folder import ImageSet, load_folder
-from cfx.detect import model_input
+from cfx.detect import DEFAULT_MAX_PATCHES, MODES, model_input, patches, random_patch
 from cfx.detection_metrics import by_source, choose_threshold
 from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
 from cfx.progress import message, progress
@@ -60,11 +65,22 @@ class DetectorRecipe(PrecisionChecked):
     device: str = "auto"
     init: str | None = None  # weights file to start from (fine-tuning a shipped or earlier detector)
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
+    mode: str = "resize"  # resize (the paper's) or patch (random native-resolution crops; see the module docstring)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_mode(self.mode)
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r} (resize or patch)")
+    return mode
 
 
 @dataclass
 class PairSet:
-    """NIs and CIs at the detector's input size (uint8 3×S×S) with their pairing.
+    """NIs and CIs (uint8 3×S×S in resize mode, 3×H×W at native size in patch mode) with their pairing.
 
     ``pairs[k] = (i, j)``: colorized image j shows natural image i's scene;
     ``sources[j]`` names the colorizer that made CI j.
@@ -93,6 +109,11 @@ def _square(image: torch.Tensor, size: int) -> torch.Tensor:
     """uint8 3×H×W → uint8 3×S×S, resized exactly as at test time."""
     x = model_input(image[None], size)[0]
     return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def _native(image: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 3×H×W kept as it is (patch mode crops it at every step)."""
+    return image
 
 
 def _key(path: Path, root: Path) -> str:
@@ -149,8 +170,11 @@ def load_detector_data(
     val_fraction: float = 0.1,
     max_short_side: int = 256,
     quiet: bool = False,
+    mode: str = "resize",
 ) -> DetectorData:
-    """NIs from ``natural`` (split as `cfx train colorizer` splits), CIs from folders and colorizers."""
+    """NIs from ``natural`` (split as `cfx train colorizer` splits), CIs from folders and colorizers;
+    resized to size×size in ``resize`` mode, kept at native size in ``patch`` mode."""
+    shape = _square if check_mode(mode) == "resize" else _native
     nat = load_folder(natural, val_fraction, max_short_side)
     if not len(nat.train):
         raise ValueError(f"{natural}: no natural training images found")
@@ -159,7 +183,7 @@ def load_detector_data(
     sets: dict[str, PairSet] = {}
     for split, images in (("train", nat.train), ("val", nat.val)):
         keys = {_key(f, natural): i for i, f in enumerate(images.files)}
-        pairs = PairSet([_square(im, size) for im in images.images], [], [], [])
+        pairs = PairSet([shape(im, size) for im in images.images], [], [], [])
         for name, folder in colorized_dirs:
             col = load_folder(folder, val_fraction, max_short_side)
             found = 0
@@ -168,7 +192,7 @@ def load_detector_data(
                     i = keys.get(_key(f, folder))
                     if i is not None:
                         pairs.pairs.append((i, len(pairs.colorized)))
-                        pairs.colorized.append(_square(im, size))
+                        pairs.colorized.append(shape(im, size))
                         pairs.sources.append(name)
                         found += 1
             message(f"{name}: {found} colorized {split} images paired with natural ones in {folder}", quiet)
@@ -176,7 +200,7 @@ def load_detector_data(
             with progress(f"colorize {split} ({colorizer.name})", total=len(images), quiet=quiet) as bar:
                 for i, ci in enumerate(colorize_set(images, colorizer, images.files)):
                     pairs.pairs.append((i, len(pairs.colorized)))
-                    pairs.colorized.append(_square(ci, size))
+                    pairs.colorized.append(shape(ci, size))
                     pairs.sources.append(colorizer.name)
                     bar.advance()
         sets[split] = pairs
@@ -184,6 +208,7 @@ def load_detector_data(
         raise ValueError(f"no colorized training image matches a natural one in {natural} (pairs are matched by relative path)")
     description = {
         "natural": str(natural),
+        "mode": mode,
         "manifest_sha256": nat.manifest_sha256,
         "colorized_dirs": {name: str(folder) for name, folder in colorized_dirs},
         "colorizers": {c.name: c.card.get("sha256") for c in colorizers},
@@ -241,8 +266,12 @@ def train_epoch(
     label: str = "epoch",
     count: int | None = None,
     precision: str = "auto",
+    crop: int | None = None,
 ) -> tuple[float, int]:
-    """One epoch of balanced minibatches (see :func:`balanced_batches`); returns (mean loss, samples) summed over processes."""
+    """One epoch of balanced minibatches (see :func:`balanced_batches`); returns (mean loss, samples) summed over processes.
+
+    ``crop``: take a random crop×crop patch of every image (patch mode) instead of using it whole.
+    """
     half = max(1, batch_size // 2)
     batches = balanced_batches(len(natural), len(colorized), half, generator, count)
     flips = torch.rand(len(batches), 2 * half, generator=generator) < 0.5
@@ -255,7 +284,7 @@ def train_epoch(
             images = [image for i, j in zip(nat_idx, col_idx) for image in (natural[i], colorized[j])]
             labels = [NATURAL, COLORIZED] * len(nat_idx)
             mine = world.my_part(list(range(len(images))))
-            x = torch.stack([images[k] for k in mine]).to(world.device)
+            x = torch.stack([random_patch(images[k], crop, generator) if crop else images[k] for k in mine]).to(world.device)
             if flip:
                 x = torch.where(flips[b, mine].to(world.device)[:, None, None, None], x.flip(-1), x)
             x = (x.float() / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
@@ -273,24 +302,35 @@ def train_epoch(
 
 
 @torch.no_grad()
-def score_images(model: torch.nn.Module, images: Sequence[torch.Tensor], batch_size: int = 64) -> np.ndarray:
-    """P(colorized) for uint8 3×S×S images (eval mode restored to train mode after)."""
+def score_images(model: torch.nn.Module, images: Sequence[torch.Tensor], batch_size: int = 64, mode: str = "resize") -> np.ndarray:
+    """P(colorized) for uint8 3×S×S images, or in ``patch`` mode for native-size uint8
+    images (each the maximum over its grid of crops, as `cfx detect --mode patch`);
+    eval mode restored to train mode after."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    scores = []
-    for start in range(0, len(images), batch_size):
-        x = torch.stack(list(images[start : start + batch_size])).to(device).float() / 127.5 - 1.0
-        scores.append(model.probability(x).float().cpu())
+    if check_mode(mode) == "patch":
+        grids = [patches(image.float() / 255.0, model.input_size, DEFAULT_MAX_PATCHES) for image in images]
+        flat = _probabilities(model, [crop for grid in grids for crop in grid], batch_size, device)
+        ends = np.cumsum([len(grid) for grid in grids])
+        result = np.array([flat[end - len(grid) : end].max() for grid, end in zip(grids, ends)], dtype=np.float32)
+    else:
+        result = _probabilities(model, [image.float() / 127.5 - 1.0 for image in images], batch_size, device)
     model.train(was_training)
-    return torch.cat(scores).numpy() if scores else np.zeros(0)
+    return result
 
 
-def validation_metrics(model: torch.nn.Module, val: PairSet, threshold: float | None = None) -> dict[str, Any]:
+def _probabilities(model: torch.nn.Module, inputs: Sequence[torch.Tensor], batch_size: int, device: torch.device) -> np.ndarray:
+    """The model's P(colorized) for inputs already in [-1, 1] (3×S×S each)."""
+    scores = [model.probability(torch.stack(list(inputs[start : start + batch_size])).to(device)).float().cpu() for start in range(0, len(inputs), batch_size)]
+    return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
+
+
+def validation_metrics(model: torch.nn.Module, val: PairSet, threshold: float | None = None, mode: str = "resize") -> dict[str, Any]:
     """Scores on the validation NIs and CIs: overall and per colorizer, at ``threshold``
     (default: the lowest-HTER threshold on these scores, returned as ``threshold``)."""
-    nat = score_images(model, val.natural)
-    col = score_images(model, val.colorized)
+    nat = score_images(model, val.natural, mode=mode)
+    col = score_images(model, val.colorized, mode=mode)
     scores = np.concatenate((nat, col))
     labels = np.concatenate((np.zeros(len(nat), int), np.ones(len(col), int)))
     if threshold is None:
@@ -299,9 +339,9 @@ def validation_metrics(model: torch.nn.Module, val: PairSet, threshold: float | 
     return {"threshold": threshold, "overall": overall, "per_colorizer": per}
 
 
-def _validate(model: torch.nn.Module, val: PairSet) -> dict[str, Any] | None:
+def _validate(model: torch.nn.Module, val: PairSet, mode: str = "resize") -> dict[str, Any] | None:
     """:func:`validation_metrics` with the threshold chosen on them, or None without both classes."""
-    return validation_metrics(model, val) if val.natural and val.colorized else None
+    return validation_metrics(model, val, mode=mode) if val.natural and val.colorized else None
 
 
 def make_optimizer(model: torch.nn.Module, recipe: DetectorRecipe) -> torch.optim.SGD:
@@ -369,7 +409,8 @@ def _train(
     start_from(model, recipe.init, "detect", quiet)  # a resumed checkpoint overwrites these below
     model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs
     colorizers = load_colorizers(colorizer_names, device=str(world.device))
-    data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet)
+    data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet, recipe.mode)
+    crop = model.input_size if recipe.mode == "patch" else None
     message(f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "
             f"{len(data.val.natural)} / {len(data.val.colorized)} val; {world.size} process(es) on {world.device}", quiet)
     optimizer = make_optimizer(model, recipe)
@@ -386,7 +427,7 @@ def _train(
         loss, seen = train_epoch(
             trainer, optimizer, data.train.natural, data.train.colorized, recipe.batch_size,
             seeded(recipe.seed, state["epoch"]), world, recipe.flip, quiet, f"epoch {state['epoch'] + 1}/{recipe.epochs}",
-            precision=recipe.precision,
+            precision=recipe.precision, crop=crop,
         )
         state["epoch"] += 1
         state["samples"] += seen
@@ -394,7 +435,7 @@ def _train(
         entry: dict[str, Any] = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": loss, "samples": state["samples"],
                                  "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"], "processes": world.size}
         if world.is_main:
-            metrics = _validate(model, data.val)
+            metrics = _validate(model, data.val, recipe.mode)
             if metrics is not None:
                 entry.update(threshold=metrics["threshold"], val_hter=metrics["overall"]["hter"], val_auc=metrics["overall"]["roc_auc"],
                              val_natural_miss=metrics["overall"]["natural_miss_rate"], val_colorized_miss=metrics["overall"]["colorized_miss_rate"])
@@ -409,7 +450,7 @@ def _train(
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
     if card is None and world.is_main:
-        card = save_detector(model, output, _card(recipe, spec, data, state), _validate(model, data.val))
+        card = save_detector(model, output, _card(recipe, spec, data, state), _validate(model, data.val, recipe.mode))
     return {**(card or {}), "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 
@@ -420,6 +461,7 @@ def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str
         "preset": spec.preset,
         "task": spec.task,
         "classes": ["natural", "colorized"],
+        "mode": recipe.mode,  # the default mode of `cfx detect` for these weights
         "training": {
             **data.description,
             "recipe": asdict(recipe),

@@ -64,6 +64,9 @@ def negative_samples(natural: Sequence[torch.Tensor], colorized: Sequence[torch.
     """Eq. 2 for each pair (i, j): α·I_N[i] + (1 − α)·I_C[j], rounded back to uint8."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    for i, j in pairs:
+        if natural[i].shape != colorized[j].shape:
+            raise ValueError(f"a natural image and its colorized version differ in size ({tuple(natural[i].shape)} vs {tuple(colorized[j].shape)}): they cannot be blended")
     return [(alpha * natural[i].float() + (1.0 - alpha) * colorized[j].float()).round().clamp(0, 255).to(torch.uint8) for i, j in pairs]
 
 
@@ -84,11 +87,11 @@ def select_candidate(errors: Sequence[float], theta: float) -> tuple[int, bool]:
     return max(i for i, r in enumerate(errors) if r == low), False
 
 
-def natural_error_rate(model: torch.nn.Module, natural: Sequence[torch.Tensor], threshold: float) -> float:
+def natural_error_rate(model: torch.nn.Module, natural: Sequence[torch.Tensor], threshold: float, mode: str = "resize") -> float:
     """Share of natural images judged colorized (score ≥ threshold)."""
     if not natural:
         raise ValueError("no natural validation images")
-    return float((score_images(model, natural) >= threshold).mean())
+    return float((score_images(model, natural, mode=mode) >= threshold).mean())
 
 
 def second_half(epoch: int, round_epochs: int) -> bool:
@@ -127,15 +130,17 @@ def harden_detector(
             raise ValueError(f"{weights}: {parent_card['name']} is not a detector")
         model = model.to(memory_format=torch.channels_last).train()
         threshold = float(card.get("threshold", 0.5))
+        mode = str(card.get("mode", "resize"))  # the parent's training mode (resize or patch) is kept
+        crop = model.input_size if mode == "patch" else None
         parent_log = card.get("training", {})
         lr = recipe.lr if recipe.lr is not None else _final_lr(card)
         colorizers = load_colorizers(colorizer_names, device=str(world.device))
-        data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet)
+        data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet, mode)
         train, val = data.train, data.val
         if not val.natural:
             raise ValueError(f"{natural}: no natural validation images (V)")
-        before = validation_metrics(model, val, threshold) if val.colorized else None
-        base_error = natural_error_rate(model, val.natural, threshold)
+        before = validation_metrics(model, val, threshold, mode) if val.colorized else None
+        base_error = natural_error_rate(model, val.natural, threshold, mode)
         theta = selection_bound(base_error, recipe.beta)
         message(f"error rate on V: {base_error:.4f}; θ = {theta:.4f}; {len(train.pairs)} pairs; lr^0 = {lr:g}", quiet)
         optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
@@ -156,11 +161,11 @@ def harden_detector(
                 loss, seen = train_epoch(
                     trainer, optimizer, train.natural, colorized_pool, recipe.batch_size, seeded(recipe.seed, r, epoch), world,
                     recipe.flip, quiet, f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}", count=len(train.natural),
-                    precision=recipe.precision,
+                    precision=recipe.precision, crop=crop,
                 )
                 entry: dict[str, Any] = {"schema": LOG_SCHEMA, "round": r, "alpha": alpha, "epoch": epoch, "train_loss": loss, "samples": seen, "lr": lr}
                 if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
-                    error = natural_error_rate(model, val.natural, threshold)
+                    error = natural_error_rate(model, val.natural, threshold, mode)
                     entry["val_error"] = error
                     round_candidates.append(len(candidates))
                     candidates.append(_Candidate(r, epoch, alpha, error, copy.deepcopy(model.state_dict())))
@@ -168,7 +173,7 @@ def harden_detector(
                 emit_log(entry, log_path, quiet)
                 world.barrier()
             # Lines 7-11: a misclassified negative sample (judged natural) drops its pair.
-            judged = score_images(model, negatives) >= threshold
+            judged = score_images(model, negatives, mode=mode) >= threshold
             active = [k for k, colorized in zip(active, judged) if colorized]
             info["kept_pairs"] = len(active)
             info["dropped_pairs"] = int((~judged).sum())
@@ -181,7 +186,7 @@ def harden_detector(
         chosen_index, under_theta = select_candidate([c.error for c in candidates], theta)
         chosen = candidates[chosen_index]
         model.load_state_dict(chosen.state)
-        after = validation_metrics(model, val, threshold) if val.colorized else None
+        after = validation_metrics(model, val, threshold, mode) if val.colorized else None
         hardening = {
             "parent": {"name": card["name"], "weights": str(weights), "sha256": card.get("sha256")},
             "recipe": asdict(recipe),
