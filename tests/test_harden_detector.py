@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
+from typer.testing import CliRunner
 
+from cfx.cli.main import app
 from cfx.train.harden import PAPER_ALPHAS, _final_lr, negative_samples, second_half, select_candidate, selection_bound
+from tests.conftest import smooth_image
+
+runner = CliRunner()
+
+
+def paired_folders(root: Path, count: int, train: int, height: int, width: int) -> list[str]:
+    """``count`` natural PNGs (the first ``train`` in train/, the rest in val/) and channel-swapped
+    "colorizations" at the same relative paths; the options that name both folders."""
+    natural, colorized = root / "natural", root / "colorized"
+    for i in range(count):
+        rel = Path("train" if i < train else "val") / f"{i}.png"
+        for folder in (natural, colorized):
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        rgb = smooth_image(height, width, i)
+        Image.fromarray(rgb).save(natural / rel)
+        Image.fromarray(rgb[..., ::-1].copy()).save(colorized / rel)
+    return ["--natural", str(natural), "--colorized", f"swap={colorized}", "--device", "cpu", "--quiet", "--batch-size", "4"]
 
 
 def test_negative_sample_is_the_alpha_blend_of_its_pair() -> None:
@@ -54,24 +75,7 @@ def test_default_lr0_continues_the_parent_schedule() -> None:
 
 def test_harden_detector_cli_report(tmp_path: Path) -> None:
     """Algorithm 1 end to end on tiny data: every round reported, selection consistent with θ."""
-    import json
-
-    from PIL import Image
-    from typer.testing import CliRunner
-
-    from cfx.cli.main import app
-    from tests.conftest import smooth_image
-
-    natural, colorized = tmp_path / "natural", tmp_path / "colorized"
-    for i in range(12):
-        rel = Path("train" if i < 8 else "val") / f"{i}.png"
-        for root in (natural, colorized):
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        rgb = smooth_image(32, 32, i)
-        Image.fromarray(rgb).save(natural / rel)
-        Image.fromarray(rgb[..., ::-1].copy()).save(colorized / rel)  # channel-swapped "colorization"
-    runner = CliRunner()
-    common = ["--natural", str(natural), "--colorized", f"swap={colorized}", "--device", "cpu", "--quiet", "--batch-size", "4"]
+    common = paired_folders(tmp_path, 12, 8, 32, 32)
     trained = runner.invoke(app, ["train", "detector", *common, "--model", "decnet.tiny", "-o", str(tmp_path / "d.safetensors"), "--epochs", "1"])
     assert trained.exit_code == 0, trained.output
     result = runner.invoke(app, ["harden", "detector", "--weights", str(tmp_path / "d.safetensors"), *common,
@@ -97,24 +101,7 @@ def test_harden_detector_cli_report(tmp_path: Path) -> None:
 
 def test_harden_keeps_a_patch_mode_parents_mode(tmp_path: Path) -> None:
     """A detector trained on native-resolution crops is hardened on them, and stays a patch-mode detector."""
-    import json
-
-    from PIL import Image
-    from typer.testing import CliRunner
-
-    from cfx.cli.main import app
-    from tests.conftest import smooth_image
-
-    natural, colorized = tmp_path / "natural", tmp_path / "colorized"
-    for i in range(8):
-        rel = Path("train" if i < 6 else "val") / f"{i}.png"
-        for root in (natural, colorized):
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        rgb = smooth_image(40, 56, i)
-        Image.fromarray(rgb).save(natural / rel)
-        Image.fromarray(rgb[..., ::-1].copy()).save(colorized / rel)
-    runner = CliRunner()
-    common = ["--natural", str(natural), "--colorized", f"swap={colorized}", "--device", "cpu", "--quiet", "--batch-size", "4"]
+    common = paired_folders(tmp_path, 8, 6, 40, 56)
     trained = runner.invoke(app, ["train", "detector", *common, "--model", "decnet.tiny", "--mode", "patch", "-o", str(tmp_path / "d.safetensors"), "--epochs", "1"])
     assert trained.exit_code == 0, trained.output
     result = runner.invoke(app, ["harden", "detector", "--weights", str(tmp_path / "d.safetensors"), *common,
