@@ -73,6 +73,7 @@ class DetectorRecipe(PrecisionChecked):
 
 
 def check_mode(mode: str) -> str:
+    """``mode`` if it is one of :data:`cfx.detect.MODES` (resize, patch); else ValueError (a usage error in the CLI)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} (resize or patch)")
     return mode
