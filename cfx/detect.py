@@ -54,13 +54,23 @@ def patch_origins(length: int, size: int, count: int) -> list[int]:
     return [round(i * (length - size) / (count - 1)) for i in range(count)]
 
 
+def at_least_one_patch(image: torch.Tensor, size: int) -> torch.Tensor:
+    """``image`` (3×H×W, float in [0, 1] or uint8) as it is, or, when its short side is
+    under ``size`` (too small for one patch at native resolution), scaled up bilinearly so
+    that it is ``size``; the dtype is kept."""
+    _, h, w = image.shape
+    if min(h, w) >= size:
+        return image
+    scale = size / min(h, w)
+    shape = (max(size, math.ceil(h * scale)), max(size, math.ceil(w * scale)))
+    scaled = F.interpolate(image[None].float(), size=shape, mode="bilinear", align_corners=False)[0]
+    return scaled.round().clamp(0, 255).to(torch.uint8) if image.dtype == torch.uint8 else scaled.clamp(0, 1)
+
+
 def patches(rgb: torch.Tensor, size: int, max_patches: int = DEFAULT_MAX_PATCHES) -> torch.Tensor:
     """Native-resolution size×size crops (K×3×size×size in [-1, 1]) covering ``rgb`` (3×H×W in [0, 1])."""
+    rgb = at_least_one_patch(rgb.float(), size)
     _, h, w = rgb.shape
-    if min(h, w) < size:  # too small for one patch at native resolution: scale the short side up
-        scale = size / min(h, w)
-        h, w = max(size, math.ceil(h * scale)), max(size, math.ceil(w * scale))
-        rgb = F.interpolate(rgb[None].float(), size=(h, w), mode="bilinear", align_corners=False)[0].clamp(0, 1)
     rows, cols = math.ceil(h / size), math.ceil(w / size)
     while rows * cols > max_patches:  # keep the grid's aspect ratio while shrinking it
         if rows >= cols and rows > 1:
@@ -76,11 +86,8 @@ def patches(rgb: torch.Tensor, size: int, max_patches: int = DEFAULT_MAX_PATCHES
 def random_patch(image: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
     """One size×size crop at a random place of a uint8 3×H×W image, at native resolution
     (an image smaller than one patch is first scaled up, as :func:`patches` does); uint8."""
+    image = at_least_one_patch(image, size)
     _, h, w = image.shape
-    if min(h, w) < size:
-        scale = size / min(h, w)
-        h, w = max(size, math.ceil(h * scale)), max(size, math.ceil(w * scale))
-        image = F.interpolate(image[None].float(), size=(h, w), mode="bilinear", align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
     top = int(torch.randint(h - size + 1, (1,), generator=generator))
     left = int(torch.randint(w - size + 1, (1,), generator=generator))
     return image[:, top : top + size, left : left + size]

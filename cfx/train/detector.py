@@ -313,8 +313,8 @@ def score_images(model: torch.nn.Module, images: Sequence[torch.Tensor], batch_s
     if check_mode(mode) == "patch":
         grids = [patches(image.float() / 255.0, model.input_size, DEFAULT_MAX_PATCHES) for image in images]
         flat = _probabilities(model, [crop for grid in grids for crop in grid], batch_size, device)
-        ends = np.cumsum([len(grid) for grid in grids])
-        result = np.array([flat[end - len(grid) : end].max() for grid, end in zip(grids, ends)], dtype=np.float32)
+        per_image = np.split(flat, np.cumsum([len(grid) for grid in grids])[:-1]) if grids else []
+        result = np.array([scores.max() for scores in per_image], dtype=np.float32)
     else:
         result = _probabilities(model, [image.float() / 127.5 - 1.0 for image in images], batch_size, device)
     model.train(was_training)
