@@ -91,10 +91,10 @@ def _forward_pair_s(colorizer: Any, prepared: Any, repeat: int) -> tuple[float, 
     of the network as trained (not folded), timed in turns so that neither gains from
     running later in the process."""
     from cfx.colorize import Colorizer
-    from cfx.weights import load_model
+    from cfx.loading import load
 
-    net, _ = load_model(colorizer.name, Path(colorizer.card["weights_path"]), colorizer.device)
-    bare = Colorizer(net.eval(), colorizer.card, colorizer.device, colorizer.render_size, colorizer.autocast)
+    net = load("colorize", weights=colorizer.card["weights_path"], device=colorizer.device, inference=False).network
+    bare = Colorizer(net, colorizer.card, colorizer.device, colorizer.render_size, colorizer.autocast)
     calls = (lambda: colorizer.predict([prepared]), lambda: bare.predict([prepared]))
     for call in calls:  # the first calls of a new model or shape are slower
         call()

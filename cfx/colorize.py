@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from cfx.color import gray_to_lightness, merge_luminance, rgb_to_lightness
+from cfx.errors import UsageError
 from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_suffix, save_image
+from cfx.loading import DEFAULT_MODELS, load
 
 MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
 COLOUR_INPUT_NOTE = "input has colour: its luminance is used"
@@ -148,23 +150,22 @@ def load_colorizer(
     render_size: int | None = None,
     temperature: float | None = None,
 ) -> Colorizer:
-    """A ready :class:`Colorizer` from registry name and/or weights file.
+    """A ready :class:`Colorizer` from registry name and/or weights file (see :func:`cfx.loading.load`).
 
     ``temperature``: the annealed-mean temperature of classification colorizers (zhang).
     """
-    from cfx.runner import autocast, load_for_task, prepare_model
-
-    net, card, spec, torch_device = load_for_task(model, weights, DEFAULT_COLORIZER, "colorize", "a colorizer", device)
+    loaded = load("colorize", model, weights, device=device, precision=precision)
     if temperature is not None:
-        if not hasattr(net, "temperature"):
-            raise ValueError(f"{spec.name} has no annealed-mean temperature (--temperature is for zhang models)")
+        if not hasattr(loaded.network, "temperature"):
+            raise UsageError(f"{loaded.spec.name} has no annealed-mean temperature (--temperature is for zhang models)")
         if temperature <= 0:
-            raise ValueError(f"--temperature must be positive, got {temperature}")
-        net.temperature = float(temperature)
-    return Colorizer(prepare_model(net, torch_device), card, torch_device, render_size or spec.defaults.get("render_size", 320), autocast(torch_device, precision))
+            raise UsageError(f"--temperature must be positive, got {temperature}")
+        loaded.network.temperature = float(temperature)
+    size = render_size or loaded.spec.defaults.get("render_size", 320)
+    return Colorizer(loaded.network, loaded.card, loaded.device, size, loaded.autocast)
 
 
-DEFAULT_COLORIZER = "iizuka.compact"
+DEFAULT_COLORIZER = DEFAULT_MODELS["colorize"]
 # On a CPU a batch runs slower per image once its model input outgrows the caches
 # (iizuka.full at 512²: 0.29 s per image alone, 0.35 s in a batch of 4), while small inputs
 # gain from batching in the pipeline (the default model at 320²: 23 images/s with batches

@@ -29,14 +29,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cfx.errors import UsageError
 from cfx.imageio import ImageError, LoadedImage, load_image
+from cfx.labels import COLORIZED, GRAYSCALE, NATURAL
+from cfx.loading import DEFAULT_MODELS, load
 
-DEFAULT_DETECTOR = "decnet.tanh-compact"
+DEFAULT_DETECTOR = DEFAULT_MODELS["detect"]
 MODES = ("resize", "patch")
 AGGREGATES = ("max", "mean")
 DEFAULT_MAX_PATCHES = 16
-NATURAL, COLORIZED, GRAYSCALE = "natural", "colorized", "grayscale"
 IMAGE_FAILURES = (ImageError, OSError, ValueError, RuntimeError, MemoryError)
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if it is one of :data:`MODES` (resize, patch); else a :class:`~cfx.errors.UsageError`."""
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r} (resize or patch)")
+    return mode
 
 
 def model_input(rgb: torch.Tensor, size: int) -> torch.Tensor:
@@ -117,13 +126,11 @@ class Detector:
         max_patches: int = DEFAULT_MAX_PATCHES,
         autocast: Any = None,
     ) -> None:
-        mode = mode or str(card.get("mode", "resize"))  # a detector trained on patches looks at patches
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r} (resize or patch)")
+        mode = check_mode(mode or str(card.get("mode", "resize")))  # a detector trained on patches looks at patches
         if aggregate not in AGGREGATES:
-            raise ValueError(f"unknown aggregate {aggregate!r} (max or mean)")
+            raise UsageError(f"unknown aggregate {aggregate!r} (max or mean)")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+            raise UsageError(f"threshold must be in [0, 1], got {threshold}")
         self.model, self.card, self.device = model, card, device
         self.mode, self.aggregate, self.max_patches = mode, aggregate, max_patches
         self.threshold = float(threshold if threshold is not None else card.get("threshold", 0.5))
@@ -197,11 +204,9 @@ def load_detector(
     threshold: float | None = None,
     max_patches: int = DEFAULT_MAX_PATCHES,
 ) -> Detector:
-    """A ready :class:`Detector` from registry name and/or weights file."""
-    from cfx.runner import autocast, load_for_task, prepare_model
-
-    net, card, _, torch_device = load_for_task(model, weights, DEFAULT_DETECTOR, "detect", "a detector", device)
-    return Detector(prepare_model(net, torch_device), card, torch_device, mode, aggregate, threshold, max_patches, autocast(torch_device, precision))
+    """A ready :class:`Detector` from registry name and/or weights file (see :func:`cfx.loading.load`)."""
+    loaded = load("detect", model, weights, device=device, precision=precision)
+    return Detector(loaded.network, loaded.card, loaded.device, mode, aggregate, threshold, max_patches, loaded.autocast)
 
 
 def detect_files(detector: Detector, paths: Iterable[Path], batch_size: int = 16, workers: int = 2) -> Iterator[dict[str, Any] | Any]:

@@ -16,16 +16,10 @@ Outputs already written by `cfx colorize --json` (e.g. by the shards of a big ru
 scored the same way without running a colorizer (:func:`plan_records`,
 :func:`evaluate_records`): each record's input is the ground truth, its output the
 prediction. Both paths score an image with :func:`score_predictions`.
-
-    python -m cfx.evaluate /work/corpus/val [--model NAME | --weights FILE]
-
-prints the summary of one colorizer as one JSON object (the CLI gives the full report).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -34,14 +28,14 @@ import numpy as np
 import torch
 
 from cfx.color import lab_to_rgb, rgb_to_lab
-from cfx.colorize import Colorizer, load_colorizer
+from cfx.colorize import Colorizer
+from cfx.errors import UsageError
 from cfx.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, is_jpeg, jpeg_roundtrip, load_image
+from cfx.labels import GRAYSCALE, GROUND_TRUTH
 from cfx.metrics import ab_error_auc, colourfulness, psnr, ssim
 from cfx.record_files import Record, RecordFileError, check_unique, same_file
 
 REPORT_SCHEMA = "cfx.eval-colorizer/1"
-GRAY = "grayscale"
-GROUND_TRUTH = "ground truth"  # rows only with a detector (its fool rate is 1 − the natural miss rate)
 SSIM_MIN_SIDE = 11  # the SSIM window
 
 if TYPE_CHECKING:
@@ -108,8 +102,8 @@ def score_predictions(
             on_result(path, name, rgb)
 
     gray = lab_to_rgb(torch.cat((lab_truth[:, :1], torch.zeros_like(lab_truth[:, 1:])), 1))
-    scores: dict[str, dict[str, Any]] = {GRAY: _metrics(gray, truth, lab_truth)}
-    seen(GRAY, gray[0].permute(1, 2, 0).numpy())
+    scores: dict[str, dict[str, Any]] = {GRAYSCALE: _metrics(gray, truth, lab_truth)}
+    seen(GRAYSCALE, gray[0].permute(1, 2, 0).numpy())
     for name, rgb in predictions:
         scores[name] = _metrics(torch.from_numpy(rgb).permute(2, 0, 1)[None], truth, lab_truth)
         seen(name, rgb, written)
@@ -173,7 +167,7 @@ def _rows(path: Path, scores: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
 def colorizer_report(rows: list[dict[str, Any]], weights: dict[str, str | None], detector: Detector | None = None) -> dict[str, Any]:
     """The cfx.eval-colorizer/1 document from per-image rows; ``weights``: model name → weights sha256."""
     if not rows:
-        raise ValueError("no images to evaluate")
+        raise UsageError("no images to evaluate")
     summary = [{**entry, "weights_sha256": weights.get(entry["model"])} for entry in summarize(rows)]
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "summary": summary, "rows": rows}
     if detector is not None:
@@ -269,7 +263,7 @@ def evaluate_records(
             on_image(path)
     if not rows:
         why = f"{len(skipped)} grayscale input(s) skipped, {len(failed)} failed" if skipped or failed else "no records"
-        raise ValueError(f"no images to evaluate ({why})")
+        raise UsageError(f"no images to evaluate ({why})")
     report = colorizer_report(rows, plan.weights, detector)
     return {**report, "skipped": skipped, "failed": failed}
 
@@ -306,20 +300,3 @@ def evaluate(colorizer: Colorizer, paths: Iterable[Path]) -> dict[str, Any]:
 
 def image_paths(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cfx.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("data", type=Path, help="folder of colour photos (walked recursively)")
-    parser.add_argument("--model")
-    parser.add_argument("--weights")
-    parser.add_argument("--render-size", type=int)
-    args = parser.parse_args(argv)
-    colorizer = load_colorizer(args.model, args.weights, render_size=args.render_size)
-    summary = evaluate(colorizer, image_paths(args.data))
-    summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
-    print(json.dumps({"model": colorizer.name, "render_size": colorizer.render_size, **summary}))
-
-
-if __name__ == "__main__":
-    main()

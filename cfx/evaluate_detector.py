@@ -25,12 +25,18 @@ import numpy as np
 
 from cfx.detect import Detector
 from cfx.detection_metrics import by_source
+from cfx.errors import UsageError
 from cfx.evaluate import image_paths
 from cfx.imageio import load_image
+from cfx.labels import COLORIZED_INDEX, NATURAL, NATURAL_INDEX
 from cfx.record_files import Record, RecordFileError, check_unique, same_file
 
 REPORT_SCHEMA = "cfx.eval-detector/1"
-NATURAL = "natural"
+
+
+def class_index(source: str) -> int:
+    """A row's true class: natural for the natural images, colorized for every colorizer's."""
+    return NATURAL_INDEX if source == NATURAL else COLORIZED_INDEX
 
 
 def trained_on(card: dict[str, Any]) -> list[str]:
@@ -53,13 +59,13 @@ def score_sets(
     on_image: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per image: path, source (``natural`` or the colorizer), scores per detector."""
-    from cfx.train.detector import colorized_copy
+    from cfx.data.pairs import colorized_copy
 
     rows: list[dict[str, Any]] = []
 
     def add(path: Path, source: str, rgb: np.ndarray) -> None:
         prepared = {detector_id(d): d.predict([d.prepare_array(rgb, path)])[0] for d in detectors}
-        rows.append({"path": str(path), "source": source, "label": 0 if source == NATURAL else 1, "scores": prepared})
+        rows.append({"path": str(path), "source": source, "label": class_index(source), "scores": prepared})
         if on_image:
             on_image()
 
@@ -145,13 +151,13 @@ def evaluate_detectors(
     """The whole cfx.eval-detector/1 report."""
     natural_paths = image_paths(natural)
     if not natural_paths:
-        raise ValueError(f"{natural}: no natural images")
+        raise UsageError(f"{natural}: no natural images")
     colorized_paths = {name: image_paths(folder) for name, folder in colorized.items()}
     for name, paths in colorized_paths.items():
         if not paths:
-            raise ValueError(f"{colorized[name]}: no colorized images for {name}")
+            raise UsageError(f"{colorized[name]}: no colorized images for {name}")
     if not colorized_paths and not colorizers:
-        raise ValueError("no colorized images: give --colorized NAME=DIR or --colorizers")
+        raise UsageError("no colorized images: give --colorized NAME=DIR or --colorizers")
     rows = score_sets(detectors, natural_paths, colorized_paths, colorizers, on_image)
     return detector_report([describe(d) for d in detectors], rows, natural, colorized, {c.name: c.card.get("sha256") for c in colorizers}, matrix)
 
@@ -226,7 +232,7 @@ def evaluate_records(records: Sequence[Record], natural: Path, colorized: dict[s
     """
     good = [r for r in records if r.ok]
     if not good:
-        raise ValueError(f"no scores to evaluate: all {len(records)} record(s) are errors")
+        raise UsageError(f"no scores to evaluate: all {len(records)} record(s) are errors")
     entries, ids = _record_detectors(good)
     folders = _folders(natural, colorized)
     rows: dict[str, dict[str, Any]] = {}
@@ -236,19 +242,19 @@ def evaluate_records(records: Sequence[Record], natural: Path, colorized: dict[s
         if source is None:
             unlabelled.append({"path": record["path"], "record": record.where})
             continue
-        row = rows.setdefault(same_file(record["path"]), {"path": record["path"], "source": source, "label": 0 if source == NATURAL else 1, "scores": {}})
+        row = rows.setdefault(same_file(record["path"]), {"path": record["path"], "source": source, "label": class_index(source), "scores": {}})
         row["scores"][ids[_group(record)]] = record.number("score")
     order = {source: i for i, (source, _) in enumerate(folders)}
     ordered = sorted(rows.values(), key=lambda r: (order[r["source"]], r["path"]))
     for name, folder in colorized.items():
         if not any(r["source"] == name for r in ordered):
-            raise ValueError(f"{folder}: no records under this folder (--colorized {name}={folder})")
+            raise UsageError(f"{folder}: no records under this folder (--colorized {name}={folder})")
     for entry in entries:
         sources = {r["source"] for r in ordered if entry["id"] in r["scores"]}
         if NATURAL not in sources:
-            raise ValueError(f"{entry['id']}: no records under --natural {natural}")
+            raise UsageError(f"{entry['id']}: no records under --natural {natural}")
         if not sources - {NATURAL}:
-            raise ValueError(f"{entry['id']}: no records under any --colorized folder")
+            raise UsageError(f"{entry['id']}: no records under any --colorized folder")
     report = detector_report(entries, ordered, natural, colorized, {}, matrix)
     return {**report, "failed": [r.failure() for r in records if not r.ok], "unlabelled": unlabelled}
 
@@ -286,12 +292,12 @@ def _record_detectors(good: Sequence[Record]) -> tuple[list[dict[str, Any]], dic
 def _folders(natural: Path, colorized: dict[str, Path]) -> list[tuple[str, Path]]:
     """(source, resolved folder) for --natural and each --colorized; ValueError when they clash."""
     if NATURAL in colorized:
-        raise ValueError(f"--colorized {NATURAL}={colorized[NATURAL]}: {NATURAL!r} names the natural images; call the colorizer something else")
+        raise UsageError(f"--colorized {NATURAL}={colorized[NATURAL]}: {NATURAL!r} names the natural images; call the colorizer something else")
     folders = [(NATURAL, Path(same_file(str(natural))))] + [(name, Path(same_file(str(folder)))) for name, folder in colorized.items()]
     for i, (name, folder) in enumerate(folders):
         for other, same in folders[:i]:
             if same == folder:
-                raise ValueError(f"{folder}: given as the folder of both {other} and {name} images")
+                raise UsageError(f"{folder}: given as the folder of both {other} and {name} images")
     return folders
 
 

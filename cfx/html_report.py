@@ -23,12 +23,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from cfx.detection_metrics import roc_curve
+from cfx.labels import GRAYSCALE, GROUND_TRUTH, NATURAL
 
 THUMB_SIZE = 160  # long side of a contact-sheet thumbnail (px)
 SHEET_ROWS = 24  # photos on the contact sheet
-GRAY = "grayscale"
-GROUND_TRUTH = "ground truth"
-NATURAL = "natural"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 
 CSS = """
@@ -204,7 +202,7 @@ def colorizer_html(report: dict[str, Any], images: Mapping[str, Mapping[str, str
     """
     images = images or {}
     summary = report["summary"]
-    models = [s["model"] for s in summary if s["model"] not in (GRAY, GROUND_TRUTH)]
+    models = [s["model"] for s in summary if s["model"] not in (GRAYSCALE, GROUND_TRUTH)]
     fooled = any("fool_rate" in s for s in summary)
     photos = list(dict.fromkeys(r["path"] for r in report["rows"]))
     body = ["<h1>cfx eval colorizer</h1>"]
@@ -235,7 +233,7 @@ def colorizer_html(report: dict[str, Any], images: Mapping[str, Mapping[str, str
     if len(shown) < len(photos):
         body.append(f'<p class="note">The first {len(shown)} of {len(photos)} photos.</p>')
     psnr = {(r["path"], r["model"]): r.get("psnr") for r in report["rows"]}
-    columns = [GRAY, *models, GROUND_TRUTH]
+    columns = [GRAYSCALE, *models, GROUND_TRUTH]
     sheet = []
     for path in shown:
         cells = [escape(path)]

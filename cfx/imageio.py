@@ -12,7 +12,8 @@ in the target directory, fsync, rename), so an interrupted run never leaves a
 half-written image.  16-bit colour output goes through a minimal PNG encoder,
 because Pillow cannot write 16-bit-per-channel RGB(A) PNGs.
 
-Only numpy and Pillow are used here (no torch).
+Only numpy and Pillow are used here (no torch). Pillow reads 16-bit colour PNGs (48-bit
+scans) at 8 bits; :func:`_decode_png16` recovers the other 8.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -189,11 +191,53 @@ def _decode_opened(p: Path, im: Image.Image) -> LoadedImage:
         im.seek(0)
         notes.append(f"animated image: using the first of {frames} frames")
     source_mode = im.mode
+    if _is_png16_colour(im):
+        return _decode_png16(p, im, source_mode, notes)
     im.load()  # force a full decode: truncated data raises here
     im = _apply_orientation(im, notes)
     im = _to_sRGB(im, notes)
     rgb, alpha, bit_depth, is_gray = _to_arrays(im, notes)
     return LoadedImage(p, rgb, alpha, bit_depth, is_gray, source_mode, notes)
+
+
+def _is_png16_colour(im: Image.Image) -> bool:
+    """A PNG with 16 bits per colour channel (RGB or RGBA), which Pillow would decode at 8."""
+    if im.format != "PNG" or im.mode not in ("RGB", "RGBA") or not im.tile:
+        return False
+    rawmode = im.tile[0][3]
+    return isinstance(rawmode, str) and rawmode.endswith(";16B")
+
+
+def _decode_png16(p: Path, im: Image.Image, source_mode: str, notes: list[str]) -> LoadedImage:
+    """Decode a 16-bit colour PNG at full depth (EXIF orientation applied).
+
+    Pillow unfilters the PNG rows itself but keeps only one byte of each 16-bit sample:
+    the big-endian unpacker (``RGB;16B``, its default) the high byte, the little-endian
+    one (``RGB;16L``) the second byte, which in a PNG's big-endian data is the low byte.
+    Decoding twice, once with each, gives every bit.
+    """
+    im.load()  # force a full decode: truncated data raises here
+    high = _oriented_array(im, notes)
+    with Image.open(p) as again:
+        again.tile = [_with_rawmode(tile, tile[3][: -len("16B")] + "16L") for tile in again.tile]
+        again.load()
+        low = _oriented_array(again, [])
+    pixels = (high.astype(np.uint16) << 8) | low
+    planes = pixels.astype(np.float32) * np.float32(1.0 / 65535.0)
+    if im.info.get("icc_profile"):
+        notes.append("embedded ICC profile not applied to 16-bit data; assuming sRGB")
+    rgb = np.ascontiguousarray(planes[..., :3])
+    alpha = np.ascontiguousarray(planes[..., 3]) if planes.shape[2] == 4 else None
+    return LoadedImage(p, rgb, alpha, 16, _rgb_is_gray(high[..., :3]), source_mode, notes)
+
+
+def _oriented_array(im: Image.Image, notes: list[str]) -> np.ndarray:
+    return np.asarray(_apply_orientation(im, notes))
+
+
+def _with_rawmode(tile: Any, rawmode: str) -> Any:
+    """``tile`` (Pillow's ``(codec, extents, offset, args)``) with another rawmode."""
+    return tile._replace(args=rawmode) if hasattr(tile, "_replace") else (tile[0], tile[1], tile[2], rawmode)
 
 
 def _apply_orientation(im: Image.Image, notes: list[str]) -> Image.Image:

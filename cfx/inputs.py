@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from cfx.errors import UsageError
 from cfx.imageio import IMAGE_SUFFIXES
 
 __all__ = [
@@ -314,7 +315,7 @@ def shard(
     item itself as a string), then item ``i`` goes to slice ``i % n + 1``.
     """
     if n < 1 or not 1 <= k <= n:
-        raise ValueError(f"shard {k}/{n}: need 1 <= K <= N")
+        raise UsageError(f"shard {k}/{n}: need 1 <= K <= N")
     ordered = sorted(items, key=key or _default_shard_key)
     return [item for i, item in enumerate(ordered) if i % n == k - 1]
 
@@ -329,7 +330,7 @@ def parse_shard(text: str) -> tuple[int, int]:
         k_text, n_text = text.split("/")
         k, n = int(k_text), int(n_text)
     except ValueError:
-        raise ValueError(f"--shard must look like K/N (e.g. 2/8), not {text!r}") from None
+        raise UsageError(f"--shard must look like K/N (e.g. 2/8), not {text!r}") from None
     if n < 1 or not 1 <= k <= n:
-        raise ValueError(f"--shard {text}: need 1 <= K <= N")
+        raise UsageError(f"--shard {text}: need 1 <= K <= N")
     return k, n

@@ -19,11 +19,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence, TextIO
 
+from cfx.errors import UsageError
+
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
 
-class RecordFileError(ValueError):
+class RecordFileError(UsageError):
     """A record file that cannot be used; the message names the file (and line)."""
 
 

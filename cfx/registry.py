@@ -14,6 +14,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from cfx.errors import UsageError
+
 # Modules that register models; imported lazily by _load_all().
 MODEL_MODULES: tuple[str, ...] = ("cfx.models.iizuka", "cfx.models.zhang", "cfx.models.koala", "cfx.models.autoencoder", "cfx.models.detectors", "cfx.models.fcid")
 
@@ -79,18 +81,30 @@ def _load_all() -> None:
         _loaded = True
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UsageError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want a plain line
         return str(self.args[0])
 
 
-def get_spec(name: str) -> ModelSpec:
+class WrongTaskError(UsageError):
+    """A model asked for as a colorizer that is a detector, or the other way round."""
+
+
+TASK_NOUNS = {"colorize": "colorizer", "detect": "detector"}  # what a model of each task is called
+
+
+def get_spec(name: str, task: str | None = None) -> ModelSpec:
+    """The preset ``name``; with ``task``, a :class:`WrongTaskError` unless the preset is
+    registered for that task (the one place a model's task is checked)."""
     _load_all()
     try:
-        return _REGISTRY[name]
+        spec = _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(n for n, s in _REGISTRY.items() if not s.tiny))
         raise UnknownModelError(f"unknown model {name!r}; known models: {known}") from None
+    if task is not None and spec.task != task:
+        raise WrongTaskError(f"{name} is a {spec.task} model, not a {TASK_NOUNS.get(task, task)}")
+    return spec
 
 
 def list_models(task: str | None = None, include_tiny: bool = False) -> list[ModelSpec]:

@@ -17,13 +17,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_COLORIZED = 3
+EXIT_INTERRUPTED = 130  # SIGINT/SIGTERM (128 + SIGINT), as shells report it
 
 EXIT_CODES_HELP = "Exit codes: 0 all done; 1 some inputs failed (others still processed); 2 usage error; 3 detect --fail-on-colorized found a colorized image."
 
 
 @dataclass
 class RecordWriter:
-    """Writes one line per record to ``stream`` and counts failures.
+    """Writes one line per record to ``stream`` and counts successes, skips and failures.
 
     ``--json`` mode prints every record as JSON (errors included). Plain mode prints
     ``plain(record)`` for successes and sends errors to stderr as one line each.
@@ -37,7 +38,8 @@ class RecordWriter:
     quiet: bool = False
     command: str = "cfx"
     failed: int = 0
-    written: int = 0
+    written: int = 0  # successes, not counting skipped ones
+    skipped: int = 0  # records with "skipped": true (--skip-existing)
 
     def write(self, record: dict[str, Any]) -> None:
         record = {"schema": self.schema, **record}
@@ -47,6 +49,8 @@ class RecordWriter:
                 print(f"{self.command}: error: {record.get('path', '?')}: {record['error']}", file=self.errors, flush=True)
             if not self.json_mode:
                 return
+        elif record.get("skipped"):
+            self.skipped += 1
         else:
             self.written += 1
         line = json.dumps(record, ensure_ascii=False) if self.json_mode else self.plain(record)

@@ -27,13 +27,15 @@ from typing import Any, Callable, ContextManager, Iterable, Iterator, TypeVar
 
 import torch
 
+from cfx.errors import UsageError
+
 T = TypeVar("T")
 P = TypeVar("P")
 R = TypeVar("R")
 
 
-class DeviceError(ValueError):
-    pass
+class DeviceError(UsageError):
+    """An unknown or unavailable device, or an unknown precision."""
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -110,25 +112,6 @@ def fold_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def load_for_task(model: str | None, weights: Any, default: str, task: str, what: str, device: str = "auto") -> tuple[torch.nn.Module, dict[str, Any], Any, torch.device]:
-    """(network, card with ``weights_path``, registry spec, device) for ``--model``/``--weights``.
-
-    ``task`` is the registry task the model must have; ``what`` names it in the error
-    ("a colorizer"). The network is on ``device`` but not yet :func:`prepare_model`-ed.
-    """
-    from cfx.registry import get_spec
-    from cfx.weights import load_model, resolve_weights
-
-    name, path = resolve_weights(model, weights, default=default)
-    spec = get_spec(name)
-    if spec.task != task:
-        where = f"{path}: " if weights is not None else ""  # name the file the user gave
-        raise ValueError(f"{where}{name} is a {spec.task} model, not {what}")
-    torch_device = select_device(device)
-    net, card = load_model(name, path, torch_device)
-    return net, {**card, "weights_path": str(path)}, spec, torch_device
-
-
 @dataclass
 class Failed:
     """A per-item failure that the pipeline passes through in order."""
@@ -149,36 +132,116 @@ def _outcome(head: Future | Failed) -> Any:
     return head if isinstance(head, Failed) else head.result()
 
 
-class _StopRequest:
-    """How many pipelines are running (they take a stop request at their next step), and whether one came."""
+@dataclass
+class _StopState:
+    """How many pipelines are running (each takes a stop request at its next step), and whether a request came."""
 
-    running = 0
-    requested = False
+    running: int = 0
+    requested: bool = False
+
+
+_STOP = _StopState()  # one per process: signal handlers reach it through request_stop()
 
 
 def request_stop() -> None:
     """Stop now (``KeyboardInterrupt``), or, while a pipeline runs, at its next step; a
     second request while one is pending stops now."""
-    if _StopRequest.running and not _StopRequest.requested:
-        _StopRequest.requested = True
+    if _STOP.running and not _STOP.requested:
+        _STOP.requested = True
         return
     raise KeyboardInterrupt
 
 
 def _stop_if_requested() -> None:
-    if _StopRequest.requested:
+    if _STOP.requested:
         raise KeyboardInterrupt
 
 
-def _finish_under_way(decoded: deque, encoded: deque) -> Iterator[Any]:
-    """After a stop: cancel what has not started, and report the writes already under way
-    (the pool finishes them anyway). A second signal from here on stops at once."""
-    _StopRequest.requested = True
-    for _, future in decoded:
-        future.cancel()
-    for head in encoded:
-        if isinstance(head, Failed) or not head.cancel():
-            yield _outcome(head)
+class _Pipeline:
+    """One run of :func:`run_pipeline`: inputs decoding ahead in the pool (``decoded``) and
+    results encoding in the pool (``encoded``), both in input order."""
+
+    def __init__(
+        self,
+        items: Iterable[Any],
+        decode: Callable[[Any], Any],
+        batch_key: Callable[[Any], Any],
+        compute: Callable[[list[Any]], list[Any]],
+        encode: Callable[[tuple[Any, Any]], Any],
+        batch_size: int,
+        workers: int,
+        errors: tuple[type[BaseException], ...],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        self.decode, self.batch_key, self.compute, self.encode = decode, batch_key, compute, encode
+        self.batch_size, self.errors, self.pool = batch_size, errors, pool
+        self.prefetch = max(2 * batch_size, 2 * workers)
+        self.decoded: deque[tuple[Any, Future[Any]]] = deque()
+        self.encoded: deque[Future[Any] | Failed] = deque()
+        self.source = iter(items)
+        self.exhausted = False
+
+    def refill(self) -> None:
+        """Start decoding inputs until ``prefetch`` are under way or the inputs run out."""
+        while not self.exhausted and len(self.decoded) < self.prefetch:
+            try:
+                item = next(self.source)
+            except StopIteration:
+                self.exhausted = True
+                return
+            self.decoded.append((item, self.pool.submit(_call, self.decode, item, item, self.errors)))
+
+    def next_batch(self) -> list[tuple[Any, Any]]:
+        """Up to ``batch_size`` decoded inputs with one batch key, in order; a failed decode
+        ends a batch and is queued as it is."""
+        batch: list[tuple[Any, Any]] = []
+        while self.decoded and len(batch) < self.batch_size:
+            item, future = self.decoded[0]
+            ready = future.result()
+            if isinstance(ready, Failed):
+                if batch:
+                    break
+                self.decoded.popleft()
+                self.encoded.append(ready)
+                self.refill()
+                continue
+            if batch and self.batch_key(ready) != self.batch_key(batch[0][1]):
+                break
+            self.decoded.popleft()
+            batch.append((item, ready))
+            self.refill()
+        return batch
+
+    def compute_batch(self, batch: list[tuple[Any, Any]]) -> None:
+        """Run the model on ``batch`` and queue each result's encoding (or the batch's failure)."""
+        try:
+            outputs = self.compute([ready for _, ready in batch])
+        except self.errors as error:
+            self.encoded.extend(Failed(item, str(error)) for item, _ in batch)
+            return
+        if len(outputs) != len(batch):
+            reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
+            self.encoded.extend(Failed(item, reason) for item, _ in batch)
+            return
+        self.encoded.extend(self.pool.submit(_call, self.encode, (ready, out), item, self.errors) for (item, ready), out in zip(batch, outputs))
+
+    def drain(self, block: bool) -> Iterator[Any]:
+        """Queued results in order: those done (or, with ``block``, all of them, waiting)."""
+        while self.encoded and (block or isinstance(self.encoded[0], Failed) or self.encoded[0].done()):  # type: ignore[union-attr]
+            value = _outcome(self.encoded[0])
+            self.encoded.popleft()
+            yield value
+            _stop_if_requested()  # a request that came while the caller handled the value
+
+    def finish_under_way(self) -> Iterator[Any]:
+        """After a stop: cancel what has not started, and report the writes already under way
+        (the pool finishes them anyway). A second signal from here on stops at once."""
+        _STOP.requested = True
+        for _, future in self.decoded:
+            future.cancel()
+        for head in self.encoded:
+            if isinstance(head, Failed) or not head.cancel():
+                yield _outcome(head)
 
 
 def run_pipeline(
@@ -198,67 +261,21 @@ def run_pipeline(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    prefetch = max(2 * batch_size, 2 * workers)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cfx-io") as pool:
-        decoded: deque[tuple[T, Future[Any]]] = deque()
-        encoded: deque[Future[Any] | Failed] = deque()
-        source = iter(items)
-        exhausted = False
-
-        def refill() -> None:
-            nonlocal exhausted
-            while not exhausted and len(decoded) < prefetch:
-                try:
-                    item = next(source)
-                except StopIteration:
-                    exhausted = True
-                    return
-                decoded.append((item, pool.submit(_call, decode, item, item, errors)))
-
-        def drain(block: bool) -> Iterator[Any]:
-            while encoded and (block or isinstance(encoded[0], Failed) or encoded[0].done()):  # type: ignore[union-attr]
-                value = _outcome(encoded[0])
-                encoded.popleft()
-                yield value
-                _stop_if_requested()  # a request that came while the caller handled the value
-
-        _StopRequest.running += 1
-        _StopRequest.requested = False
+        pipeline = _Pipeline(items, decode, batch_key, compute, encode, batch_size, workers, errors, pool)
+        _STOP.running += 1
+        _STOP.requested = False
         try:
-            refill()
-            while decoded:
+            pipeline.refill()
+            while pipeline.decoded:
                 _stop_if_requested()
-                batch: list[tuple[T, Any]] = []
-                while decoded and len(batch) < batch_size:
-                    item, future = decoded[0]
-                    ready = future.result()
-                    if isinstance(ready, Failed):
-                        if batch:
-                            break
-                        decoded.popleft()
-                        encoded.append(ready)
-                        refill()
-                        continue
-                    if batch and batch_key(ready) != batch_key(batch[0][1]):
-                        break
-                    decoded.popleft()
-                    batch.append((item, ready))
-                    refill()
+                batch = pipeline.next_batch()
                 if batch:
-                    try:
-                        outputs = compute([ready for _, ready in batch])
-                    except errors as error:
-                        encoded.extend(Failed(item, str(error)) for item, _ in batch)
-                        outputs = None
-                    if outputs is not None and len(outputs) != len(batch):
-                        reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
-                        encoded.extend(Failed(item, reason) for item, _ in batch)
-                    elif outputs is not None:
-                        encoded.extend(pool.submit(_call, encode, (ready, out), item, errors) for (item, ready), out in zip(batch, outputs))
-                yield from drain(block=False)
-            yield from drain(block=True)
+                    pipeline.compute_batch(batch)
+                yield from pipeline.drain(block=False)
+            yield from pipeline.drain(block=True)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM
-            yield from _finish_under_way(decoded, encoded)
+            yield from pipeline.finish_under_way()
             raise
         finally:
-            _StopRequest.running -= 1
+            _STOP.running -= 1

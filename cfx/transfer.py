@@ -48,6 +48,7 @@ from cfx.colorize import (
     row_strips,
     save_result,
 )
+from cfx.errors import UsageError
 from cfx.imageio import ImageError, LoadedImage, load_image
 
 WORKING_SIZE = 512  # long side at which Welsh et al.'s matching runs
@@ -284,7 +285,7 @@ class GlobalTransfer(TransferMethod):
 
     def __init__(self, colorizer: Colorizer) -> None:
         if not colorizer.takes_global_source:
-            raise ValueError(f"{colorizer.name} cannot take global features from another image; --method global needs an iizuka model")
+            raise UsageError(f"{colorizer.name} cannot take global features from another image; --method global needs an iizuka model")
         self.colorizer = colorizer
 
     @property
@@ -336,7 +337,7 @@ def load_method(name: str = DEFAULT_METHOD, **options: Any) -> TransferMethod:
     """A ready transfer method by name; ``ValueError`` for an unknown name."""
     factory = METHODS.get(name)
     if factory is None:
-        raise ValueError(f"unknown transfer method {name!r} (choose from {', '.join(METHODS)})")
+        raise UsageError(f"unknown transfer method {name!r} (choose from {', '.join(METHODS)})")
     return factory(**options)
 
 

@@ -16,13 +16,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from cfx.errors import UsageError
 from cfx.imageio import atomic_write_bytes
 
 CARD_SCHEMA = "cfx.card/1"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
-class WeightsError(Exception):
+class WeightsError(UsageError):
     """A weights file that is missing, corrupted or does not fit its model."""
 
 
@@ -106,7 +107,14 @@ def _config_dict(model: Any) -> dict[str, Any]:
 
 
 def resolve_weights(model: str | None, weights: str | Path | None, default: str) -> tuple[str, Path]:
-    """(registry name, weights path) from the --model/--weights options.
+    """(registry name, weights path) from the --model/--weights options (see :func:`locate_weights`)."""
+    name, path, _ = locate_weights(model, weights, default)
+    return name, path
+
+
+def locate_weights(model: str | None, weights: str | Path | None, default: str) -> tuple[str, Path, dict[str, Any] | None]:
+    """(registry name, weights path, card) from the --model/--weights options; the card is
+    the one read to find the name, or None when the name did not need it.
 
     ``--weights`` alone takes the name from its card; ``--model`` alone takes the
     shipped file; neither means ``default``.
@@ -115,8 +123,10 @@ def resolve_weights(model: str | None, weights: str | Path | None, default: str)
         path = Path(weights)
         if not path.is_file():
             raise WeightsError(f"{path}: no such weights file")
-        name = model or read_card(path)["name"]
-        return name, path
+        if model:
+            return model, path, None
+        card = read_card(path)
+        return card["name"], path, card
     name = model or default
     found = find_weights(name)
     if found is None:
@@ -124,17 +134,20 @@ def resolve_weights(model: str | None, weights: str | Path | None, default: str)
             f"no shipped weights for {name!r} (looked in {', '.join(str(d) for d in weights_dirs())}); "
             f"train them with `cfx train` and pass --weights"
         )
-    return name, found
+    return name, found, None
 
 
-def load_model(name: str, path: Path, device: Any = "cpu") -> tuple[Any, dict[str, Any]]:
-    """Build ``name`` from the card's config and load verified weights; returns (model, card)."""
+def load_model(name: str, path: Path, device: Any = "cpu", card: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Build ``name`` from the card's config and load verified weights; returns (model, card).
+
+    ``card``: the file's card when the caller has read it already (:func:`locate_weights`).
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load as load_safetensors
 
     from cfx.registry import config_from_dict, get_spec
 
-    card = read_card(path)
+    card = read_card(path) if card is None else card
     if card["name"].split(".")[0] != name.split(".")[0]:
         raise WeightsError(f"{path}: weights are for {card['name']!r}, not {name!r}")
     data = Path(path).read_bytes()

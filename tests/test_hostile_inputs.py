@@ -325,12 +325,11 @@ def test_output_inside_input_is_not_consumed(tmp_path: Path, tiny_weights: Path)
         assert result.exit_code == 0
         assert sorted(Path(r["path"]).name for r in records(result.stdout)) == ["a.png", "b.jpg"]
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == ["a.png", "sub/b.jpg"]
-    # -o the input folder itself: refused per input, nothing written
+    # -o the input folder itself: a usage error (exit 2), nothing written
     before = snapshot(source)
     same = invoke("colorize", source, "-o", source, "--weights", tiny_weights, "--json")
-    assert same.exit_code == 1 and records(same.stdout) == [
-        {"schema": "cfx.colorize/1", "path": str(source), "error": "is the output folder (-o); choose another output folder"}
-    ]
+    assert same.exit_code == 2 and same.stdout == ""
+    assert f"-o {source} is the input folder {source}; choose another output folder" in same.stderr
     assert snapshot(source) == before
     # an input folder inside -o is walked (cfx colorize work/scans -o work)
     inner = invoke("colorize", source / "sub", "-o", source, "--weights", tiny_weights, "--json")
@@ -344,7 +343,8 @@ def test_an_output_never_replaces_an_input_read_later(tmp_path: Path, tiny_weigh
     Image.fromarray(smooth_image(16, 16, 2)).convert("L").save(tmp_path / "out" / "b.jpg")  # an input inside -o
     before = (tmp_path / "out" / "b.jpg").read_bytes()
     monkeypatch.chdir(tmp_path)
-    result = invoke("colorize", "-", "-o", "out", "--weights", tiny_weights, "--json", input="a/b.jpg\nout/b.jpg\n")
+    # absolute paths on stdin keep only their name (relative ones keep their folders: a/b.jpg -> out/a/b.jpg)
+    result = invoke("colorize", "-", "-o", "out", "--weights", tiny_weights, "--json", input=f"{tmp_path / 'a' / 'b.jpg'}\n{tmp_path / 'out' / 'b.jpg'}\n")
     assert result.exit_code == 0
     assert [r["output"] for r in records(result.stdout)] == ["out/b_2.jpg", "out/b_3.jpg"]
     assert (tmp_path / "out" / "b.jpg").read_bytes() == before

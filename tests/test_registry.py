@@ -94,7 +94,7 @@ def test_every_detector_builds_and_runs(name: str) -> None:
     """RGB in [-1, 1] at the model's input size → two finite class scores; P(colorized) in [0, 1]."""
     torch.manual_seed(0)
     model = create_model(name).eval()
-    assert model.cfx_name == name and model.task == "detect"
+    assert model.cfx_name == name and get_spec(name).task == "detect"
     size = model.input_size
     batch = 1 if _params(model) > BIG_PARAMS else 2
     x = torch.rand(batch, 3, size, size) * 2 - 1

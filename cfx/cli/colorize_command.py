@@ -1,13 +1,14 @@
 """Colorize grayscale photos at their own resolution.
 
-Writes one colour image per input into -o (mirroring folders) and prints its path,
-or with --json one cfx.colorize/1 record per line. Inputs are never modified.
+Writes one colour image per input into -o (mirroring folders; -o NAME.jpg for a single
+input writes that file) and prints its path, or with --json one cfx.colorize/1 record per
+line. Inputs are never modified.
 """
 
 from __future__ import annotations
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, failure_reason, finish_run, load_or_fail, warn
+from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, load_or_fail, single_output_file, warn
 
 SCHEMA = "cfx.colorize/1"
 
@@ -36,27 +37,33 @@ def colorize(
 
     writer = RecordWriter(SCHEMA, json_mode=json_output, quiet=quiet, command="cfx colorize")
     items = collect_inputs(inputs, output, shard, writer)
+    one_file = single_output_file(output, items)
     threads = configure_threads(workers)
     colorizer = load_or_fail(lambda: load_colorizer(model, weights, device, precision, render_size, temperature))
     common = {"model": colorizer.name, "weights_sha256": colorizer.card.get("sha256")}
     planner = OutputPlanner(output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items])
     jobs = []
     for item in items:
-        target = planner.plan(item)
+        target = output if one_file else planner.plan(item)
         if skip_existing and target.exists():
             writer.write({"path": str(item.path), "output": str(target), "skipped": True, **common})
         else:
             jobs.append((item.path, target))
     for warning in planner.warnings:
         warn("cfx colorize", warning, quiet)
-    with progress("colorize", total=len(jobs), quiet=quiet) as bar:
-        for result in colorize_files(colorizer, jobs, batch_size, threads):
-            if isinstance(result, Failed):
-                source, _ = result.item
-                writer.error(source, failure_reason(result.reason, source))
-            else:
-                for warning in result["warnings"]:
-                    warn("cfx colorize", f"{result['path']}: {warning}", quiet)
-                writer.write({**result, **common})
-            bar.advance()
+    reported = 0
+    try:
+        with progress("colorize", total=len(jobs), quiet=quiet) as bar:
+            for result in colorize_files(colorizer, jobs, batch_size, threads):
+                reported += 1
+                if isinstance(result, Failed):
+                    source, _ = result.item
+                    writer.error(source, failure_reason(result.reason, source))
+                else:
+                    for warning in result["warnings"]:
+                        warn("cfx colorize", f"{result['path']}: {warning}", quiet)
+                    writer.write({**result, **common})
+                bar.advance()
+    except KeyboardInterrupt:
+        interrupted_run(writer, quiet, len(jobs) - reported)
     finish_run(writer, quiet)

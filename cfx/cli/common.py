@@ -25,6 +25,7 @@ def collect_inputs(args: Sequence[str], output: Path | None, shard: str | None, 
 
     if not args:
         fail_usage("no inputs given (files, folders, or - for stdin)")
+    check_input_args(args, output)
     try:
         part = parse_shard(shard) if shard else None
     except ValueError as error:
@@ -42,6 +43,46 @@ def collect_inputs(args: Sequence[str], output: Path | None, shard: str | None, 
     return items
 
 
+def check_input_args(args: Sequence[str], output: Path | None) -> None:
+    """Usage errors in the arguments themselves (exit 2): a file or folder that does not
+    exist, or a folder that is the output folder (-o). Paths read from stdin are inputs,
+    not arguments: a missing one is a failed input (exit 1)."""
+    import os
+
+    for arg in args:
+        if arg == "-":
+            continue
+        if not os.path.exists(arg):
+            fail_usage(f"{arg}: no such file or folder")
+        if output is not None and os.path.isdir(arg) and os.path.realpath(arg) == os.path.realpath(output):
+            fail_usage(f"-o {output} is the input folder {arg}; choose another output folder")
+
+
+def single_output_file(output: Path, items: Sequence, inputs: Sequence[Path] = ()) -> bool:
+    """Whether -o names one output file rather than a folder: an image suffix (``-o colour.jpg``)
+    and not an existing folder. Then there must be exactly one input, and -o must not be
+    an input itself (usage errors otherwise)."""
+    import os
+
+    from cfx.imageio import IMAGE_SUFFIXES
+
+    if output.is_dir():
+        return False
+    if output.suffix.lower() not in IMAGE_SUFFIXES:
+        if output.exists():
+            fail_usage(f"-o {output} is a file, not a folder")
+        return False
+    if len(items) != 1:
+        fail_usage(f"-o {output} names one image file, but there are {len(items)} inputs; give an output folder")
+    if output.exists():
+        for path in [items[0].path, *inputs]:
+            if os.path.exists(path) and os.path.samefile(path, output):
+                fail_usage(f"-o {output} is an input; inputs are never overwritten")
+    elif not output.parent.is_dir():
+        fail_usage(f"-o {output}: folder {output.parent} does not exist")
+    return True
+
+
 def load_or_fail(load: Callable[[], T]) -> T:
     """Load a model; a missing/corrupt weights file or bad option is a usage error (exit 2)."""
     from cfx.registry import UnknownModelError
@@ -54,11 +95,27 @@ def load_or_fail(load: Callable[[], T]) -> T:
         fail_usage(str(error))
 
 
+def summary(writer: RecordWriter) -> str:
+    """``N done[, N skipped][, N failed]`` for the end-of-run line."""
+    parts = [f"{writer.written} done"]
+    parts += [f"{writer.skipped} skipped"] if writer.skipped else []
+    parts += [f"{writer.failed} failed"] if writer.failed else []
+    return ", ".join(parts)
+
+
 def finish_run(writer: RecordWriter, quiet: bool) -> NoReturn:
     if not quiet:
-        failed = f", {writer.failed} failed" if writer.failed else ""
-        print(f"{writer.command}: {writer.written} done{failed}", file=sys.stderr)
+        print(f"{writer.command}: {summary(writer)}", file=sys.stderr)
     raise typer.Exit(writer.exit_code)
+
+
+def interrupted_run(writer: RecordWriter, quiet: bool, left: int, hint: str = " (rerun with --skip-existing to finish them)") -> NoReturn:
+    """After SIGINT/SIGTERM: the summary with the ``left`` inputs not done, then exit 130."""
+    from cfx.reports import EXIT_INTERRUPTED
+
+    if not quiet:
+        print(f"{writer.command}: interrupted: {summary(writer)}, {left} not done{hint if left else ''}", file=sys.stderr)
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def warn(command: str, text: str, quiet: bool) -> None:

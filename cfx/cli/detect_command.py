@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, failure_reason, finish_run, load_or_fail, warn
+from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, load_or_fail, warn
 
 SCHEMA = "cfx.detect/1"
 COMMAND = "cfx detect"
@@ -57,17 +57,21 @@ def detect(
     items = collect_inputs(inputs, None, shard, writer)
     threads = configure_threads(workers)
     detector = load_or_fail(lambda: load_detector(model, weights, device, precision, mode, aggregate, threshold, max_patches))
-    colorized = 0
-    with progress("detect", total=len(items), quiet=quiet) as bar:
-        for result in detect_files(detector, [item.path for item in items], batch_size, threads):
-            if isinstance(result, Failed):
-                writer.error(result.item, failure_reason(result.reason, result.item), model=detector.name)
-            else:
-                for note in result.pop("warnings"):
-                    warn(COMMAND, f"{result['path']}: {note}", quiet)
-                colorized += result["label"] == COLORIZED
-                writer.write(result)
-            bar.advance()
+    colorized = reported = 0
+    try:
+        with progress("detect", total=len(items), quiet=quiet) as bar:
+            for result in detect_files(detector, [item.path for item in items], batch_size, threads):
+                reported += 1
+                if isinstance(result, Failed):
+                    writer.error(result.item, failure_reason(result.reason, result.item), model=detector.name)
+                else:
+                    for note in result.pop("warnings"):
+                        warn(COMMAND, f"{result['path']}: {note}", quiet)
+                    colorized += result["label"] == COLORIZED
+                    writer.write(result)
+                bar.advance()
+    except KeyboardInterrupt:
+        interrupted_run(writer, quiet, len(items) - reported, hint="")
     if not quiet:
         print(f"{COMMAND}: {colorized} of {writer.written} judged colorized (threshold {detector.threshold:g}, {detector.name})", file=sys.stderr)
     if fail_on_colorized and colorized:

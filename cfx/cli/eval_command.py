@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import fail_usage, load_or_fail, warn
+from cfx.cli.common import colorized_sources, fail_usage, warn
 from cfx.reports import EXIT_FAILED
 
-app = typer.Typer(help="Evaluate colorizers and detectors on image folders.", no_args_is_help=True)
 MoreRecords = Annotated[
     Optional[list[str]],
     typer.Argument(help="More record files after --records, so that `--records shard-*.jsonl` takes them all.", metavar="RECORDS", show_default=False),
 ]
 
 
-@app.command("colorizer")
 def colorizer(
     data: Annotated[Optional[Path], typer.Option("--data", help="Folder of ground-truth colour photos (walked recursively).", exists=True, file_okay=False)] = None,
     records: Annotated[Optional[list[str]], typer.Option("--records", help="cfx.colorize/1 JSON Lines files (repeat for shards; - for stdin): each input path is the ground truth, its output the prediction; no model is run.")] = None,
@@ -47,51 +45,80 @@ def colorizer(
     (several files, e.g. shards, are read as one) are scored against their inputs, grouped
     by the records' model; grayscale inputs are skipped, failures are listed (exit 1).
     """
-    from cfx.colorize import load_colorizer
     from cfx.detect import load_detector
-    from cfx.evaluate import evaluate_colorizers, evaluate_records, image_paths, plan_records
     from cfx.progress import progress
-    from cfx.record_files import RecordFileError
-    from cfx.reports import write_document
 
     command = "cfx eval colorizer"
-    records = _all_records(records, more_records)
+    source = _colorizer_source(data, _all_records(records, more_records), model, weights, render_size, device, precision)
+    judge = None
+    if detector_name is not None or detector_weights is not None:
+        judge = load_detector(detector_name, detector_weights, device, precision)
+    thumbnails = _thumbnails() if html is not None else None
+    with progress("eval", total=source.total, quiet=quiet) as bar:
+        result = source.evaluate(lambda _: bar.advance(), judge, thumbnails, lambda entry: _print_failure(command, entry, quiet))
+    _report_colorizers(command, result, report, html, thumbnails, quiet)
+    _finish(command, result, quiet)
+
+
+class _Recorded:
+    """`cfx eval colorizer --records`: the outputs `cfx colorize --json` already wrote."""
+
+    def __init__(self, names: list[str]) -> None:
+        from cfx.evaluate import plan_records
+
+        self.names = names
+        self.plan = plan_records(_read_records(names, "cfx.colorize/1"))
+        self.total = len(self.plan.truths)
+
+    def evaluate(self, on_image: Any, judge: Any, thumbnails: Any, on_failure: Any) -> dict:
+        from cfx.evaluate import evaluate_records
+
+        return {"records": list(self.names), **evaluate_records(self.plan, on_image, judge, thumbnails, on_failure=on_failure)}
+
+
+class _Colorized:
+    """`cfx eval colorizer --data`: the photos under a folder, colorized by each model now."""
+
+    def __init__(self, data: Path, choices: list[tuple[str | None, Path | None]], render_size: int | None, device: str, precision: str) -> None:
+        from cfx.colorize import load_colorizer
+        from cfx.evaluate import image_paths
+
+        self.data = data
+        self.colorizers = [load_colorizer(name, weights, device, precision, render_size) for name, weights in choices]
+        self.paths = image_paths(data)
+        if not self.paths:
+            fail_usage(f"{data}: no images found")
+        self.total = len(self.paths)
+
+    def evaluate(self, on_image: Any, judge: Any, thumbnails: Any, on_failure: Any) -> dict:
+        from cfx.evaluate import evaluate_colorizers
+
+        return {"data": str(self.data), **evaluate_colorizers(self.colorizers, self.paths, on_image=on_image, detector=judge, on_result=thumbnails)}
+
+
+def _colorizer_source(
+    data: Path | None, records: list[str] | None, model: list[str] | None, weights: list[Path] | None, render_size: int | None, device: str, precision: str
+) -> _Recorded | _Colorized:
+    """What `cfx eval colorizer` scores: --records or --data (exactly one), checked against the other options."""
     if records and data is not None:
         fail_usage("give --data DIR or --records FILE, not both")
     if records and (model or weights or render_size is not None):
         fail_usage("--records scores outputs already written: it does not take --model, --weights or --render-size")
     if not records and data is None:
         fail_usage("give --data DIR (colour photos to colorize and score) or --records FILE (cfx colorize --json output)")
-    if records:
-        try:
-            plan = plan_records(_read_records(records, "cfx.colorize/1"))
-        except RecordFileError as error:
-            fail_usage(str(error))
-        total = len(plan.truths)
-    else:
-        colorizers = [load_or_fail(lambda n=n, w=w: load_colorizer(n, w, device, precision, render_size)) for n, w in _choices(model, weights)]
-        paths = image_paths(data)
-        if not paths:
-            fail_usage(f"{data}: no images found")
-        total = len(paths)
-    judge = None
-    if detector_name is not None or detector_weights is not None:
-        judge = load_or_fail(lambda: load_detector(detector_name, detector_weights, device, precision))
-    thumbnails = None
-    if html is not None:
-        from cfx.html_report import Thumbnails
+    return _Recorded(records) if records else _Colorized(data, _choices(model, weights), render_size, device, precision)  # type: ignore[arg-type]
 
-        thumbnails = Thumbnails()
-    with progress("eval", total=total, quiet=quiet) as bar:
-        if records:
-            try:
-                result = evaluate_records(plan, lambda _: bar.advance(), judge, thumbnails, on_failure=lambda entry: _print_failure(command, entry, quiet))
-            except ValueError as error:
-                fail_usage(str(error))
-            result = {"records": list(records), **result}
-        else:
-            result = evaluate_colorizers(colorizers, paths, on_image=lambda _: bar.advance(), detector=judge, on_result=thumbnails)
-            result = {"data": str(data), **result}
+
+def _thumbnails() -> Any:
+    from cfx.html_report import Thumbnails
+
+    return Thumbnails()
+
+
+def _report_colorizers(command: str, result: dict, report: Path | None, html: Path | None, thumbnails: Any, quiet: bool) -> None:
+    """Warn about skipped inputs, print the summary table, write the report and the HTML page."""
+    from cfx.reports import write_document
+
     if result.get("skipped"):
         shown = ", ".join(entry["path"] for entry in result["skipped"][:3]) + (", …" if len(result["skipped"]) > 3 else "")
         warn(command, f"{len(result['skipped'])} grayscale input(s) skipped (no true colour to score against): {shown}", quiet)
@@ -102,7 +129,6 @@ def colorizer(
         from cfx.html_report import colorizer_html
 
         _write_html(html, colorizer_html(result, thumbnails.images if thumbnails else None), quiet)
-    _finish(command, result, quiet)
 
 
 def _choices(model: list[str] | None, weights: list[Path] | None) -> list[tuple[str | None, Path | None]]:
@@ -174,7 +200,6 @@ def format_summary(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
-@app.command("detector")
 def detector(
     natural: opt.Natural,
     colorized: opt.ColorizedDirs = None,
@@ -201,14 +226,12 @@ def detector(
     under --natural, colorized by NAME under --colorized NAME=DIR, and unlabelled (warned)
     elsewhere. Error records are listed (exit 1).
     """
-    from cfx.cli.common import colorized_sources
+    from cfx.data.pairs import load_colorizers
     from cfx.detect import load_detector
     from cfx.evaluate import image_paths
     from cfx.evaluate_detector import evaluate_detectors, evaluate_records, format_detectors, format_matrix
     from cfx.progress import progress
     from cfx.reports import write_document
-    from cfx.train.detector import load_colorizers
-    from cfx.weights import WeightsError
 
     command = "cfx eval detector"
     records = _all_records(records, more_records)
@@ -217,11 +240,8 @@ def detector(
             fail_usage("--records scores already computed: it does not take --model, --weights, --colorizers or --mode (the records say which)")
         if not colorized:
             fail_usage("--records needs --colorized NAME=DIR for the folders of colorized images")
-        try:
-            dirs, _ = colorized_sources(colorized, None)
-            result = evaluate_records(_read_records(records, "cfx.detect/1"), natural, dict(dirs), matrix)
-        except (ValueError, FileNotFoundError) as error:  # RecordFileError is a ValueError
-            fail_usage(str(error))
+        dirs, _ = colorized_sources(colorized, None)
+        result = evaluate_records(_read_records(records, "cfx.detect/1"), natural, dict(dirs), matrix)
         result = {"records": list(records), **result}
         for entry in result["failed"]:
             _print_failure(command, entry, quiet)
@@ -229,16 +249,13 @@ def detector(
             shown = ", ".join(entry["path"] for entry in result["unlabelled"][:3]) + (", …" if len(result["unlabelled"]) > 3 else "")
             warn(command, f"{len(result['unlabelled'])} record(s) outside --natural and every --colorized folder, not scored: {shown}", quiet)
     else:
-        detectors = [load_or_fail(lambda n=n, w=w: load_detector(n, w, device, mode=mode)) for n, w in _choices(model, weights)]
-        try:
-            dirs, names = colorized_sources(colorized, colorizers)
-            made = load_colorizers(names, device=device if device != "auto" else "cpu")
-            natural_count = len(image_paths(natural))
-            total = natural_count * (1 + len(made)) + sum(len(image_paths(folder)) for _, folder in dirs)
-            with progress("eval", total=total, quiet=quiet) as bar:
-                result = evaluate_detectors(detectors, natural, dict(dirs), made, matrix, on_image=bar.advance)
-        except (ValueError, FileNotFoundError, WeightsError) as error:
-            fail_usage(str(error))
+        detectors = [load_detector(name, path, device, mode=mode) for name, path in _choices(model, weights)]
+        dirs, names = colorized_sources(colorized, colorizers)
+        made = load_colorizers(names, device=device if device != "auto" else "cpu")
+        natural_count = len(image_paths(natural))
+        total = natural_count * (1 + len(made)) + sum(len(image_paths(folder)) for _, folder in dirs)
+        with progress("eval", total=total, quiet=quiet) as bar:
+            result = evaluate_detectors(detectors, natural, dict(dirs), made, matrix, on_image=bar.advance)
     if not quiet:
         print(format_detectors(result), file=sys.stderr)
         if matrix:

@@ -10,8 +10,6 @@ import typer
 from cfx.cli import options as opt
 from cfx.cli.common import colorized_sources, fail_usage
 
-app = typer.Typer(help="Harden detectors against colorizers they never saw, and colorizers against detectors.", no_args_is_help=True)
-
 
 def _alphas(text: str) -> tuple[float, ...]:
     try:
@@ -23,7 +21,6 @@ def _alphas(text: str) -> tuple[float, ...]:
     return values
 
 
-@app.command("detector")
 def detector(
     weights: Annotated[Path, typer.Option("--weights", "-w", help="The trained detector (.safetensors with its card).", exists=True, dir_okay=False)],
     natural: opt.Natural,
@@ -44,30 +41,24 @@ def detector(
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
-    """Negative sample insertion (seed 000 Algorithm 1); prints one JSON report (cfx.harden-detector/1).
+    """Negative sample insertion (Quan et al. 2019, Algorithm 1); prints one JSON report (cfx.harden-detector/1).
 
     Rounds with α = 0.1..0.4 insert α·natural + (1-α)·colorized as colorized samples, train
     S epochs each at a rate x0.1 per round, drop pairs whose negative samples are missed,
     and keep the candidate (second half of each round) with the largest natural-image
     error rate under θ. The new weights' card names its parent.
     """
-    from cfx.registry import UnknownModelError
     from cfx.reports import write_document
     from cfx.train.harden import HardenRecipe, harden_detector
-    from cfx.weights import WeightsError
 
-    try:
-        recipe = HardenRecipe(alphas=_alphas(alphas), round_epochs=round_epochs, lr=lr, beta=beta, batch_size=batch_size,
-                              val_fraction=val_fraction, seed=seed, half=half, device=device, precision=precision)
-        dirs, names = colorized_sources(colorized, colorizers)
-        result = harden_detector(weights, natural, output, recipe, dirs, names, log_path=log, quiet=quiet)
-    except (ValueError, FileNotFoundError, UnknownModelError, WeightsError) as error:
-        fail_usage(str(error))
+    recipe = HardenRecipe(alphas=_alphas(alphas), round_epochs=round_epochs, lr=lr, beta=beta, batch_size=batch_size,
+                          val_fraction=val_fraction, seed=seed, half=half, device=device, precision=precision)
+    dirs, names = colorized_sources(colorized, colorizers)
+    result = harden_detector(weights, natural, output, recipe, dirs, names, log_path=log, quiet=quiet)
     if result.get("sha256"):
         write_document(result, str(report) if report else None)
 
 
-@app.command("colorizer")
 def colorizer(
     data: Annotated[Path, typer.Option("--data", help="Folder of ground-truth colour photos (walked recursively; first-level folders are class labels).", exists=True, file_okay=False)],
     output: opt.WeightsOut,
@@ -86,22 +77,16 @@ def colorizer(
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
-    """Fine-tune a colorizer on the photos a detector finds most real (seed 004 §3.4); prints one JSON report (cfx.harden-colorizer/1).
+    """Fine-tune a colorizer on the photos a detector finds most real (Mu and Lee, §3.4); prints one JSON report (cfx.harden-colorizer/1).
 
     Before/after on the held-out hard cases: PSNR, SSIM, AuC, colourfulness ratio and
     the detector's fool rate. The new weights' card names its parent.
     """
-    from cfx.cli.common import load_or_fail
     from cfx.detect import load_detector
-    from cfx.registry import UnknownModelError
     from cfx.reports import write_document
     from cfx.train.harden_colorizer import HardenColorizerRecipe, harden_colorizer
-    from cfx.weights import WeightsError
 
-    judge = load_or_fail(lambda: load_detector(detector, detector_weights, device))
+    judge = load_detector(detector, detector_weights, device)
     recipe = HardenColorizerRecipe(k=k, held_out=held_out, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device)
-    try:
-        result = harden_colorizer(model, weights, data, judge, output, recipe, log_path=log, quiet=quiet)
-    except (ValueError, FileNotFoundError, UnknownModelError, WeightsError) as error:
-        fail_usage(str(error))
+    result = harden_colorizer(model, weights, data, judge, output, recipe, log_path=log, quiet=quiet)
     write_document(result, str(report) if report else None)

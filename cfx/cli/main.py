@@ -34,14 +34,29 @@ def _root(
 
 
 from cfx.cli import colorize_command, detect_command, eval_command, harden_command, models_command, train_command, transfer_command  # noqa: E402
+from cfx.cli.commands import add_command  # noqa: E402
 
-app.command("colorize", help=colorize_command.__doc__)(colorize_command.colorize)
-app.command("models", help=models_command.__doc__)(models_command.models)
-app.command("transfer", help=transfer_command.__doc__)(transfer_command.transfer)
-app.command("detect", help=detect_command.__doc__)(detect_command.detect)
-app.add_typer(train_command.app, name="train")
-app.add_typer(eval_command.app, name="eval")
-app.add_typer(harden_command.app, name="harden")
+GROUPS = {
+    "train": "Train colorizers and detectors on image folders.",
+    "eval": "Evaluate colorizers and detectors on image folders.",
+    "harden": "Harden detectors against colorizers they never saw, and colorizers against detectors.",
+}
+# (name, function, help): a top-level command's help is its module's docstring, a group's
+# command's its function's docstring.
+COMMANDS = (
+    ("colorize", colorize_command.colorize, colorize_command.__doc__),
+    ("models", models_command.models, models_command.__doc__),
+    ("transfer", transfer_command.transfer, transfer_command.__doc__),
+    ("detect", detect_command.detect, detect_command.__doc__),
+    ("train colorizer", train_command.colorizer, None),
+    ("train detector", train_command.detector, None),
+    ("eval colorizer", eval_command.colorizer, None),
+    ("eval detector", eval_command.detector, None),
+    ("harden detector", harden_command.detector, None),
+    ("harden colorizer", harden_command.colorizer, None),
+)
+for _name, _function, _help in COMMANDS:
+    add_command(app, _name, _function, _help, GROUPS)
 
 
 def _terminate(signum: int, frame: object) -> None:

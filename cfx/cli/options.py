@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 Inputs = Annotated[list[str], typer.Argument(help="Image files, folders (walked recursively), or - to read paths / JSON Lines from stdin.", show_default=False)]
-OutputDir = Annotated[Path, typer.Option("--output", "-o", help="Output folder; mirrors the input tree.", file_okay=False)]
+OutputDir = Annotated[Path, typer.Option("--output", "-o", help="Output folder (mirrors the input tree), or an image file name (-o colour.jpg) for a single input.")]
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name (see `cfx models`).")]
 Weights = Annotated[Optional[Path], typer.Option("--weights", "-w", help="A .safetensors file with its .json model card.", dir_okay=False)]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]

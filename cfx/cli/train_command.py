@@ -8,12 +8,9 @@ from typing import Annotated
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import colorized_sources, fail_usage
-
-app = typer.Typer(help="Train colorizers and detectors on image folders.", no_args_is_help=True)
+from cfx.cli.common import colorized_sources
 
 
-@app.command("colorizer")
 def colorizer(
     data: Annotated[Path, typer.Option("--data", help="Folder of colour photos (train/ and val/, or split deterministically); first-level folders are class labels.", exists=True, file_okay=False)],
     output: opt.WeightsOut,
@@ -37,28 +34,23 @@ def colorizer(
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
-    """Train a colorizer (seed 003 §3.4-3.6); prints one JSON report (cfx.train/1).
+    """Train a colorizer (Iizuka, Simo-Serra and Ishikawa 2016, §3.4-3.6); prints one JSON report (cfx.train/1).
 
     Runs unchanged under torchrun (DistributedDataParallel; --batch-size is the global batch).
     """
-    from cfx.registry import UnknownModelError
     from cfx.reports import write_document
     from cfx.train.colorizer import ColorizerRecipe, train_colorizer
 
-    try:
-        recipe = ColorizerRecipe(
-            model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
-            lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-            init=str(init) if init else None, precision=precision,
-        )
-        result = train_colorizer(data, output, recipe, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
-    except (ValueError, FileNotFoundError, UnknownModelError) as error:
-        fail_usage(str(error))
+    recipe = ColorizerRecipe(
+        model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
+        lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,
+        init=str(init) if init else None, precision=precision,
+    )
+    result = train_colorizer(data, output, recipe, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     if result.get("sha256"):  # rank 0 under torchrun; the only process otherwise
         write_document(result, str(report) if report else None)
 
 
-@app.command("detector")
 def detector(
     natural: opt.Natural,
     output: opt.WeightsOut,
@@ -83,23 +75,18 @@ def detector(
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
-    """Train a detector of colorized images (seed 000 §III-IV); prints one JSON report (cfx.train/1).
+    """Train a detector of colorized images (Quan et al. 2019, §III-IV); prints one JSON report (cfx.train/1).
 
     The decision threshold is chosen on the validation pairs and stored in the model card.
     Runs unchanged under torchrun (DistributedDataParallel; --batch-size is the global batch).
     """
-    from cfx.registry import UnknownModelError
     from cfx.reports import write_document
     from cfx.train.detector import DetectorRecipe, train_detector
-    from cfx.weights import WeightsError
 
-    try:
-        recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
-                                seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-                                init=str(init) if init else None, precision=precision, mode=mode)
-        dirs, names = colorized_sources(colorized, colorizers)
-        result = train_detector(natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
-    except (ValueError, FileNotFoundError, UnknownModelError, WeightsError) as error:
-        fail_usage(str(error))
+    recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
+                            seed=seed, time_limit_minutes=time_limit, half=half, device=device,
+                            init=str(init) if init else None, precision=precision, mode=mode)
+    dirs, names = colorized_sources(colorized, colorizers)
+    result = train_detector(natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     if result.get("sha256"):
         write_document(result, str(report) if report else None)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, fail_usage, failure_reason, finish_run, load_or_fail, warn
+from cfx.cli.common import collect_inputs, fail_usage, failure_reason, finish_run, interrupted_run, load_or_fail, single_output_file, warn
 
 SCHEMA = "cfx.transfer/1"
 COMMAND = "cfx transfer"
@@ -68,6 +68,7 @@ def transfer(
         except StyleError as error:
             fail_usage(f"--{error}")
     references = [ref for ref in (_style_of(item.fields, style) for item in items) if isinstance(ref, Path)]
+    one_file = single_output_file(output, items, inputs=references)
     # Targets and references are inputs: no output may replace one before it is read.
     planner = OutputPlanner(output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items] + references)
     jobs = []
@@ -76,23 +77,28 @@ def transfer(
         if isinstance(reference, str):
             writer.error(item.path, reference, **common)
             continue
-        target = planner.plan(item)
+        target = output if one_file else planner.plan(item)
         if skip_existing and target.exists():
             writer.write({"path": str(item.path), "style": str(reference), "output": str(target), "skipped": True, **common})
         else:
             jobs.append(TransferJob(item.path, reference, target))
     for warning in planner.warnings:
         warn(COMMAND, warning, quiet)
-    with progress("transfer", total=len(jobs), quiet=quiet) as bar:
-        for result in transfer_files(chosen, jobs, styles, batch_size, threads):
-            if isinstance(result, Failed):
-                job = result.item
-                writer.error(job.source, failure_reason(result.reason, job.source), style=str(job.style), **common)
-            else:
-                for warning in result["warnings"]:
-                    warn(COMMAND, f"{result['path']}: {warning}", quiet)
-                writer.write(result)
-            bar.advance()
+    reported = 0
+    try:
+        with progress("transfer", total=len(jobs), quiet=quiet) as bar:
+            for result in transfer_files(chosen, jobs, styles, batch_size, threads):
+                reported += 1
+                if isinstance(result, Failed):
+                    job = result.item
+                    writer.error(job.source, failure_reason(result.reason, job.source), style=str(job.style), **common)
+                else:
+                    for warning in result["warnings"]:
+                        warn(COMMAND, f"{result['path']}: {warning}", quiet)
+                    writer.write(result)
+                bar.advance()
+    except KeyboardInterrupt:
+        interrupted_run(writer, quiet, len(jobs) - reported)
     finish_run(writer, quiet)
 
 

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from cfx.data.split import assign_split
+from cfx.errors import MissingFolderError
 from cfx.imageio import IMAGE_SUFFIXES
 
 
@@ -76,7 +77,7 @@ def load_folder(root: Path | str, val_fraction: float = 0.1, max_short_side: int
     """Decode a data folder into train/val image sets."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: not a directory")
+        raise MissingFolderError(f"{root}: not a directory")
     if (root / "train").is_dir() and (root / "val").is_dir():
         parts = {"train": (root / "train", _list_images(root / "train")), "val": (root / "val", _list_images(root / "val"))}
     else:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 
+from cfx.errors import UsageError
+
 SPLITS = ("train", "val")
 
 
 def assign_split(key: str, val_fraction: float = 0.1) -> str:
     """Return "val" for a stable ``val_fraction`` of keys, else "train"."""
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     bucket = int.from_bytes(digest[:8], "big") / 2**64
     return "val" if bucket < val_fraction else "train"

@@ -23,7 +23,6 @@ from cfx.color import denormalize_ab, normalize_ab
 
 
 class ColorizerBase(nn.Module):
-    task = "colorize"
     multiple = 8
 
     @property

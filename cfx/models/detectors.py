@@ -33,7 +33,6 @@ ACTIVATIONS = {"none": nn.Identity, "relu": lambda: nn.ReLU(inplace=True), "tanh
 class DetectorBase(nn.Module):
     """What the detection trainer and runner use: logits, probability, loss."""
 
-    task = "detect"
     input_size = 256  # side of the square the image is resized to (seed 000: 256×256)
 
     def probability(self, x: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from cfx.color import lab_to_rgb, rgb_to_lab
 from cfx.data.folder import ImageSet, center_crop, load_folder, random_crop
+from cfx.errors import UsageError
 from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
@@ -52,7 +53,7 @@ class ColorizerRecipe(PrecisionChecked):
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
 
 
-def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     lab = rgb_to_lab(rgb)
     return lab[:, :1] / 100.0, lab[:, 1:]
 
@@ -67,7 +68,7 @@ def validate(model: torch.nn.Module, val: ImageSet, size: int, alpha: float, bat
     for start in range(0, len(val), batch_size):
         rgb = torch.stack([center_crop(im, size) for im in val.images[start : start + batch_size]]).to(device)
         labels = torch.tensor(val.labels[start : start + batch_size], device=device)
-        lightness, ab = _lab_batch(rgb)
+        lightness, ab = lab_batch(rgb)
         loss, predicted_ab = model.training_loss(lightness, ab, labels, alpha)
         predicted_ab = F.interpolate(predicted_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
         prediction = lab_to_rgb(torch.cat((lightness * 100.0, predicted_ab), 1))
@@ -97,7 +98,7 @@ def _learning_rate(recipe: ColorizerRecipe) -> float:
 
 def _optimizer(model: torch.nn.Module, recipe: ColorizerRecipe) -> torch.optim.Optimizer:
     if recipe.optimizer not in _OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {recipe.optimizer!r} (adam or adadelta)")
+        raise UsageError(f"unknown optimizer {recipe.optimizer!r} (adam or adadelta)")
     return _OPTIMIZERS[recipe.optimizer](model.parameters(), lr=_learning_rate(recipe))
 
 
@@ -152,14 +153,12 @@ def _train(
     quiet: bool,
     on_epoch: Callable[[dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
-    spec = get_spec(recipe.model)
-    if spec.task != "colorize":
-        raise ValueError(f"{recipe.model} is a {spec.task} model, not a colorizer")
+    spec = get_spec(recipe.model, "colorize")
     folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
     if not len(folder.train):
-        raise ValueError(f"{data}: no training images found")
+        raise UsageError(f"{data}: no training images found")
     if len(folder.train) < 2 * world.size:
-        raise ValueError(f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}")
+        raise UsageError(f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}")
     message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}", quiet)
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model, num_classes=len(folder.classes))
@@ -187,7 +186,7 @@ def _train(
                 mine = world.my_part(batch)
                 rgb = torch.stack([random_crop(folder.train.images[i], size, seeded(recipe.seed, state["epoch"], i), recipe.min_scale) for i in mine])
                 labels = torch.tensor([folder.train.labels[i] for i in mine], device=world.device)
-                lightness, ab = _lab_batch(rgb.to(world.device))
+                lightness, ab = lab_batch(rgb.to(world.device))
                 with amp:
                     loss, _ = trainer(lightness, ab, labels)
                 optimizer.zero_grad(set_to_none=True)

@@ -9,6 +9,7 @@ from typing import Any, ContextManager
 
 import torch
 
+from cfx.errors import UsageError
 from cfx.progress import message
 
 
@@ -37,7 +38,7 @@ TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
 def check_precision(precision: str) -> None:
     """A recipe's precision must be one of :data:`TRAIN_PRECISIONS` (checked before any data is loaded)."""
     if precision not in TRAIN_PRECISIONS:
-        raise ValueError(f"unknown training precision {precision!r} (--precision {', '.join(TRAIN_PRECISIONS)})")
+        raise UsageError(f"unknown training precision {precision!r} (--precision {', '.join(TRAIN_PRECISIONS)})")
 
 
 class PrecisionChecked:
@@ -78,17 +79,14 @@ def initialize_from(model: torch.nn.Module, path: Path, task: str) -> list[str]:
     (fine-tuning); returns the names left as initialised (e.g. a classifier over other
     classes). A parent of another task, or one sharing no tensor with ``model``, is an
     error naming the file."""
-    from cfx.weights import load_model, read_card
+    from cfx.loading import load
 
-    card = read_card(path)
-    if card.get("task") != task:
-        raise ValueError(f"{path}: --init weights are a {card.get('task')} model ({card.get('name')}), not a {task} model")
-    parent, _ = load_model(card["name"], path)
-    source = parent.state_dict()
+    parent = load(task, weights=path, device="cpu", inference=False)
+    source = parent.network.state_dict()
     target = model.state_dict()
     matched = {k: v.to(target[k].dtype) for k, v in source.items() if k in target and target[k].shape == v.shape}
     if not matched:
-        raise ValueError(f"{path}: --init weights ({card['name']}) share no tensor with the model being trained")
+        raise UsageError(f"{path}: --init weights ({parent.card['name']}) share no tensor with the model being trained")
     model.load_state_dict(matched, strict=False)
     return sorted(k for k in target if k not in matched)
 

@@ -1,16 +1,11 @@
-"""`cfx train detector`: seed 000 §III-B/C and §IV-A (training protocol).
+"""`cfx train detector`: Quan et al. (2019), §III-B/C (BaseNet, DecNet) and §IV-A (training protocol).
 
-Natural images (NIs) come from a folder; colorized images (CIs) of the same scenes
-come from folders (``NAME=DIR``, paired with the NIs by relative path) or are made on
-the fly by registry colorizers from the NIs' luminance (and, like the outputs of
-`cfx colorize`, stored as JPEG at quality 95 when the natural image is a JPEG, so the
-compression the detector sees is the same on both sides). In ``resize`` mode (the
-paper's) every image is resized to the detector's square input
-(:func:`cfx.detect.model_input`, as at test time); in ``patch`` mode images are kept at
-their native resolution (short side at most ``max_short_side``), every training step
-takes a random square crop of each (:func:`cfx.detect.random_patch`), and validation
-scores them as `cfx detect --mode patch` does (a grid of crops, the maximum score), so
-pixel-scale traces that a resize would blur stay visible.
+The training pairs (natural images and colorized versions of the same scenes) come from
+:mod:`cfx.data.pairs`. In ``resize`` mode (the paper's) every image is resized to the
+detector's square input; in ``patch`` mode every training step takes a random square
+crop of each image at its native resolution (:func:`cfx.detect.random_patch`), and
+validation scores them as `cfx detect --mode patch` does (a grid of crops, the maximum
+score), so pixel-scale traces that a resize would blur stay visible.
 
 SGD with momentum 0.9 and weight decay 1e-4; minibatches of half NIs and half CIs;
 the learning rate divided by 10 every ``lr_step`` epochs (the paper: 1e-4, ÷10 every
@@ -23,7 +18,6 @@ P(colorized) is the one with the lowest validation HTER, stored in the card.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -31,10 +25,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from cfx.data.folder import ImageSet, load_folder
-from cfx.detect import DEFAULT_MAX_PATCHES, MODES, model_input, patches, random_patch
+from cfx.data.pairs import DetectorData, PairSet, load_colorizers, load_detector_data
+from cfx.detect import DEFAULT_MAX_PATCHES, check_mode, patches, random_patch
 from cfx.detection_metrics import by_source, choose_threshold
-from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
+from cfx.errors import UsageError
+from cfx.labels import CLASSES, COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
@@ -44,7 +39,6 @@ from cfx.weights import save_model
 
 LOG_SCHEMA = "cfx.train-detector-log/1"
 REPORT_SCHEMA = "cfx.train/1"
-NATURAL, COLORIZED = 0, 1
 
 
 @dataclass
@@ -70,155 +64,6 @@ class DetectorRecipe(PrecisionChecked):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_mode(self.mode)
-
-
-def check_mode(mode: str) -> str:
-    """``mode`` if it is one of :data:`cfx.detect.MODES` (resize, patch); else ValueError (a usage error in the CLI)."""
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r} (resize or patch)")
-    return mode
-
-
-@dataclass
-class PairSet:
-    """NIs and CIs (uint8 3×S×S in resize mode, 3×H×W at native size in patch mode) with their pairing.
-
-    ``pairs[k] = (i, j)``: colorized image j shows natural image i's scene;
-    ``sources[j]`` names the colorizer that made CI j.
-    """
-
-    natural: list[torch.Tensor]
-    colorized: list[torch.Tensor]
-    pairs: list[tuple[int, int]]
-    sources: list[str]
-
-    def counts(self) -> dict[str, int]:
-        return dict(Counter(self.sources))
-
-
-@dataclass
-class DetectorData:
-    train: PairSet
-    val: PairSet
-    description: dict[str, Any]
-
-
-# ---------------------------------------------------------------- data
-
-
-def _square(image: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 3×H×W → uint8 3×S×S, resized exactly as at test time."""
-    x = model_input(image[None], size)[0]
-    return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-
-
-def _native(image: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 3×H×W kept as it is (patch mode crops it at every step)."""
-    return image
-
-
-def _key(path: Path, root: Path) -> str:
-    return path.relative_to(root).with_suffix("").as_posix()
-
-
-def parse_named_dirs(values: Sequence[str]) -> list[tuple[str, Path]]:
-    """``NAME=DIR`` options → (name, folder); a bare DIR is named after the folder."""
-    result = []
-    for value in values:
-        name, sep, folder = value.partition("=")
-        if not sep:
-            name, folder = Path(value).name, value
-        if not name or not folder:
-            raise ValueError(f"--colorized expects NAME=DIR, got {value!r}")
-        if not Path(folder).is_dir():
-            raise FileNotFoundError(f"{folder}: not a directory (--colorized {value})")
-        result.append((name, Path(folder)))
-    return result
-
-
-def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
-    """What `cfx colorize` would write for ``path`` (H×W×3 float sRGB): its luminance
-    colorized, then encoded as JPEG (q95) when ``path`` is a JPEG; uint8 3×H×W."""
-    loaded = LoadedImage(path=path, rgb=rgb, alpha=None, bit_depth=8, is_gray=False, mode="RGB")
-    result = colorizer.colorize_array(loaded)
-    pixels = jpeg_roundtrip(result) if is_jpeg(path) else quantize_rgb8(result)
-    return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
-
-
-def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
-    """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
-    return [colorized_copy(colorizer, image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0, path) for image, path in zip(images.images, files)]
-
-
-def load_colorizers(names: Sequence[str], device: str = "cpu") -> list[Any]:
-    """Registry colorizers with shipped weights, or weights files (``*.safetensors``)."""
-    from cfx.colorize import load_colorizer
-
-    loaded = []
-    for name in names:
-        if name.endswith(".safetensors"):
-            loaded.append(load_colorizer(None, name, device=device))
-        else:
-            loaded.append(load_colorizer(name, None, device=device))
-    return loaded
-
-
-def load_detector_data(
-    natural: Path,
-    colorized_dirs: Sequence[tuple[str, Path]],
-    colorizers: Sequence[Any],
-    size: int,
-    val_fraction: float = 0.1,
-    max_short_side: int = 256,
-    quiet: bool = False,
-    mode: str = "resize",
-) -> DetectorData:
-    """NIs from ``natural`` (split as `cfx train colorizer` splits), CIs from folders and colorizers;
-    resized to size×size in ``resize`` mode, kept at native size in ``patch`` mode."""
-    shape = _square if check_mode(mode) == "resize" else _native
-    nat = load_folder(natural, val_fraction, max_short_side)
-    if not len(nat.train):
-        raise ValueError(f"{natural}: no natural training images found")
-    if not colorized_dirs and not colorizers:
-        raise ValueError("no colorized images: give --colorized NAME=DIR or --colorizers")
-    sets: dict[str, PairSet] = {}
-    for split, images in (("train", nat.train), ("val", nat.val)):
-        keys = {_key(f, natural): i for i, f in enumerate(images.files)}
-        pairs = PairSet([shape(im, size) for im in images.images], [], [], [])
-        for name, folder in colorized_dirs:
-            col = load_folder(folder, val_fraction, max_short_side)
-            found = 0
-            for part in (col.train, col.val):
-                for f, im in zip(part.files, part.images):
-                    i = keys.get(_key(f, folder))
-                    if i is not None:
-                        pairs.pairs.append((i, len(pairs.colorized)))
-                        pairs.colorized.append(shape(im, size))
-                        pairs.sources.append(name)
-                        found += 1
-            message(f"{name}: {found} colorized {split} images paired with natural ones in {folder}", quiet)
-        for colorizer in colorizers:
-            with progress(f"colorize {split} ({colorizer.name})", total=len(images), quiet=quiet) as bar:
-                for i, ci in enumerate(colorize_set(images, colorizer, images.files)):
-                    pairs.pairs.append((i, len(pairs.colorized)))
-                    pairs.colorized.append(shape(ci, size))
-                    pairs.sources.append(colorizer.name)
-                    bar.advance()
-        sets[split] = pairs
-    if not sets["train"].pairs:
-        raise ValueError(f"no colorized training image matches a natural one in {natural} (pairs are matched by relative path)")
-    description = {
-        "natural": str(natural),
-        "mode": mode,
-        "manifest_sha256": nat.manifest_sha256,
-        "colorized_dirs": {name: str(folder) for name, folder in colorized_dirs},
-        "colorizers": {c.name: c.card.get("sha256") for c in colorizers},
-        "train_natural": len(sets["train"].natural),
-        "train_colorized": sets["train"].counts(),
-        "val_natural": len(sets["val"].natural),
-        "val_colorized": sets["val"].counts(),
-    }
-    return DetectorData(sets["train"], sets["val"], description)
 
 
 # ---------------------------------------------------------------- training core
@@ -283,7 +128,7 @@ def train_epoch(
         for b, (nat_idx, col_idx) in enumerate(batches):
             # Interleaved, so every process's contiguous share (DDP) is half natural too.
             images = [image for i, j in zip(nat_idx, col_idx) for image in (natural[i], colorized[j])]
-            labels = [NATURAL, COLORIZED] * len(nat_idx)
+            labels = [NATURAL_INDEX, COLORIZED_INDEX] * len(nat_idx)
             mine = world.my_part(list(range(len(images))))
             x = torch.stack([random_patch(images[k], crop, generator) if crop else images[k] for k in mine]).to(world.device)
             if flip:
@@ -400,11 +245,9 @@ def _train(
     quiet: bool,
     on_epoch: Callable[[dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
-    spec = get_spec(recipe.model)
-    if spec.task != "detect":
-        raise ValueError(f"{recipe.model} is a {spec.task} model, not a detector")
+    spec = get_spec(recipe.model, "detect")
     if recipe.batch_size < 2 * world.size:
-        raise ValueError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
+        raise UsageError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model)
     start_from(model, recipe.init, "detect", quiet)  # a resumed checkpoint overwrites these below
@@ -461,7 +304,7 @@ def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str
         "arch": spec.arch,
         "preset": spec.preset,
         "task": spec.task,
-        "classes": ["natural", "colorized"],
+        "classes": list(CLASSES),
         "mode": recipe.mode,  # the default mode of `cfx detect` for these weights
         "training": {
             **data.description,

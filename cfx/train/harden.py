@@ -1,4 +1,4 @@
-"""`cfx harden detector`: negative sample insertion, seed 000 §III-D, Algorithm 1.
+"""`cfx harden detector`: negative sample insertion, Quan et al. (2019), §III-D, Algorithm 1.
 
 Given a trained detector M, its natural/colorized training pairs P and a validation
 set V of natural images:
@@ -32,10 +32,13 @@ from typing import Any, Sequence
 
 import torch
 
+from cfx.data.pairs import load_colorizers, load_detector_data
+from cfx.errors import UsageError
+from cfx.loading import load
 from cfx.progress import message
 from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded
-from cfx.train.detector import _Loss, load_colorizers, load_detector_data, save_detector, score_images, set_lr, step_lr, train_epoch, validation_metrics
-from cfx.train.distributed import setup, teardown
+from cfx.train.detector import _Loss, save_detector, score_images, set_lr, step_lr, train_epoch, validation_metrics
+from cfx.train.distributed import World, setup, teardown
 
 REPORT_SCHEMA = "cfx.harden-detector/1"
 LOG_SCHEMA = "cfx.harden-detector-log/1"
@@ -66,12 +69,12 @@ def negative_samples(natural: Sequence[torch.Tensor], colorized: Sequence[torch.
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     for i, j in pairs:
         if natural[i].shape != colorized[j].shape:
-            raise ValueError(f"a natural image and its colorized version differ in size ({tuple(natural[i].shape)} vs {tuple(colorized[j].shape)}): they cannot be blended")
+            raise UsageError(f"a natural image and its colorized version differ in size ({tuple(natural[i].shape)} vs {tuple(colorized[j].shape)}): they cannot be blended")
     return [(alpha * natural[i].float() + (1.0 - alpha) * colorized[j].float()).round().clamp(0, 255).to(torch.uint8) for i, j in pairs]
 
 
 def selection_bound(error_rate: float, beta: float = 2.0) -> float:
-    """θ = β · error rate on V, or 2 % when that error is under 1 % (seed 000 §III-D)."""
+    """θ = β · error rate on V, or 2 % when that error is under 1 % (Quan et al. 2019, §III-D)."""
     return 0.02 if error_rate < 0.01 else beta * error_rate
 
 
@@ -119,101 +122,125 @@ def harden_detector(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Algorithm 1 on the detector in ``weights``; writes ``output`` (+ card); returns the report."""
-    from cfx.weights import load_model, read_card
-
     world = setup(recipe.device)
-    quiet = quiet or not world.is_main
     try:
-        parent_card = read_card(weights)
-        model, card = load_model(parent_card["name"], weights, world.device)
-        if getattr(model, "task", None) != "detect":
-            raise ValueError(f"{weights}: {parent_card['name']} is not a detector")
-        model = model.to(memory_format=torch.channels_last).train()
-        threshold = float(card.get("threshold", 0.5))
-        mode = str(card.get("mode", "resize"))  # the parent's training mode (resize or patch) is kept
-        crop = model.input_size if mode == "patch" else None
-        parent_log = card.get("training", {})
-        lr = recipe.lr if recipe.lr is not None else _final_lr(card)
-        colorizers = load_colorizers(colorizer_names, device=str(world.device))
-        data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet, mode)
-        train, val = data.train, data.val
-        if not val.natural:
-            raise ValueError(f"{natural}: no natural validation images (V)")
-        before = validation_metrics(model, val, threshold, mode) if val.colorized else None
-        base_error = natural_error_rate(model, val.natural, threshold, mode)
-        theta = selection_bound(base_error, recipe.beta)
-        message(f"error rate on V: {base_error:.4f}; θ = {theta:.4f}; {len(train.pairs)} pairs; lr^0 = {lr:g}", quiet)
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-        trainer = world.wrap(_Loss(model))
-        active = list(range(len(train.pairs)))  # P: indices into train.pairs
-        colorized_pool: list[torch.Tensor] = list(train.colorized)  # D's colorized part
-        candidates: list[_Candidate] = []
-        rounds: list[dict[str, Any]] = []
-        started = time.monotonic()
+        run = _Hardening(world, weights, recipe, quiet or not world.is_main, log_path)
+        run.load_data(natural, colorized_dirs, colorizer_names)
         for r, alpha in enumerate(recipe.alphas, start=1):
-            pairs = [train.pairs[k] for k in active]
-            negatives = negative_samples(train.natural, train.colorized, pairs, alpha)
-            colorized_pool += negatives
-            set_lr(optimizer, lr)
-            info: dict[str, Any] = {"round": r, "alpha": alpha, "lr": lr, "pairs": len(pairs), "negatives": len(negatives), "train_colorized_pool": len(colorized_pool), "epochs": []}
-            round_candidates: list[int] = []
-            for epoch in range(1, recipe.round_epochs + 1):
-                loss, seen = train_epoch(
-                    trainer, optimizer, train.natural, colorized_pool, recipe.batch_size, seeded(recipe.seed, r, epoch), world,
-                    recipe.flip, quiet, f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}", count=len(train.natural),
-                    precision=recipe.precision, crop=crop,
-                )
-                entry: dict[str, Any] = {"schema": LOG_SCHEMA, "round": r, "alpha": alpha, "epoch": epoch, "train_loss": loss, "samples": seen, "lr": lr}
-                if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
-                    error = natural_error_rate(model, val.natural, threshold, mode)
-                    entry["val_error"] = error
-                    round_candidates.append(len(candidates))
-                    candidates.append(_Candidate(r, epoch, alpha, error, copy.deepcopy(model.state_dict())))
-                info["epochs"].append({k: v for k, v in entry.items() if k not in ("schema", "round", "alpha")})
-                emit_log(entry, log_path, quiet)
-                world.barrier()
-            # Lines 7-11: a misclassified negative sample (judged natural) drops its pair.
-            judged = score_images(model, negatives, mode=mode) >= threshold
-            active = [k for k, colorized in zip(active, judged) if colorized]
-            info["kept_pairs"] = len(active)
-            info["dropped_pairs"] = int((~judged).sum())
-            if round_candidates:
-                pick, under = select_candidate([candidates[c].error for c in round_candidates], theta)
-                info["selected_epoch"] = candidates[round_candidates[pick]].epoch
-                info["selected_epoch_under_theta"] = under
-            rounds.append(info)
-            lr *= 0.1  # line 13
-        chosen_index, under_theta = select_candidate([c.error for c in candidates], theta)
-        chosen = candidates[chosen_index]
-        model.load_state_dict(chosen.state)
-        after = validation_metrics(model, val, threshold, mode) if val.colorized else None
+            run.train_round(r, alpha)
+        return run.finish(output)
+    finally:
+        teardown(world)
+
+
+class _Hardening:
+    """One run of Algorithm 1, step by step: the parent (line 1), the data and θ (lines 2-3),
+    the rounds (lines 4-13), the choice of the final model (line 14) and its card."""
+
+    def __init__(self, world: World, weights: Path, recipe: HardenRecipe, quiet: bool, log_path: Path | None) -> None:
+        parent = load("detect", weights=weights, device=world.device, inference=False)
+        self.world, self.weights, self.recipe, self.quiet, self.log_path = world, weights, recipe, quiet, log_path
+        self.model = parent.network.to(memory_format=torch.channels_last).train()
+        self.card = parent.card
+        self.threshold = float(self.card.get("threshold", 0.5))
+        self.mode = str(self.card.get("mode", "resize"))  # the parent's training mode (resize or patch) is kept
+        self.crop = self.model.input_size if self.mode == "patch" else None
+        self.lr = recipe.lr if recipe.lr is not None else _final_lr(self.card)
+        self.candidates: list[_Candidate] = []
+        self.rounds: list[dict[str, Any]] = []
+
+    def load_data(self, natural: Path, colorized_dirs: Sequence[tuple[str, Path]], colorizer_names: Sequence[str]) -> None:
+        """P and V, the error rate on V before hardening and θ; the optimizer and D."""
+        recipe, model = self.recipe, self.model
+        colorizers = load_colorizers(colorizer_names, device=str(self.world.device))
+        self.data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, self.quiet, self.mode)
+        train, val = self.data.train, self.data.val
+        if not val.natural:
+            raise UsageError(f"{natural}: no natural validation images (V)")
+        self.before = validation_metrics(model, val, self.threshold, self.mode) if val.colorized else None
+        self.base_error = natural_error_rate(model, val.natural, self.threshold, self.mode)
+        self.theta = selection_bound(self.base_error, recipe.beta)
+        message(f"error rate on V: {self.base_error:.4f}; θ = {self.theta:.4f}; {len(train.pairs)} pairs; lr^0 = {self.lr:g}", self.quiet)
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        self.trainer = self.world.wrap(_Loss(model))
+        self.active = list(range(len(train.pairs)))  # P: indices into train.pairs
+        self.colorized_pool: list[torch.Tensor] = list(train.colorized)  # D's colorized part
+        self.started = time.monotonic()
+
+    def train_round(self, r: int, alpha: float) -> None:
+        """Lines 5-13 for one α: insert the negative samples, train S epochs keeping the
+        second half's models as candidates, drop the pairs whose negatives are missed."""
+        recipe, train = self.recipe, self.data.train
+        pairs = [train.pairs[k] for k in self.active]
+        negatives = negative_samples(train.natural, train.colorized, pairs, alpha)
+        self.colorized_pool += negatives
+        set_lr(self.optimizer, self.lr)
+        info: dict[str, Any] = {"round": r, "alpha": alpha, "lr": self.lr, "pairs": len(pairs), "negatives": len(negatives), "train_colorized_pool": len(self.colorized_pool), "epochs": []}
+        round_candidates = [self._train_epoch(r, alpha, epoch, info) for epoch in range(1, recipe.round_epochs + 1)]
+        round_candidates = [c for c in round_candidates if c is not None]
+        # Lines 7-11: a misclassified negative sample (judged natural) drops its pair.
+        judged = score_images(self.model, negatives, mode=self.mode) >= self.threshold
+        self.active = [k for k, colorized in zip(self.active, judged) if colorized]
+        info["kept_pairs"] = len(self.active)
+        info["dropped_pairs"] = int((~judged).sum())
+        if round_candidates:
+            pick, under = select_candidate([self.candidates[c].error for c in round_candidates], self.theta)
+            info["selected_epoch"] = self.candidates[round_candidates[pick]].epoch
+            info["selected_epoch_under_theta"] = under
+        self.rounds.append(info)
+        self.lr *= 0.1  # line 13
+
+    def _train_epoch(self, r: int, alpha: float, epoch: int, info: dict[str, Any]) -> int | None:
+        """One epoch of a round; the index of the candidate it made (second half of the round), else None."""
+        recipe = self.recipe
+        loss, seen = train_epoch(
+            self.trainer, self.optimizer, self.data.train.natural, self.colorized_pool, recipe.batch_size, seeded(recipe.seed, r, epoch), self.world,
+            recipe.flip, self.quiet, f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}", count=len(self.data.train.natural),
+            precision=recipe.precision, crop=self.crop,
+        )
+        entry: dict[str, Any] = {"schema": LOG_SCHEMA, "round": r, "alpha": alpha, "epoch": epoch, "train_loss": loss, "samples": seen, "lr": self.lr}
+        candidate = None
+        if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
+            error = natural_error_rate(self.model, self.data.val.natural, self.threshold, self.mode)
+            entry["val_error"] = error
+            candidate = len(self.candidates)
+            self.candidates.append(_Candidate(r, epoch, alpha, error, copy.deepcopy(self.model.state_dict())))
+        info["epochs"].append({k: v for k, v in entry.items() if k not in ("schema", "round", "alpha")})
+        emit_log(entry, self.log_path, self.quiet)
+        self.world.barrier()
+        return candidate
+
+    def finish(self, output: Path) -> dict[str, Any]:
+        """Line 14: the final model among the candidates; its weights, card and the report."""
+        chosen_index, under_theta = select_candidate([c.error for c in self.candidates], self.theta)
+        chosen = self.candidates[chosen_index]
+        self.model.load_state_dict(chosen.state)
+        after = validation_metrics(self.model, self.data.val, self.threshold, self.mode) if self.data.val.colorized else None
+        card = self.card
         hardening = {
-            "parent": {"name": card["name"], "weights": str(weights), "sha256": card.get("sha256")},
-            "recipe": asdict(recipe),
-            "lr0": rounds[0]["lr"] if rounds else lr,
-            "base_val_error": base_error,
-            "theta": theta,
+            "parent": {"name": card["name"], "weights": str(self.weights), "sha256": card.get("sha256")},
+            "recipe": asdict(self.recipe),
+            "lr0": self.rounds[0]["lr"] if self.rounds else self.lr,
+            "base_val_error": self.base_error,
+            "theta": self.theta,
             "selected": {"round": chosen.round, "epoch": chosen.epoch, "alpha": chosen.alpha, "val_error": chosen.error, "under_theta": under_theta},
-            "rounds": rounds,
-            "train_seconds": round(time.monotonic() - started, 1),
+            "rounds": self.rounds,
+            "train_seconds": round(time.monotonic() - self.started, 1),
         }
         new_card = {k: v for k, v in card.items() if k not in ("schema", "sha256", "bytes", "params", "dtype", "config", "metrics", "threshold", "weights_path")}
-        new_card.update(parent=card.get("sha256"), hardening=rounded(hardening), training={**parent_log, "hardening_data": data.description})
+        new_card.update(parent=card.get("sha256"), hardening=rounded(hardening), training={**card.get("training", {}), "hardening_data": self.data.description})
         saved: dict[str, Any] = {}
-        if world.is_main:
-            saved = save_detector(model, output, new_card, after, half=recipe.half)  # ``after`` is at the parent's threshold
-        report = {
+        if self.world.is_main:
+            saved = save_detector(self.model, output, new_card, after, half=self.recipe.half)  # ``after`` is at the parent's threshold
+        return {
             "schema": REPORT_SCHEMA,
             "output": str(output),
             "sha256": saved.get("sha256"),
-            "threshold": threshold,
+            "threshold": self.threshold,
             **rounded(hardening),
-            "before": _public(before),
+            "before": _public(self.before),
             "after": _public(after),
         }
-        return report
-    finally:
-        teardown(world)
 
 
 def _public(metrics: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from cfx.data.split import assign_split
+from cfx.errors import UsageError
 from cfx.evaluate import image_paths
 from cfx.imageio import atomic_write_bytes, load_image
 from cfx.progress import message, progress
@@ -96,11 +97,11 @@ def harden_colorizer(
     parent_path = Path(parent.card["weights_path"])
     paths = image_paths(data)
     if len(paths) < 2:
-        raise ValueError(f"{data}: need at least 2 photos, found {len(paths)}")
+        raise UsageError(f"{data}: need at least 2 photos, found {len(paths)}")
     cases = hard_cases(detector, paths, recipe.k, quiet)
     train, held = split_cases(cases, data, recipe.held_out)
     if len(train) < 2 or not held:
-        raise ValueError(f"{len(cases)} hard cases split into {len(train)} train / {len(held)} held out: raise --k")
+        raise UsageError(f"{len(cases)} hard cases split into {len(train)} train / {len(held)} held out: raise --k")
     message(f"{len(paths)} photos scored; {len(cases)} hard cases (P(colorized) ≤ {cases[-1][1]:.4f}): {len(train)} train / {len(held)} held out", quiet)
     with tempfile.TemporaryDirectory(prefix="cfx-harden-") as tmp:
         folder = Path(tmp)

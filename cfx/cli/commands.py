@@ -1,0 +1,71 @@
+"""How every subcommand is registered, and what its errors become.
+
+:func:`add_command` registers a function as ``cfx NAME`` or ``cfx GROUP NAME`` (the group
+made on first use), wrapped in the error policy of :func:`reporting_errors`:
+
+- a :class:`cfx.errors.UsageError` (the user's to fix) is one line, ``cfx: error: …``,
+  and exit code 2;
+- any other exception is a bug or a failure of the environment: one line naming the
+  exception and saying how to see the traceback, and exit code 1; with ``CFX_DEBUG=1``
+  the exception propagates with its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any, Callable
+
+import typer
+
+from cfx.errors import UsageError
+from cfx.reports import EXIT_FAILED
+
+DEBUG_VARIABLE = "CFX_DEBUG"
+
+
+def reporting_errors(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with the CLI's error policy (see the module docstring)."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # the CLI's own exits and usage messages
+            raise
+        except UsageError as error:
+            from cfx.cli.common import fail_usage
+
+            fail_usage(_first_line(error))
+        except Exception as error:
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
+            print(f"cfx: error: {type(error).__name__}: {_first_line(error)} (not a usage error; {DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
+            raise typer.Exit(EXIT_FAILED) from None
+
+    return run
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
+
+
+def add_command(app: typer.Typer, name: str, function: Callable[..., Any], help: str | None = None, groups: dict[str, str] | None = None) -> None:
+    """Register ``function`` as ``name`` ("colorize", or "train colorizer" for a group's
+    command) under :func:`reporting_errors`; ``help`` defaults to the function's docstring.
+    A group is made, with its help from ``groups``, the first time one of its commands is added."""
+    *group_names, command = name.split()
+    target = app
+    for group in group_names:
+        target = _group(target, group, (groups or {}).get(group, ""))
+    target.command(command, help=help)(reporting_errors(function))
+
+
+def _group(app: typer.Typer, name: str, help: str) -> typer.Typer:
+    for info in app.registered_groups:
+        if info.name == name:
+            return info.typer_instance
+    group = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
