@@ -21,6 +21,7 @@ def fail_usage(message: str) -> NoReturn:
 
 def collect_inputs(args: Sequence[str], output: Path | None, shard: str | None, writer: RecordWriter) -> list:
     """Input items from files, folders and stdin; problems become error records."""
+    from cfx.errors import UsageError
     from cfx.inputs import InputProblem, iter_inputs, parse_shard, shard as take_shard
 
     if not args:
@@ -28,7 +29,7 @@ def collect_inputs(args: Sequence[str], output: Path | None, shard: str | None, 
     check_input_args(args, output)
     try:
         part = parse_shard(shard) if shard else None
-    except ValueError as error:
+    except UsageError as error:
         fail_usage(str(error))
     items = []
     for found in iter_inputs(args, stdin=sys.stdin, exclude=output):
@@ -84,14 +85,13 @@ def single_output_file(output: Path, items: Sequence, inputs: Sequence[Path] = (
 
 
 def load_or_fail(load: Callable[[], T]) -> T:
-    """Load a model; a missing/corrupt weights file or bad option is a usage error (exit 2)."""
-    from cfx.registry import UnknownModelError
-    from cfx.runner import DeviceError
-    from cfx.weights import WeightsError
+    """Load a model; a :class:`~cfx.errors.UsageError` (unknown model, missing or corrupt
+    weights, bad option) is exit 2, anything else a bug (see :mod:`cfx.cli.commands`)."""
+    from cfx.errors import UsageError
 
     try:
         return load()
-    except (WeightsError, UnknownModelError, DeviceError, ValueError) as error:
+    except UsageError as error:
         fail_usage(str(error))
 
 
@@ -132,6 +132,6 @@ def failure_reason(reason: str, path: Path) -> str:
 
 def colorized_sources(colorized: list[str] | None, colorizers: str | None) -> tuple[list[tuple[str, Path]], list[str]]:
     """--colorized NAME=DIR options and the --colorizers list (ValueError/FileNotFoundError on bad ones)."""
-    from cfx.train.detector import parse_named_dirs
+    from cfx.data.pairs import parse_named_dirs
 
     return parse_named_dirs(colorized or []), [n.strip() for n in (colorizers or "").split(",") if n.strip()]
