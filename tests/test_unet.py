@@ -197,7 +197,9 @@ def test_cached_trainer_two_phases_sum_their_totals(tmp_path: Path) -> None:
     assert torch.equal(before.encoder.stages[0][0].depthwise.conv.weight, after.encoder.stages[0][0].depthwise.conv.weight)
     assert not torch.equal(before.encoder.stages[5][0].depthwise.conv.weight, after.encoder.stages[5][0].depthwise.conv.weight)
     assert frozen_encoder  # the tiny preset has no pretrained source: a random encoder
-    with pytest.raises(ValueError, match="phase"):
+    from cfx.errors import UsageError
+
+    with pytest.raises(UsageError, match="phase"):
         CachedRecipe(phase="all")
 
 
@@ -210,3 +212,28 @@ def test_koala_lite0_embedding_is_the_frozen_pretrained_classifier() -> None:
     assert sum(p.numel() for p in model.embedding.parameters()) == 4_652_008
     with pytest.raises(ValueError, match="1000"):
         create_model("koala.lite0", embedding_dim=10)
+
+
+def test_cli_trains_unet_in_phases_and_colorizes_with_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cfx.cli.main import app
+
+    runner = CliRunner()
+    data = _folder(tmp_path / "data", 4)
+    out = tmp_path / "u.safetensors"
+    args = ["train", "colorizer", "--data", str(data), "--model", "unet.tiny", "-o", str(out), "--epochs", "1", "--batch-size", "4",
+            "--crops-per-image", "1", "--loss", "classification", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["schema"] == "cfx.train/1" and report["config"]["loss"] == "classification"
+    assert report["training"]["recipe"]["phase"] == "frozen" and report["training"]["cached_crops"] == 4
+    result = runner.invoke(app, [*args[:7], str(tmp_path / "v.safetensors"), *args[8:], "--phase", "finetune", "--init", str(out)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["training"]["total_samples_seen"] == 8
+    result = runner.invoke(app, [*args, "--phase", "everything"])
+    assert result.exit_code == 2 and "phase" in result.output
+    colour = runner.invoke(app, ["colorize", str(data / "val"), "-o", str(tmp_path / "col"), "--weights", str(out), "--quiet"])
+    assert colour.exit_code == 0 and len(colour.stdout.splitlines()) == 2

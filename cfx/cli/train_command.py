@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -31,16 +31,36 @@ def colorizer(
     device: opt.Device = "auto",
     precision: opt.TrainPrecision = "auto",
     half: opt.Half = False,
+    phase: Annotated[str, typer.Option(help="Pretrained-encoder colorizers (unet): frozen (decoder on cached encoder features) or finetune (+ the upper encoder stages).")] = "frozen",
+    loss: Annotated[Optional[str], typer.Option(help="unet: classification, regression or both (default: the preset's).")] = None,
+    crops_per_image: Annotated[int, typer.Option(min=1, help="unet: augmented crops per photo whose encoder features are cached.")] = 5,
+    encoder_lr: Annotated[float, typer.Option(help="unet, phase finetune: learning rate of the upper encoder stages.")] = 1e-4,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="unet: folder for the cached encoder features (reused by later runs).", file_okay=False)] = None,
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
     """Train a colorizer (Iizuka, Simo-Serra and Ishikawa 2016, §3.4-3.6); prints one JSON report (cfx.train/1).
 
     Runs unchanged under torchrun (DistributedDataParallel; --batch-size is the global batch).
+    Colorizers on a pretrained encoder (unet) train in two phases on cached encoder features
+    on one process (--phase; see cfx.train.cached_colorizer).
     """
+    from cfx.registry import get_spec
     from cfx.reports import write_document
     from cfx.train.colorizer import ColorizerRecipe, train_colorizer
 
+    if get_spec(model, "colorize").defaults.get("trainer") == "cached":
+        from cfx.train.cached_colorizer import CachedRecipe, train_cached_colorizer
+
+        cached = CachedRecipe(
+            model=model, phase=phase, loss=loss, epochs=epochs, batch_size=batch_size, crops_per_image=crops_per_image,
+            crop_size=crop_size, lr=lr, encoder_lr=encoder_lr, val_fraction=val_fraction, seed=seed,
+            time_limit_minutes=time_limit, half=half, init=str(init) if init else None,
+            cache_dir=str(cache_dir) if cache_dir else None, precision=precision,
+        )
+        write_document(train_cached_colorizer(data, output, cached, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet),
+                       str(report) if report else None)
+        return
     recipe = ColorizerRecipe(
         model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
         lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,

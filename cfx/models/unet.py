@@ -217,11 +217,11 @@ def _factory(config: UNetConfig) -> UNetColorizer:
     return UNetColorizer(config)
 
 
-register("unet.lite0", task="colorize", config=UNetConfig(), render_size=384,
+register("unet.lite0", task="colorize", config=UNetConfig(), render_size=384, trainer="cached",
          description="U-Net decoder on an ImageNet EfficientNet-Lite0 encoder; a*b* bins (rebalanced, annealed mean) + smooth-L1")(_factory)
-register("unet.lite1", task="colorize", config=UNetConfig(variant="lite1", depth=1.1, train_size=240), render_size=384,
+register("unet.lite1", task="colorize", config=UNetConfig(variant="lite1", depth=1.1, train_size=240), render_size=384, trainer="cached",
          description="U-Net decoder on an ImageNet EfficientNet-Lite1 encoder")(_factory)
-register("unet.lite2", task="colorize", config=UNetConfig(variant="lite2", width=1.1, depth=1.2, train_size=256), render_size=384,
+register("unet.lite2", task="colorize", config=UNetConfig(variant="lite2", width=1.1, depth=1.2, train_size=256), render_size=384, trainer="cached",
          description="U-Net decoder on an ImageNet EfficientNet-Lite2 encoder")(_factory)
 register("unet.tiny", task="colorize", config=UNetConfig(variant="", width=0.25, depth=0.5, stem=8, decoder=(8, 8, 8), train_size=64),
-         render_size=64, tiny=True, description="test-sized unet (random encoder)")(_factory)
+         render_size=64, tiny=True, trainer="cached", description="test-sized unet (random encoder)")(_factory)

@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import torch
 
+from cfx.errors import UsageError
 from cfx.data.folder import ImageSet, load_folder, random_crop
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
@@ -66,7 +67,7 @@ class CachedRecipe(PrecisionChecked):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.phase not in PHASES:
-            raise ValueError(f"unknown phase {self.phase!r} (--phase {' or '.join(PHASES)})")
+            raise UsageError(f"unknown phase {self.phase!r} (--phase {' or '.join(PHASES)})")
 
 
 def cache_key(recipe: CachedRecipe, folder_digest: str | None, encoder_digest: str, size: int, files: int) -> str:
@@ -157,17 +158,15 @@ def train_cached_colorizer(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``recipe.model`` (a colorizer with ``lower``/``upper``/``decode``) on ``data``; returns the report."""
-    spec = get_spec(recipe.model)
-    if spec.task != "colorize":
-        raise ValueError(f"{recipe.model} is a {spec.task} model, not a colorizer")
+    spec = get_spec(recipe.model, "colorize")
     folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
     if len(folder.train) < 2:
-        raise ValueError(f"{data}: {len(folder.train)} training images; at least 2 are needed")
+        raise UsageError(f"{data}: {len(folder.train)} training images; at least 2 are needed")
     overrides = {"loss": recipe.loss} if recipe.loss else {}
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model, **overrides)
     if not hasattr(model, "lower"):
-        raise ValueError(f"{recipe.model} has no frozen encoder to cache; train it without --phase")
+        raise UsageError(f"{recipe.model} has no frozen encoder to cache; train it without --phase")
     pretrained = None
     if recipe.init:
         from cfx.train.common import initialize_from
