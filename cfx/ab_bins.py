@@ -1,4 +1,4 @@
-"""Quantised a*b* for classification colorizers (Zhang, Isola & Efros 2016, §2.1–2.2; seed 004 §2.1).
+"""Quantised a*b* for classification colorizers (Zhang, Isola & Efros 2016, §2.1–2.2; Mu and Lee, n.d., §2.1).
 
 The a*b* plane is cut into square cells of side ``bin_size`` (10) centred on multiples
 of ``bin_size``; a bin is kept when some in-gamut colour falls in its cell. For the

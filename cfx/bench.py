@@ -15,7 +15,7 @@ of photo-sized images; ``detector_runs`` / ``detector_folder`` do the same for t
 detector (`cfx detect`'s path: decode → resize or patches → model; ``--detector
 resize,patch``); ``startup_s`` is `cfx --help` and the cost of importing torch
 and loading the weights. Models without shipped weights (``iizuka.full``) run with
-random weights: timing does not depend on their values. Seed 003's Table 3 (8-core CPU:
+random weights: timing does not depend on their values. Iizuka, Simo-Serra and Ishikawa 2016, Table 3 (8-core CPU:
 0.399 s at 224², 1.676 s at 512², 5.629 s at 1024², 20.1 s at 2048²) is the anchor.
 """
 

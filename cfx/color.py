@@ -1,6 +1,6 @@
 """Colour science in torch: sRGB ↔ CIE L*a*b* (D65), as used by every colorizer.
 
-Seed 003 §3.3 trains on the a*b* channels of CIE L*a*b* with the lightness as input,
+Iizuka, Simo-Serra and Ishikawa 2016, §3.3, train on the a*b* channels of CIE L*a*b* with the lightness as input,
 normalising a*b* into the [0, 1] range of the output sigmoid. These functions work on
 tensors of shape (..., 3, H, W) (channel dimension at -3), in float32, on any device,
 and are differentiable.
@@ -31,7 +31,7 @@ _DELTA = 6.0 / 29.0
 _XYZ_TO_RGB_WHITE = (_XYZ_TO_RGB * torch.tensor(_WHITE_D65)).tolist()
 _Y_ROW = _RGB_TO_XYZ[1].tolist()
 
-# Global normalisation of a*b* into [0, 1] for the sigmoid output (seed 003 §3.3).
+# Global normalisation of a*b* into [0, 1] for the sigmoid output (Iizuka, Simo-Serra and Ishikawa 2016, §3.3).
 # The sRGB gamut spans a* ∈ [-86.2, 98.3], b* ∈ [-107.9, 94.5]; ±110 covers both.
 AB_RANGE = 110.0
 
@@ -113,8 +113,8 @@ def denormalize_ab(ab01: torch.Tensor) -> torch.Tensor:
 def merge_luminance(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     """Join a full-resolution L* (..., 1, H, W) with a*b* at any size into sRGB.
 
-    The chroma is upsampled bilinearly to the lightness's size: seed 003 §3.5, the
-    predicted chrominance is combined with the input intensity at full resolution.
+    The chroma is upsampled bilinearly to the lightness's size (Iizuka, Simo-Serra and Ishikawa 2016, §3.5: the
+    predicted chrominance is combined with the input intensity at full resolution).
     """
     if ab.shape[-2:] != lightness.shape[-2:]:
         lead = ab.shape[:-3]

@@ -1,4 +1,4 @@
-"""Colorize images at any resolution (seed 003 §3.5 and §5.4).
+"""Colorize images at any resolution (Iizuka, Simo-Serra and Ishikawa 2016, §3.5 and §5.4).
 
 The chroma (a*b*) is predicted from a copy of the lightness resized so that its long
 side is at most the render size (sides rounded to the model's multiple of 8); the
@@ -76,7 +76,7 @@ class Colorizer:
 
     @property
     def takes_global_source(self) -> bool:
-        """Whether the model can take its global features from another image (seed 003 §4.5)."""
+        """Whether the model can take its global features from another image (Iizuka et al. 2016, §4.5)."""
         return "global_source" in inspect.signature(self.model.forward).parameters
 
     @torch.inference_mode()
@@ -84,7 +84,7 @@ class Colorizer:
         """a*b* (Lab units, 2×h'×w', on the CPU) for a batch of same-size inputs.
 
         ``styles``: model inputs of other images whose global features replace the
-        inputs' own (style transfer, seed 003 §4.5).
+        inputs' own (style transfer, Iizuka, Simo-Serra and Ishikawa 2016, §4.5).
         """
         x = torch.stack([p.model_input for p in batch]).to(self.device)
         if self.device.type == "cuda":

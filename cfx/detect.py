@@ -1,4 +1,4 @@
-"""Detect colorized images (seed 000 §III; seed 004 §2.2 for the discriminator).
+"""Detect colorized images (Quan et al. 2019, §III; Mu and Lee, n.d., §2.2, for the discriminator).
 
 Two ways to look at an image:
 

@@ -1,11 +1,11 @@
-"""Detection metrics (seed 000 §IV-A; Guo et al.): HTER, miss rates, ROC AUC, EER, threshold choice.
+"""Detection metrics (Quan et al. 2019, §IV-A; Guo et al. 2018): HTER, miss rates, ROC AUC, EER, threshold choice.
 
 Scores are P(colorized); labels are 1 for colorized (CI), 0 for natural (NI). An image is
 judged colorized when its score is ≥ the threshold.
 
 - Miss rate on natural images: NIs judged colorized (false positives / NIs).
 - Miss rate on colorized images: CIs judged natural (false negatives / CIs).
-- HTER, the half total error rate: the mean of the two (seed 000 §IV-A).
+- HTER, the half total error rate: the mean of the two (Quan et al. 2019, §IV-A).
 - ROC AUC: the probability that a random CI scores above a random NI (ties count ½),
   i.e. the Mann–Whitney statistic, equal to the area under the ROC curve.
 - EER: the error where the two miss rates are equal along the ROC curve (linear

@@ -3,7 +3,7 @@
 Each ground-truth photo is reduced to its lightness, colorized through the same path as
 `cfx colorize` (render size, full-resolution merge) and compared with the truth: PSNR
 and SSIM on sRGB, AuC of the cumulative per-pixel a*b* error curve over thresholds
-0–150 (Zhang et al., as in seed 004's evaluation), and Hasler–Süsstrunk colourfulness as
+0–150 (Zhang, Isola & Efros 2016, as in the evaluation of Mu and Lee, n.d.), and Hasler–Süsstrunk colourfulness as
 a ratio to the truth's. The grayscale baseline (the true L*, a*b* = 0) is always a row.
 
 With a detector (:class:`cfx.detect.Detector`), every image as the detector sees it (the

@@ -1,4 +1,4 @@
-"""`cfx eval detector`: HTER, miss rates, accuracy, ROC AUC and EER per colorizer (seed 000 §IV).
+"""`cfx eval detector`: HTER, miss rates, accuracy, ROC AUC and EER per colorizer (Quan et al. 2019, §IV).
 
 Natural photos and colorized ones (folders, or made on the fly from the natural photos
 by registry colorizers, JPEG-encoded like `cfx colorize` output) are scored by each
@@ -11,7 +11,7 @@ evaluated the same way without running a detector (:func:`evaluate_records`): a 
 natural or colorized by the folder it lies in. Both paths assemble the report with
 :func:`detector_report`.
 
-The blind-generalization matrix of seed 000 (Tables III–V: train on X, test on Y)
+The blind-generalization matrix of Quan et al. 2019 (Tables III–V: train on X, test on Y)
 is the per-colorizer HTER of detectors each trained on some colorizers, with the
 colorizers a detector saw at training time (its card) marked.
 """

@@ -1,8 +1,8 @@
 """Colorization metrics.
 
 - PSNR on sRGB in [0, 1].
-- AuC of the cumulative per-pixel a*b* error curve, thresholds 0–150 (Zhang et al.,
-  "Colorful Image Colorization", as used in seed 004's evaluation): the fraction of
+- AuC of the cumulative per-pixel a*b* error curve, thresholds 0–150 (Zhang, Isola & Efros
+  2016, "Colorful Image Colorization", as used in the evaluation of Mu and Lee, n.d.): the fraction of
   pixels whose Euclidean a*b* error is within each threshold, averaged over the
   thresholds (the normalised area under the curve, 1.0 is perfect).
 - Colourfulness of Hasler & Süsstrunk (2003): sqrt(σ_rg² + σ_yb²) + 0.3·sqrt(μ_rg² + μ_yb²)

@@ -11,8 +11,8 @@
   at the pipeline's next step: no new work starts, the writes under way finish and are
   reported, then ``KeyboardInterrupt`` unwinds as usual.
 - Inference form (:func:`prepare_model`): eval mode, and every batch normalisation that
-  directly follows a convolution folded into it (seed 003 §3.6 does the same at test
-  time): one pass over the activations fewer per layer, the same function.
+  directly follows a convolution folded into it (Iizuka, Simo-Serra and Ishikawa 2016, §3.6, do the same at
+  test time): one pass over the activations fewer per layer, the same function.
 """
 
 from __future__ import annotations

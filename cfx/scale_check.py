@@ -1,4 +1,4 @@
-"""Scale check (issue 8): memory stays flat over big folders, and a 4096² photo fits in 2 GiB.
+"""Scale check: memory stays flat over big folders, and a 4096² photo fits in 2 GiB.
 
     python -m cfx.scale_check [--counts 1000,10000] [--big 4096] [--command colorize|detect]
                               [--stdin] [--workers N] [--weights FILE] [--workdir DIR]

@@ -1,4 +1,4 @@
-"""Detector architectures: BaseNet/DecNet (seed 000) and the discriminator (seed 004)."""
+"""Detector architectures: BaseNet/DecNet (Quan et al. 2019) and the discriminator (Mu and Lee, n.d.)."""
 
 from __future__ import annotations
 

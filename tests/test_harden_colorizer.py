@@ -1,4 +1,4 @@
-"""`cfx harden colorizer` (seed 004 §3.4): hard cases, split, fine-tuning from the parent, before/after."""
+"""`cfx harden colorizer` (Mu and Lee, n.d., §3.4): hard cases, split, fine-tuning from the parent, before/after."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Negative sample insertion (seed 000 §III-D, Algorithm 1): the blend, the θ rule, model selection."""
+"""Negative sample insertion (Quan et al. 2019, §III-D, Algorithm 1): the blend, the θ rule, model selection."""
 
 from __future__ import annotations
 

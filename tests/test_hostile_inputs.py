@@ -1,4 +1,4 @@
-"""Issue 8, reliability and security: hostile and odd inputs through the real commands.
+"""Reliability and security: hostile and odd inputs through the real commands.
 
 One folder mixes good images with every kind of bad or odd file. ``cfx colorize``,
 ``cfx detect`` and ``cfx transfer`` must process every good file, give each bad one a

@@ -1,4 +1,5 @@
-"""Colour transfer: Reinhard statistics, Welsh matching, seed 003 §4.5 global features, the CLI."""
+"""Colour transfer: Reinhard statistics, Welsh matching, global features (Iizuka, Simo-Serra and Ishikawa 2016,
+§4.5), the CLI."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def test_welsh_works_at_a_bounded_size_and_is_seeded() -> None:
     np.testing.assert_array_equal(out, WelshTransfer(working_size=64).transfer(target, reference))
 
 
-# --- seed 003 §4.5 ---------------------------------------------------------------------
+# --- Iizuka, Simo-Serra and Ishikawa 2016, §4.5 --------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def colorizer(
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
-    """Fine-tune a colorizer on the photos a detector finds most real (Mu and Lee, §3.4); prints one JSON report (cfx.harden-colorizer/1).
+    """Fine-tune a colorizer on the photos a detector finds most real (Mu and Lee, n.d., §3.4); prints one JSON report (cfx.harden-colorizer/1).
 
     Before/after on the held-out hard cases: PSNR, SSIM, AuC, colourfulness ratio and
     the detector's fool rate. The new weights' card names its parent.

@@ -2,7 +2,7 @@
 
 --style REF colours every target from REF; or pipe JSON Lines {"path": ..., "style": ...}
 into `-` to give each target its own reference (a line's "style" wins over --style).
-Methods: global (default; seed 003 §4.5: the colorizer's global features from the
+Methods: global (default; Iizuka, Simo-Serra and Ishikawa 2016, §4.5: the colorizer's global features from the
 reference's luminance, local features from the target's), reinhard (the reference's
 a*b* mean and spread), welsh (colours of reference pixels with matching luminance and
 texture). Writes one image per target into -o and prints its path, or with --json one

@@ -3,10 +3,10 @@
 A data folder either holds ``train/`` and ``val/`` (as the corpus builder writes it)
 or any tree of images, split deterministically by relative path
 (:func:`cfx.data.split.assign_split`). The first directory level under a split is the
-class label used by the joint classification loss (seed 003 §3.4); with fewer than
+class label used by the joint classification loss (Iizuka, Simo-Serra and Ishikawa 2016, §3.4); with fewer than
 two classes the loss is off.
 
-Training samples follow seed 003 §3.6: random crops (here at several scales) and
+Training samples follow Iizuka, Simo-Serra and Ishikawa 2016, §3.6: random crops (here at several scales) and
 horizontal flips with probability 0.5. Images are decoded once and kept as uint8.
 """
 

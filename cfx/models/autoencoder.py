@@ -1,5 +1,5 @@
-"""The convolutional auto-encoder baseline of seed 001 ("Automatic Image Colorization Using
-Auto-encoders", Proposed Methodology: Algorithm – Architecture and Flow).
+"""The convolutional auto-encoder baseline of Dua, Ur Rahman and Sood 2020 ("Automatic Image Colorization Using
+Auto-encoders without image compression", Review 3: Algorithm – Architecture and Flow).
 
 Encoder: 3×3 convs with stride 2 and ReLU (64, 128, 256 on a 32×32 input → 4×4×256),
 flattened to a dense latent vector (256). Decoder: a dense layer back to the 4×4×256
@@ -89,7 +89,7 @@ def _factory(config: AutoencoderConfig) -> AutoencoderColorizer:
 
 
 register("autoencoder.full", task="colorize", config=AutoencoderConfig(), render_size=32,
-         description="seed 001's convolutional auto-encoder as published (32×32, 256-d latent)")(_factory)
+         description="Dua, Ur Rahman & Sood's convolutional auto-encoder as published (32×32, 256-d latent)")(_factory)
 register(
     "autoencoder.compact",
     task="colorize",

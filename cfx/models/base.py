@@ -9,7 +9,7 @@ architecture:
 - ``training_loss(lightness, ab, labels, alpha)``: the paper's loss and the predicted a*b*.
 
 The defaults here are those of regression colorizers with a sigmoid over a*b*
-normalised to [0, 1] (seed 003 §3.3–3.4: MSE plus α times the classification
+normalised to [0, 1] (Iizuka, Simo-Serra and Ishikawa 2016, §3.3–3.4: MSE plus α times the classification
 cross-entropy when labels exist); other architectures override them.
 """
 

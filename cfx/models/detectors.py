@@ -1,8 +1,8 @@
-"""Detectors of colorized images: Quan et al.'s BaseNet and DecNet (seed 000 §III-B, §III-C)
-and Mu & Lee's discriminator (seed 004 §2.2).
+"""Detectors of colorized images: the BaseNet and DecNet of Quan et al. 2019 (§III-B, §III-C)
+and the discriminator of Mu and Lee, n.d. (§2.2).
 
 Every detector takes RGB scaled to [-1, 1] (N×3×H×W) and returns two class scores,
-index 0 natural and index 1 colorized (seed 000 Eq. 1 is the cross-entropy over them),
+index 0 natural and index 1 colorized (Quan et al. 2019, Eq. 1, is the cross-entropy over them),
 so ``softmax(logits)[:, 1]`` is the probability that an image is colorized.
 
 BaseNet: 8 convolutions of 3×3, each with batch normalisation; conv1 has the chosen
@@ -33,14 +33,14 @@ ACTIVATIONS = {"none": nn.Identity, "relu": lambda: nn.ReLU(inplace=True), "tanh
 class DetectorBase(nn.Module):
     """What the detection trainer and runner use: logits, probability, loss."""
 
-    input_size = 256  # side of the square the image is resized to (seed 000: 256×256)
+    input_size = 256  # side of the square the image is resized to (Quan et al. 2019: 256×256)
 
     def probability(self, x: torch.Tensor) -> torch.Tensor:
         """P(colorized) per image."""
         return torch.softmax(self(x).float(), dim=1)[:, 1]
 
     def training_loss(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss, logits); labels 0 natural, 1 colorized. Cross-entropy (seed 000 Eq. 1)."""
+        """(loss, logits); labels 0 natural, 1 colorized. Cross-entropy (Quan et al. 2019, Eq. 1)."""
         logits = self(x)
         return F.cross_entropy(logits.float(), labels), logits
 
@@ -110,11 +110,11 @@ class DiscriminatorConfig:
     widths: tuple[int, ...] = (32, 32, 64)
     hidden: int = 64
     dropout: float = 0.5
-    input_size: int = 150  # seed 004 §2.2: images formatted to 150×150
+    input_size: int = 150  # Mu and Lee, n.d., §2.2: images formatted to 150×150
 
 
 class Discriminator(DetectorBase):
-    """Seed 004 §2.2: three 3×3 conv + ReLU + 2×2 max-pool, FC(64) + ReLU, dropout, one sigmoid unit.
+    """Mu and Lee, n.d., §2.2: three 3×3 conv + ReLU + 2×2 max-pool, FC(64) + ReLU, dropout, one sigmoid unit.
 
     The sigmoid unit is returned as the logit pair (0, z): softmax over it is sigmoid(z),
     and cross-entropy over it is the paper's binary cross-entropy.
@@ -161,6 +161,6 @@ for _arch, _branch in (("basenet", False), ("decnet", True)):
              description=f"test-sized {_arch}")(_quan)
 
 register("discriminator.full", task="detect", config=DiscriminatorConfig(),
-         description="Mu & Lee's discriminator (seed 004 §2.2) on 150×150 images")(Discriminator)
+         description="Mu & Lee's discriminator (Mu and Lee, n.d., §2.2) on 150×150 images")(Discriminator)
 register("discriminator.tiny", task="detect", config=DiscriminatorConfig((4, 4, 8), 8, 0.5, 32), tiny=True,
          description="test-sized discriminator")(Discriminator)

@@ -1,5 +1,5 @@
 """Guo et al.'s FCID-HIST detector of colorized images ("Fake colorized image detection",
-IEEE TIFS 13(8), 2018), the hand-crafted baseline that seed 000 (§I–II, Tables III and V)
+IEEE TIFS 13(8), 2018), the hand-crafted baseline that Quan et al. 2019 (§I–II, Tables III and V)
 compares against.
 
 Guo et al. observe that colorized images (CIs) differ from natural images (NIs) in the
@@ -20,7 +20,7 @@ four channels and classifies the concatenated vector with a linear SVM.
   eval time), ``nn.Linear(4·bins, 1)`` gives the decision value z, trained with the
   hinge loss; the L2 term of the SVM is the trainer's weight decay.
 
-Where the paper is silent (or seed 000 does not say), our choices: 32 bins per channel,
+Where the paper is silent (or Quan et al. 2019 do not say), our choices: 32 bins per channel,
 a 7×7 window, uniform bins over [0, 1], no feature / bin selection, and images used at
 whatever size they arrive (``input_size`` = 256 is the side the runner resizes to, as for
 Quan et al.'s networks). Features are computed without gradients: only the SVM learns.

@@ -1,4 +1,4 @@
-"""Iizuka, Simo-Serra & Ishikawa, "Let there be Color!" (SIGGRAPH 2016), seed 003 §3.
+"""Iizuka, Simo-Serra & Ishikawa, "Let there be Color!" (SIGGRAPH 2016), §3.
 
 Four networks (Table 1): shared low-level features (6 conv, stride-2 instead of
 pooling), mid-level features (2 conv), global features (4 conv + 3 FC on a fixed-size
@@ -81,7 +81,7 @@ class IizukaColorizer(ColorizerBase):
         self.colorization = nn.Sequential(*upsampling_decoder(c.fusion, c.colorization, nn.Sigmoid()))
 
     def global_features(self, lightness: torch.Tensor, low: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """256-d global vector and class logits from a fixed-size copy (seed 003 §3.5)."""
+        """256-d global vector and class logits from a fixed-size copy (Iizuka, Simo-Serra and Ishikawa 2016, §3.5)."""
         size = self.config.global_size
         if low is None or lightness.shape[-2:] != (size, size):
             if lightness.shape[-2:] != (size, size):

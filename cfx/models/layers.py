@@ -1,10 +1,10 @@
 """Building blocks shared by the colorizers.
 
-- ``conv_bn_relu``: 3×3 convolution (padding 1, stride 1 or 2 instead of pooling, seed 003
-  §3.1), batch normalisation, ReLU.
+- ``conv_bn_relu``: 3×3 convolution (padding 1, stride 1 or 2 instead of pooling,
+  Iizuka, Simo-Serra and Ishikawa 2016, §3.1), batch normalisation, ReLU.
 - ``upsampling_decoder``: conv, ×2 nearest upsample, conv, conv, ×2 upsample, conv, then a
-  3×3 output convolution to a*b* — the colorization network of seed 003 Table 1(d), which
-  Deep Koalarization's decoder (seed 002 §3) follows too.
+  3×3 output convolution to a*b* — the colorization network of Iizuka, Simo-Serra and Ishikawa 2016,
+  Table 1(d), which the decoder of Baldassarre, Morín and Rodés-Guirao 2017 (§3) follows too.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Zhang, Isola & Efros, "Colorful Image Colorization" (ECCV 2016), as summarised in seed 004 §2.1.
+"""Zhang, Isola & Efros, "Colorful Image Colorization" (ECCV 2016), as summarised by Mu and Lee (n.d.), §2.1.
 
 Colorization as classification: a VGG-style network (Fig. 2 of the paper: eight blocks
 of 2–3 conv + ReLU ending in batch normalisation; blocks 1–3 halve the resolution with a

@@ -1,4 +1,4 @@
-"""`cfx train colorizer`: seed 003 §3.4–3.6.
+"""`cfx train colorizer`: Iizuka, Simo-Serra and Ishikawa 2016, §3.4–3.6.
 
 The loss is each architecture's own (``training_loss``; for iizuka Eq. 6: MSE between
 the predicted and true a*b* plus α = 1/300 times the scene-class cross-entropy when the

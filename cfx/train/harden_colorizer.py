@@ -1,4 +1,4 @@
-"""`cfx harden colorizer`: fine-tune a colorizer on the photos a detector finds most real (seed 004 §3.4).
+"""`cfx harden colorizer`: fine-tune a colorizer on the photos a detector finds most real (Mu and Lee, n.d., §3.4).
 
 Mu & Lee score ground-truth photos with their discriminator, take the 2,000 it finds
 "most ground truth" (vibrant, patterned photos whose colorizations fail most visibly),
@@ -88,7 +88,7 @@ def harden_colorizer(
     log_path: Path | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Seed 004 §3.4 end to end; returns the cfx.harden-colorizer/1 report."""
+    """Mu and Lee, n.d., §3.4, end to end; returns the cfx.harden-colorizer/1 report."""
     from cfx.colorize import load_colorizer
     from cfx.evaluate import evaluate_colorizers
     from cfx.train.colorizer import ColorizerRecipe, train_colorizer
