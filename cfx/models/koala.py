@@ -1,4 +1,4 @@
-"""Baldassarre, Morín & Rodés-Guirao, "Deep Koalarization" (2017), §3.
+"""Baldassarre, González Morín & Rodés-Guirao, "Deep Koalarization" (2017), §3.
 
 Four parts (Fig. 1, Table 1): an encoder of 8 conv layers (3×3; stride 2 at layers 1, 3
 and 5, so H/8×W/8); a feature extractor that embeds a rescaled copy of the image
@@ -153,7 +153,7 @@ class KoalaColorizer(ColorizerBase):
 
     @staticmethod
     def ab_to_output(ab: torch.Tensor) -> torch.Tensor:
-        """Lab a*b* scaled to [-1, 1] for the tanh output (Baldassarre, Morín and Rodés-Guirao 2017, §3)."""
+        """Lab a*b* scaled to [-1, 1] for the tanh output (Baldassarre et al. 2017, §3)."""
         return ab / AB_RANGE
 
     @staticmethod

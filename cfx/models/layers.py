@@ -4,7 +4,7 @@
   Iizuka, Simo-Serra and Ishikawa 2016, §3.1), batch normalisation, ReLU.
 - ``upsampling_decoder``: conv, ×2 nearest upsample, conv, conv, ×2 upsample, conv, then a
   3×3 output convolution to a*b* — the colorization network of Iizuka, Simo-Serra and Ishikawa 2016,
-  Table 1(d), which the decoder of Baldassarre, Morín and Rodés-Guirao 2017 (§3) follows too.
+  Table 1(d), which the decoder of Baldassarre, González Morín and Rodés-Guirao 2017 (§3) follows too.
 """
 
 from __future__ import annotations
