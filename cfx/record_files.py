@@ -86,8 +86,8 @@ def iter_records(names: Sequence[str], schema: str, stdin: TextIO | None = None)
         if name == STDIN:
             yield from _parse(stdin or sys.stdin, STDIN_NAME, schema)
             continue
-        try:
-            handle = open(name, encoding="utf-8")
+        try:  # opened here and closed by the ``with`` below, so that open errors are told apart from read errors
+            handle = open(name, encoding="utf-8")  # noqa: SIM115
         except FileNotFoundError:
             raise RecordFileError(f"{name}: no such file") from None
         except IsADirectoryError:

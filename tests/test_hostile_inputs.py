@@ -182,7 +182,7 @@ def _check_outputs(rows: list[dict], out: Path) -> dict[str, dict]:
     done = {Path(r["path"]).name: r for r in rows if "error" not in r}
     assert {name: Path(r["output"]).name for name, r in done.items()} == GOOD
     assert sorted(p.name for p in out.iterdir()) == sorted(GOOD.values())  # no temp files, no partial results
-    for name, row in done.items():
+    for row in done.values():
         with Image.open(row["output"]) as written:
             written.load()
             assert written.size == (row["width"], row["height"])
