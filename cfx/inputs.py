@@ -3,7 +3,9 @@
 ``iter_inputs`` expands command-line arguments into image items: plain files,
 directories walked recursively in sorted order (the relative tree is mirrored
 in the output), and ``-`` for stdin, one path per line or JSON Lines whose
-``output`` (else ``path``) field is the image path.  Problems (missing files,
+``output`` (else ``path``) field is the image path; a relative file path on
+stdin keeps its folders in the output (absolute paths and paths with ``..``
+keep only their name).  Problems (missing files,
 bad JSON lines, unreadable directories) are yielded as :class:`InputProblem`
 so a run reports them and carries on.
 
@@ -209,10 +211,21 @@ def _iter_stdin(walker: _Walker, stream: TextIO) -> Iterator[InputItem | InputPr
             raw, fields = parsed
         else:
             raw, fields = text, {}
-        for found in walker.expand(raw):
+        for found in walker.expand(raw, _stdin_rel(raw)):
             if isinstance(found, InputItem) and fields:
                 found = InputItem(found.path, found.rel, dict(fields))
             yield found
+
+
+def _stdin_rel(raw: str) -> Path | None:
+    """Where a file named on stdin goes under the output folder: a relative path without
+    ``..`` keeps its folders (``find archive -name '*.jpg'`` mirrors the archive); an
+    absolute path or one with ``..`` keeps only its name (None)."""
+    path = Path(raw)
+    if path.is_absolute() or ".." in path.parts:
+        return None
+    rel = Path(os.path.normpath(raw))
+    return rel if rel.name and rel != Path(".") else None
 
 
 def _parse_json_line(text: str, lineno: int) -> tuple[str, dict[str, Any]] | InputProblem:

@@ -9,10 +9,11 @@ stays free of torch until a model is actually needed.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from cfx.errors import UsageError
 
@@ -93,6 +94,21 @@ class WrongTaskError(UsageError):
 TASK_NOUNS = {"colorize": "colorizer", "detect": "detector"}  # what a model of each task is called
 
 
+def unknown_model(name: str, known: Iterable[str]) -> UnknownModelError:
+    """The error for a name that is neither a preset nor a shipped file, with close matches."""
+    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(filter(None, [', '.join(close[:-1]), close[-1]]))}?" if close else ""
+    return UnknownModelError(f"unknown model {name!r}{hint} (`cfx models --all` lists every name)")
+
+
+def check_name(name: str, also: Iterable[str] = ()) -> None:
+    """UnknownModelError unless ``name`` is a registered preset or one of ``also``."""
+    _load_all()
+    extra = list(also)
+    if name not in _REGISTRY and name not in extra:
+        raise unknown_model(name, [n for n, s in _REGISTRY.items() if not s.tiny] + extra)
+
+
 def get_spec(name: str, task: str | None = None) -> ModelSpec:
     """The preset ``name``; with ``task``, a :class:`WrongTaskError` unless the preset is
     registered for that task (the one place a model's task is checked)."""
@@ -100,8 +116,7 @@ def get_spec(name: str, task: str | None = None) -> ModelSpec:
     try:
         spec = _REGISTRY[name]
     except KeyError:
-        known = ", ".join(sorted(n for n, s in _REGISTRY.items() if not s.tiny))
-        raise UnknownModelError(f"unknown model {name!r}; known models: {known}") from None
+        raise unknown_model(name, [n for n, s in _REGISTRY.items() if not s.tiny]) from None
     if task is not None and spec.task != task:
         raise WrongTaskError(f"{name} is a {spec.task} model, not a {TASK_NOUNS.get(task, task)}")
     return spec

@@ -400,7 +400,7 @@ def transfer_files(method: TransferMethod, jobs: Iterable[TransferJob], styles: 
     def encode(pair: tuple[tuple[TransferJob, Target], Any]) -> dict[str, Any]:
         (job, target), predicted = pair
         saved = save_result(target.image, method.finish(target, predicted), job.output)
-        notes = target.warnings + [f"style: {note}" for note in target.reference.warnings]
+        notes = target.warnings + [f"style {target.reference.path}: {note}" for note in target.reference.warnings]
         return {"path": saved["path"], "style": str(job.style), **saved, "method": method.name, **method.record_fields, "warnings": notes}
 
     yield from run_pipeline(

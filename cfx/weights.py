@@ -50,6 +50,22 @@ def find_weights(name: str) -> Path | None:
     return None
 
 
+def shipped_names() -> list[str]:
+    """Names of the shipped weights files (``NAME.safetensors``), each selectable with ``--model NAME``."""
+    names: set[str] = set()
+    for directory in weights_dirs():
+        if directory.is_dir():
+            names.update(path.stem for path in directory.glob("*.safetensors"))
+    return sorted(names)
+
+
+def _card_or_none(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_card(path)
+    except WeightsError:
+        return None
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -116,8 +132,10 @@ def locate_weights(model: str | None, weights: str | Path | None, default: str) 
     """(registry name, weights path, card) from the --model/--weights options; the card is
     the one read to find the name, or None when the name did not need it.
 
-    ``--weights`` alone takes the name from its card; ``--model`` alone takes the
-    shipped file; neither means ``default``.
+    ``--weights`` alone takes the name from its card; ``--model NAME`` alone takes the
+    shipped ``NAME.safetensors`` (NAME is a preset or any shipped file's name, and the
+    card says which preset it is); neither means ``default``. A name that is neither is
+    an :class:`~cfx.registry.UnknownModelError` with close matches.
     """
     if weights is not None:
         path = Path(weights)
@@ -129,12 +147,18 @@ def locate_weights(model: str | None, weights: str | Path | None, default: str) 
         return card["name"], path, card
     name = model or default
     found = find_weights(name)
-    if found is None:
-        raise WeightsError(
-            f"no shipped weights for {name!r} (looked in {', '.join(str(d) for d in weights_dirs())}); "
-            f"train them with `cfx train` and pass --weights"
-        )
-    return name, found, None
+    if found is not None:
+        # A shipped file may hold another preset's weights under its own name
+        # (decnet.tanh-compact-broad is a decnet.tanh-compact): build what its card says.
+        card = _card_or_none(found)
+        return (str(card["name"]) if card else found.stem), found, card
+    from cfx.registry import check_name
+
+    check_name(name, also=shipped_names())  # "unknown model" with close matches
+    raise WeightsError(
+        f"no shipped weights for {name!r} (looked in {', '.join(str(d) for d in weights_dirs())}); "
+        f"train them with `cfx train` and pass --weights"
+    )
 
 
 def load_model(name: str, path: Path, device: Any = "cpu", card: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:

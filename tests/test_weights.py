@@ -141,23 +141,26 @@ def test_max_bytes_refuses_large_file(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- corrupted or mismatched
 
 
+def _load_fails_naming(path: Path, match: str | None = None) -> str:
+    """Loading ``path`` raises a WeightsError (matching ``match``) whose message names the file."""
+    with pytest.raises(WeightsError, match=match) as info:
+        load_model(NAME, path)
+    assert str(path) in str(info.value)
+    return str(info.value)
+
+
 def test_tampered_file_raises_naming_file(saved) -> None:
     _, path, _ = saved
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF  # flip a byte inside the tensors
     path.write_bytes(bytes(data))
-    with pytest.raises(WeightsError) as info:
-        load_model(NAME, path)
-    assert str(path) in str(info.value)
-    assert "sha256" in str(info.value)
+    assert "sha256" in _load_fails_naming(path)
 
 
 def test_truncated_file_raises(saved) -> None:
     _, path, _ = saved
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(WeightsError) as info:
-        load_model(NAME, path)
-    assert str(path) in str(info.value)
+    _load_fails_naming(path)
 
 
 def test_truncated_file_with_matching_card_is_not_valid_safetensors(saved) -> None:
@@ -165,17 +168,13 @@ def test_truncated_file_with_matching_card_is_not_valid_safetensors(saved) -> No
     path.write_bytes(path.read_bytes()[:100])
     card["sha256"] = sha256_file(path)
     card_path(path).write_text(json.dumps(card))
-    with pytest.raises(WeightsError, match="not a valid safetensors file") as info:
-        load_model(NAME, path)
-    assert str(path) in str(info.value)
+    _load_fails_naming(path, "not a valid safetensors file")
 
 
 def test_missing_card_raises(saved) -> None:
     _, path, _ = saved
     card_path(path).unlink()
-    with pytest.raises(WeightsError, match="model card .* is missing") as info:
-        load_model(NAME, path)
-    assert str(path) in str(info.value)
+    _load_fails_naming(path, "model card .* is missing")
 
 
 def test_unreadable_and_nameless_cards(saved) -> None:
@@ -195,9 +194,7 @@ def test_card_for_another_arch_raises(saved) -> None:
     _, path, card = saved
     card["name"] = "zhang.tiny"
     card_path(path).write_text(json.dumps(card))
-    with pytest.raises(WeightsError, match="weights are for 'zhang.tiny', not 'iizuka.tiny'") as info:
-        load_model(NAME, path)
-    assert str(path) in str(info.value)
+    _load_fails_naming(path, "weights are for 'zhang.tiny', not 'iizuka.tiny'")
 
 
 def test_card_preset_wins_within_an_arch(saved) -> None:
@@ -213,9 +210,7 @@ def test_card_config_that_does_not_fit_raises(saved) -> None:
     _, path, card = saved
     card["config"]["num_classes"] = 4  # the file has no classifier tensors
     card_path(path).write_text(json.dumps(card))
-    with pytest.raises(WeightsError, match="do not fit iizuka.tiny") as info:
-        load_model(NAME, path)
-    assert str(path) in str(info.value)
+    _load_fails_naming(path, "do not fit iizuka.tiny")
 
 
 def test_tensors_of_another_model_raise(tmp_path: Path) -> None:
@@ -286,6 +281,10 @@ def test_without_cfx_weights_the_tmp_dir_is_not_searched(saved, monkeypatch: pyt
 
 def test_resolve_weights_no_shipped_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CFX_WEIGHTS", str(tmp_path))
-    with pytest.raises(WeightsError, match="no shipped weights for 'iizuka.nonexistent'") as info:
-        resolve_weights(None, None, default="iizuka.nonexistent")
+    with pytest.raises(WeightsError, match="no shipped weights for 'iizuka.full'") as info:
+        resolve_weights(None, None, default="iizuka.full")  # a preset, never shipped
     assert str(tmp_path) in str(info.value)
+    from cfx.registry import UnknownModelError
+
+    with pytest.raises(UnknownModelError, match="unknown model 'iizuka.nonexistent'"):  # neither a preset nor a file
+        resolve_weights(None, None, default="iizuka.nonexistent")
