@@ -2,10 +2,10 @@
 
 Three methods, chosen by name from :data:`METHODS` (no branching on names):
 
-- ``global`` — seed 003 §4.5, "Style Transfer through Global Features": the trained
-  iizuka colorizer computes its mid-level (local) features from the target's L* and
-  its global features from the reference's L*, fuses them and colorizes. Only
-  luminance is used from either image; the reference's colours are never seen.
+- ``global`` — Iizuka, Simo-Serra and Ishikawa 2016, §4.5, "Style Transfer through Global
+  Features": the trained iizuka colorizer computes its mid-level (local) features from the
+  target's L* and its global features from the reference's L*, fuses them and colorizes.
+  Only luminance is used from either image; the reference's colours are never seen.
 - ``reinhard`` — Reinhard, Ashikhmin, Gooch & Shirley, "Color Transfer between Images"
   (IEEE CG&A 2001): each of the target's a*b* channels is shifted and scaled so that
   its mean and standard deviation become the reference's. The paper works in lαβ and
@@ -13,9 +13,9 @@ Three methods, chosen by name from :data:`METHODS` (no branching on names):
   own full-resolution L* is kept, as everywhere in cfx. A gray target has a*b* ≈ 0
   with no spread to scale, so its result is the reference's mean tint, uniformly.
 - ``welsh`` — Welsh, Ashikhmin & Mueller, "Transferring Color to Greyscale Images"
-  (SIGGRAPH 2002; surveyed in seed 001): the reference's luminance is remapped to the
-  target's mean and standard deviation, about 200 reference pixels are taken by
-  jittered sampling, each with its L* and the standard deviation of L* in its 5×5
+  (SIGGRAPH 2002; surveyed by Dua, Ur Rahman and Sood 2020): the reference's luminance is
+  remapped to the target's mean and standard deviation, about 200 reference pixels are
+  taken by jittered sampling, each with its L* and the standard deviation of L* in its 5×5
   neighbourhood; every target pixel gets the a*b* of the sample minimising
   0.5·|ΔL*| + 0.5·|Δσ|. Matching runs at a working size (long side ≤ 512) and the
   chroma is merged with the target's full-resolution L*.
@@ -273,7 +273,8 @@ def welsh_match(lightness: torch.Tensor, std: torch.Tensor, swatch: Swatch) -> t
 
 
 # ----------------------------------------------------------------------------------
-# Seed 003 §4.5: global features from the reference, local features from the target
+# Iizuka, Simo-Serra and Ishikawa 2016, §4.5: global features from the reference, local
+# features from the target
 # ----------------------------------------------------------------------------------
 
 
