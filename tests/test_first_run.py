@@ -64,7 +64,9 @@ def png16_filtered(path: Path, pixels: np.ndarray) -> Path:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(out))) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(out))) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -106,7 +108,9 @@ def test_colorize_keeps_sixteen_bit_rgb(tmp_path: Path, tiny_weights: Path) -> N
 # -- stdin paths keep their folders ------------------------------------------------------
 
 
-def test_relative_stdin_paths_keep_their_folders(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_stdin_paths_keep_their_folders(
+    tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     for folder in ("archive/1901", "archive/1902"):
         Path(folder).mkdir(parents=True)
@@ -152,7 +156,9 @@ def test_output_file_name_with_one_input(photo_dir: Path, tmp_path: Path, tiny_w
     assert png.exit_code == 0 and Image.open(tmp_path / "with-alpha.png").mode == "RGBA"
 
 
-def test_output_file_name_with_several_inputs_is_a_usage_error(photo_dir: Path, tmp_path: Path, tiny_weights: Path) -> None:
+def test_output_file_name_with_several_inputs_is_a_usage_error(
+    photo_dir: Path, tmp_path: Path, tiny_weights: Path
+) -> None:
     result = invoke("colorize", photo_dir, "-o", tmp_path / "colour.jpg", "--weights", tiny_weights)
     assert result.exit_code == 2
     assert "names one image file, but there are 3 inputs" in result.stderr
@@ -174,7 +180,18 @@ def test_output_file_name_with_several_inputs_is_a_usage_error(photo_dir: Path, 
         ["eval", "colorizer", "--data", "{dir}", "--detector", "decnet.tanh-compactt"],
         ["eval", "detector", "--natural", "{dir}", "--colorizers", "zhang.compactt"],
         ["train", "colorizer", "--data", "{dir}", "--model", "zhang.compactt", "-o", "{out}/w.safetensors"],
-        ["train", "detector", "--natural", "{dir}", "--colorizers", "zhang.compact", "--model", "decnet.tanh-compactt", "-o", "{out}/w.safetensors"],
+        [
+            "train",
+            "detector",
+            "--natural",
+            "{dir}",
+            "--colorizers",
+            "zhang.compact",
+            "--model",
+            "decnet.tanh-compactt",
+            "-o",
+            "{out}/w.safetensors",
+        ],
         ["harden", "colorizer", "--data", "{dir}", "--model", "zhang.compactt", "-o", "{out}/w.safetensors"],
     ],
     ids=lambda c: " ".join(c[:2]) if c[0] in ("eval", "train", "harden") else c[0],
@@ -193,7 +210,11 @@ def test_unknown_model_names_say_so_with_close_matches(command: list[str], photo
 
 @pytest.mark.parametrize("command", ["colorize", "transfer", "detect"])
 def test_missing_input_path_is_a_usage_error(command: str, photo_dir: Path, tmp_path: Path, tiny_weights: Path) -> None:
-    extra = {"colorize": ["-o", tmp_path / "out"], "transfer": ["-o", tmp_path / "out", "--style", photo_dir / "sub" / "colour.png", "--method", "reinhard"], "detect": []}[command]
+    extra = {
+        "colorize": ["-o", tmp_path / "out"],
+        "transfer": ["-o", tmp_path / "out", "--style", photo_dir / "sub" / "colour.png", "--method", "reinhard"],
+        "detect": [],
+    }[command]
     result = invoke(command, photo_dir / "gray.jpg", tmp_path / "no-such.jpg", *extra)
     assert result.exit_code == 2
     assert f"{tmp_path / 'no-such.jpg'}: no such file or folder" in result.stderr
@@ -205,7 +226,15 @@ def test_output_equal_to_input_folder_is_a_usage_error(photo_dir: Path, tiny_wei
     assert result.exit_code == 2
     assert "is the input folder" in result.stderr
     # a missing path on stdin is a failed input, not a usage error
-    piped = invoke("colorize", "-", "-o", photo_dir.parent / "out", "--weights", tiny_weights, input=f"{photo_dir / 'gray.jpg'}\n{photo_dir / 'gone.jpg'}\n")
+    piped = invoke(
+        "colorize",
+        "-",
+        "-o",
+        photo_dir.parent / "out",
+        "--weights",
+        tiny_weights,
+        input=f"{photo_dir / 'gray.jpg'}\n{photo_dir / 'gone.jpg'}\n",
+    )
     assert piped.exit_code == 1 and "1 done, 1 failed" in piped.stderr
 
 
@@ -214,14 +243,19 @@ def test_output_equal_to_input_folder_is_a_usage_error(photo_dir: Path, tiny_wei
 
 def test_summary_counts_skipped(photo_dir: Path, tmp_path: Path, tiny_weights: Path) -> None:
     out = tmp_path / "out"
-    assert invoke("colorize", photo_dir, "-o", out, "--weights", tiny_weights).stderr.splitlines()[-1] == "cfx colorize: 3 done"
+    assert (
+        invoke("colorize", photo_dir, "-o", out, "--weights", tiny_weights).stderr.splitlines()[-1]
+        == "cfx colorize: 3 done"
+    )
     (out / "gray.jpg").unlink()
     again = invoke("colorize", photo_dir, "-o", out, "--weights", tiny_weights, "--skip-existing")
     assert again.exit_code == 0
     assert again.stderr.splitlines()[-1] == "cfx colorize: 1 done, 2 skipped"
 
 
-def test_interrupted_run_prints_a_summary(photo_dir: Path, tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_run_prints_a_summary(
+    photo_dir: Path, tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import cfx.colorize
 
     real = cfx.colorize.colorize_files
@@ -234,7 +268,10 @@ def test_interrupted_run_prints_a_summary(photo_dir: Path, tmp_path: Path, tiny_
     monkeypatch.setattr(cfx.colorize, "colorize_files", stopped_after_one)
     result = invoke("colorize", photo_dir, "-o", tmp_path / "out", "--weights", tiny_weights)
     assert result.exit_code == 130
-    assert result.stderr.splitlines()[-1] == "cfx colorize: interrupted: 1 done, 2 not done (rerun with --skip-existing to finish them)"
+    assert (
+        result.stderr.splitlines()[-1]
+        == "cfx colorize: interrupted: 1 done, 2 not done (rerun with --skip-existing to finish them)"
+    )
     assert len(result.stdout.split()) == 1
 
 
@@ -244,7 +281,9 @@ def test_interrupted_run_prints_a_summary(photo_dir: Path, tmp_path: Path, tiny_
 def test_gray_style_warning_names_the_style(photo_dir: Path, tmp_path: Path) -> None:
     style = tmp_path / "gray-style.png"
     Image.fromarray(smooth_image(30, 30, 5)).convert("L").save(style)
-    result = invoke("transfer", photo_dir / "gray.jpg", "--style", style, "--method", "reinhard", "-o", tmp_path / "out")
+    result = invoke(
+        "transfer", photo_dir / "gray.jpg", "--style", style, "--method", "reinhard", "-o", tmp_path / "out"
+    )
     assert result.exit_code == 0, result.stderr
     assert f"style {style}: has no colour: the result stays gray" in result.stderr
 
@@ -283,7 +322,9 @@ def test_models_lists_every_shipped_file_by_a_name_that_selects_it(monkeypatch: 
 
 
 def test_shipped_broad_detector_selectable_by_name(photo_dir: Path) -> None:
-    result = invoke("detect", photo_dir / "sub" / "colour.png", "--model", "decnet.tanh-compact-broad", "--json", "--device", "cpu")
+    result = invoke(
+        "detect", photo_dir / "sub" / "colour.png", "--model", "decnet.tanh-compact-broad", "--json", "--device", "cpu"
+    )
     assert result.exit_code == 0, result.stderr
     [row] = records(result.stdout)
     card = json.loads((REPO / "weights" / "decnet.tanh-compact-broad.json").read_text())

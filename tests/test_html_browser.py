@@ -59,7 +59,7 @@ def render(html: Path, png: Path, width: int = 1200, height: int = 1800) -> np.n
 
 
 def near(pixels: np.ndarray, colour: tuple[int, int, int], tolerance: int) -> np.ndarray:
-    return (np.abs(pixels - np.array(colour, np.int16)).max(axis=2) <= tolerance)
+    return np.abs(pixels - np.array(colour, np.int16)).max(axis=2) <= tolerance
 
 
 def assert_not_blank(pixels: np.ndarray) -> None:
@@ -80,7 +80,21 @@ def test_colorizer_report_draws_its_contact_sheet(tmp_path: Path, tiny_weights: 
     for i in range(3):
         Image.new("RGB", (128, 96), TRUTH_COLOUR).save(truth / f"{i}.png")
     report = tmp_path / "colorizer.html"
-    result = invoke("eval", "colorizer", "--data", truth, "--weights", tiny_weights, "--detector-weights", detector_weights, "--html", report, "--device", "cpu", "--quiet")
+    result = invoke(
+        "eval",
+        "colorizer",
+        "--data",
+        truth,
+        "--weights",
+        tiny_weights,
+        "--detector-weights",
+        detector_weights,
+        "--html",
+        report,
+        "--device",
+        "cpu",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.stderr
     pixels = render(report, tmp_path / "colorizer.png")
     assert_not_blank(pixels)
@@ -107,7 +121,21 @@ def test_detector_report_draws_its_roc_curve(tmp_path: Path, detector_weights: P
         Image.fromarray(smooth_image(32, 40, i)).save(natural / f"{i}.png")
         Image.fromarray(smooth_image(32, 40, 10 + i)).save(colorized / f"{i}.png")
     report = tmp_path / "detector.html"
-    result = invoke("eval", "detector", "--natural", natural, "--colorized", f"fake={colorized}", "--weights", detector_weights, "--html", report, "--quiet", "--device", "cpu")
+    result = invoke(
+        "eval",
+        "detector",
+        "--natural",
+        natural,
+        "--colorized",
+        f"fake={colorized}",
+        "--weights",
+        detector_weights,
+        "--html",
+        report,
+        "--quiet",
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["schema"] == "cfx.eval-detector/1"
     pixels = render(report, tmp_path / "detector.png")

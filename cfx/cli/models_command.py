@@ -20,7 +20,12 @@ SCHEMA = "cfx.models/1"
 
 def models(
     json_output: opt.Json = False,
-    all_presets: Annotated[bool, typer.Option("--all", help="Also list every registry preset (cfx train can build them), tiny test presets included.")] = False,
+    all_presets: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also list every registry preset (cfx train can build them), tiny test presets included."
+        ),
+    ] = False,
 ) -> None:
     from cfx.models_info import METRICS_NOTE, card_metrics, registry_rows, shipped_rows
 
@@ -37,5 +42,7 @@ def models(
         params = f"{row['params']:>11,} params" if isinstance(row.get("params"), int) else f"{'?':>11} params"
         weights = row["weights"] or "(no shipped weights)"
         built_as = f"  ({row['preset']})" if row.get("preset") and row["preset"] != row["name"] else ""
-        typer.echo(f"{row['name']:<{width}}  {row['task'] or '?':<8}  {params}  {weights}{built_as}  {card_metrics(row)}".rstrip())
+        typer.echo(
+            f"{row['name']:<{width}}  {row['task'] or '?':<8}  {params}  {weights}{built_as}  {card_metrics(row)}".rstrip()
+        )
     print(METRICS_NOTE, file=sys.stderr)
