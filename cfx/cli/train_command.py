@@ -82,6 +82,7 @@ def detector(
     lr_step: Annotated[int, typer.Option(min=0, help="Divide the rate by 10 every this many epochs (0: never).")] = 10,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")] = 20,
     mode: Annotated[str, typer.Option("--mode", help="resize (each image resized to the input size, the paper's) or patch (a random native-resolution crop of each image per step; validation and cfx detect then score a grid of crops).")] = "resize",
+    frozen_stages: Annotated[Optional[int], typer.Option("--frozen-stages", min=0, help="litenet (pretrained encoder): stages kept at their ImageNet weights; 0 none, 3 up to stride 8, 8 the whole encoder (only the last layer trains). Default: the preset's.")] = None,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
     time_limit: opt.TimeLimit = 0.0,
@@ -105,7 +106,7 @@ def detector(
 
     recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
                             seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-                            init=str(init) if init else None, precision=precision, mode=mode)
+                            init=str(init) if init else None, precision=precision, mode=mode, frozen_stages=frozen_stages)
     dirs, names = colorized_sources(colorized, colorizers)
     result = train_detector(natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     if result.get("sha256"):

@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 # (repeats, kernel, stride, expansion, input channels, output channels) per stage, lite0.
 STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
     (1, 3, 1, 1, 32, 16),
@@ -50,7 +49,7 @@ class LiteConfig:
     stem: int = 32  # fixed, not scaled (tiny presets shrink it)
     head: int = 1280  # fixed, not scaled
     divisor: int = 8
-    num_classes: int = 1000
+    num_classes: int = 1000  # 0: the head conv without the ImageNet classifier (a new task's features)
     include_top: bool = True  # head conv + classifier (the colorizer's U-Net does not need them)
 
 
@@ -137,7 +136,8 @@ class EfficientNetLite(nn.Module):
         self.channels = tuple(plan[i][5] for i in FEATURE_STAGES)
         if config.include_top:
             self.head = ConvBN(plan[-1][5], config.head, 1)
-            self.classifier = nn.Linear(config.head, config.num_classes)
+            if config.num_classes > 0:
+                self.classifier = nn.Linear(config.head, config.num_classes)
 
     def features(self, rgb: torch.Tensor) -> list[torch.Tensor]:
         """Stage outputs at strides 2, 4, 8, 16, 32 of normalised RGB (N×3×H×W)."""

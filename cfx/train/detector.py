@@ -6,6 +6,10 @@ detector's square input; in ``patch`` mode every training step takes a random sq
 crop of each image at its native resolution (:func:`cfx.detect.random_patch`), and
 validation scores them as `cfx detect --mode patch` does (a grid of crops, the maximum
 score), so pixel-scale traces that a resize would blur stay visible.
+Detectors on an ImageNet-pretrained encoder (``litenet``, :mod:`cfx.models.lite_detector`)
+start from its ImageNet weights, whose provenance goes into the card, and keep its lower
+``frozen_stages`` fixed (``--frozen-stages``: the whole encoder for a first stage that trains
+the last layer only, then fewer with ``--init`` to fine-tune the upper blocks).
 
 SGD with momentum 0.9 and weight decay 1e-4; minibatches of half NIs and half CIs;
 the learning rate divided by 10 every ``lr_step`` epochs (the paper: 1e-4, ÷10 every
@@ -35,7 +39,7 @@ from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
 from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded, start_from, training_autocast
 from cfx.train.distributed import World, setup, teardown
-from cfx.weights import save_model
+from cfx.weights import read_card, save_model
 
 LOG_SCHEMA = "cfx.train-detector-log/1"
 REPORT_SCHEMA = "cfx.train/1"
@@ -60,6 +64,7 @@ class DetectorRecipe(PrecisionChecked):
     init: str | None = None  # weights file to start from (fine-tuning a shipped or earlier detector)
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
     mode: str = "resize"  # resize (the paper's) or patch (random native-resolution crops; see the module docstring)
+    frozen_stages: int | None = None  # pretrained-encoder detectors (litenet): encoder stages kept at their weights (None: the preset's)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -249,8 +254,10 @@ def _train(
     if recipe.batch_size < 2 * world.size:
         raise UsageError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
     torch.manual_seed(recipe.seed)
-    model = create_model(recipe.model)
-    start_from(model, recipe.init, "detect", quiet)  # a resumed checkpoint overwrites these below
+    model = _create(recipe)
+    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
+    resuming = resume and checkpoint.is_file()
+    pretrained = _starting_weights(model, recipe, resuming, quiet)  # a resumed checkpoint overwrites these below
     model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs
     colorizers = load_colorizers(colorizer_names, device=str(world.device))
     data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet, recipe.mode)
@@ -258,9 +265,8 @@ def _train(
     message(f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "
             f"{len(data.val.natural)} / {len(data.val.colorized)} val; {world.size} process(es) on {world.device}", quiet)
     optimizer = make_optimizer(model, recipe)
-    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
-    state: dict[str, Any] = {"epoch": 0, "samples": 0, "seconds": 0.0, "log": []}
-    if resume and checkpoint.is_file():
+    state: dict[str, Any] = {"epoch": 0, "samples": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
+    if resuming:
         state = load_checkpoint(checkpoint, model, optimizer, None)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
     trainer = world.wrap(_Loss(model))
@@ -298,6 +304,34 @@ def _train(
     return {**(card or {}), "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 
+def _create(recipe: DetectorRecipe) -> torch.nn.Module:
+    """The untrained ``recipe.model``, with ``--frozen-stages`` applied (detectors on a pretrained encoder)."""
+    if recipe.frozen_stages is None:
+        return create_model(recipe.model)
+    if not hasattr(get_spec(recipe.model).config, "frozen_stages"):
+        raise UsageError(f"--frozen-stages applies to detectors on a pretrained encoder (litenet.*), not {recipe.model}")
+    try:
+        return create_model(recipe.model, frozen_stages=recipe.frozen_stages)
+    except ValueError as error:
+        raise UsageError(f"--frozen-stages: {error}") from None
+
+
+def _starting_weights(model: torch.nn.Module, recipe: DetectorRecipe, resuming: bool, quiet: bool) -> dict[str, str] | None:
+    """``--init``'s tensors, or (training from scratch) the encoder's ImageNet weights of a
+    detector on a pretrained encoder; returns the pretrained weights' provenance for the card."""
+    if recipe.init:
+        start_from(model, recipe.init, "detect", quiet)
+        return read_card(Path(recipe.init)).get("pretrained")
+    if resuming or not hasattr(model, "load_pretrained"):
+        return None  # a resumed run reads its provenance from the checkpoint
+    from cfx.models.pretrained import PretrainedError
+
+    try:
+        return model.load_pretrained()
+    except PretrainedError as error:
+        raise UsageError(str(error)) from None
+
+
 def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": recipe.model,
@@ -306,6 +340,7 @@ def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str
         "task": spec.task,
         "classes": list(CLASSES),
         "mode": recipe.mode,  # the default mode of `cfx detect` for these weights
+        **({"pretrained": state["pretrained"]} if state.get("pretrained") else {}),  # the ImageNet weights it started from
         "training": {
             **data.description,
             "recipe": asdict(recipe),
