@@ -118,7 +118,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], names: int = 1,
 # SVG plots
 # --------------------------------------------------------------------------
 
-_LEFT, _RIGHT, _TOP, _BOTTOM, _SIDE = 56, 160, 16, 48, 300  # a square plot of _SIDE px
+_LEFT, _RIGHT, _TOP, _BOTTOM, _SIDE = 56, 210, 16, 48, 300  # a square plot of _SIDE px; the legend right of it
 _W, _H = _LEFT + _SIDE + _RIGHT, _TOP + _SIDE + _BOTTOM
 
 

@@ -145,3 +145,19 @@ def test_detector_report_draws_its_roc_curve(tmp_path: Path, detector_weights: P
     assert len(xs) > 150, f"only {len(xs)} pixels of the ROC curve's colour"
     # the curve runs from (0, 0) to (1, 1) of a plot a few hundred pixels wide: it spans it
     assert xs.max() - xs.min() > 150 and ys.max() - ys.min() > 150, "the ROC curve is not drawn across its plot"
+
+
+def test_roc_legend_fits_in_its_plot() -> None:
+    """A legend entry (a name cut to 16 characters and its AUC) ends inside the SVG, which
+    the browser clips: at font-size 11 a character is at most about 7 px wide."""
+    import re
+
+    from cfx.html_report import roc_svg
+
+    svg = roc_svg({"a-very-long-colorizer-name": ([0.0, 0.5, 1.0], [0.0, 0.9, 1.0])})
+    width = float(re.search(r'<svg width="(\d+)"', svg).group(1))
+    for x, text in re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" font-size="11"(?: font-weight="bold")?>([^<]+)</text>', svg
+    ):
+        if float(x) > 300:  # right of the plot: the legend
+            assert float(x) + 7 * len(text) <= width, f"{text!r} is cut off at {width:.0f} px"
