@@ -8,7 +8,7 @@ line. Inputs are never modified.
 from __future__ import annotations
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, load_or_fail, single_output_file, warn
+from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, single_output_file, warn
 
 SCHEMA = "cfx.colorize/1"
 
@@ -39,7 +39,7 @@ def colorize(
     items = collect_inputs(inputs, output, shard, writer)
     one_file = single_output_file(output, items)
     threads = configure_threads(workers)
-    colorizer = load_or_fail(lambda: load_colorizer(model, weights, device, precision, render_size, temperature))
+    colorizer = load_colorizer(model, weights, device, precision, render_size, temperature)
     common = {"model": colorizer.name, "weights_sha256": colorizer.card.get("sha256")}
     planner = OutputPlanner(output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items])
     jobs = []

@@ -1,10 +1,10 @@
-"""Steps every image command shares: gather inputs, load a model, end the run."""
+"""Steps every image command shares: gather inputs, warn, end the run."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence, TypeVar
+from typing import NoReturn, Sequence, TypeVar
 
 import typer
 
@@ -82,17 +82,6 @@ def single_output_file(output: Path, items: Sequence, inputs: Sequence[Path] = (
     elif not output.parent.is_dir():
         fail_usage(f"-o {output}: folder {output.parent} does not exist")
     return True
-
-
-def load_or_fail(load: Callable[[], T]) -> T:
-    """Load a model; a :class:`~cfx.errors.UsageError` (unknown model, missing or corrupt
-    weights, bad option) is exit 2, anything else a bug (see :mod:`cfx.cli.commands`)."""
-    from cfx.errors import UsageError
-
-    try:
-        return load()
-    except UsageError as error:
-        fail_usage(str(error))
 
 
 def summary(writer: RecordWriter) -> str:

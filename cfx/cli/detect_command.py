@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, load_or_fail, warn
+from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, warn
 
 SCHEMA = "cfx.detect/1"
 COMMAND = "cfx detect"
@@ -56,7 +56,7 @@ def detect(
     writer = RecordWriter(SCHEMA, json_mode=json_output, plain=_plain, quiet=quiet, command=COMMAND)
     items = collect_inputs(inputs, None, shard, writer)
     threads = configure_threads(workers)
-    detector = load_or_fail(lambda: load_detector(model, weights, device, precision, mode, aggregate, threshold, max_patches))
+    detector = load_detector(model, weights, device, precision, mode, aggregate, threshold, max_patches)
     colorized = reported = 0
     try:
         with progress("detect", total=len(items), quiet=quiet) as bar:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, fail_usage, failure_reason, finish_run, interrupted_run, load_or_fail, single_output_file, warn
+from cfx.cli.common import collect_inputs, fail_usage, failure_reason, finish_run, interrupted_run, single_output_file, warn
 
 SCHEMA = "cfx.transfer/1"
 COMMAND = "cfx transfer"
@@ -57,7 +57,7 @@ def transfer(
     if style is None and not any("style" in item.fields for item in items):
         fail_usage("no style: give --style REF, or JSON Lines with a \"style\" field on stdin")
     threads = configure_threads(workers)
-    chosen = load_or_fail(lambda: load_method(method, model=model, weights=weights, device=device, precision=precision, render_size=render_size))
+    chosen = load_method(method, model=model, weights=weights, device=device, precision=precision, render_size=render_size)
     common = {"method": chosen.name, **chosen.record_fields}
     if not chosen.uses_model and (model or weights or render_size):
         warn(COMMAND, f"--model, --weights and --render-size are not used by --method {chosen.name}", quiet)
