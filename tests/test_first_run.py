@@ -1,4 +1,4 @@
-"""What a new user meets in the first ten minutes (issue 19): no silent data changes, no
+"""What a new user meets in the first ten minutes: no silent data changes, no
 misleading answers, usage errors exit 2, summaries count everything, `cfx models` is quick."""
 
 from __future__ import annotations
