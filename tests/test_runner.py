@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import torch
 
-from cfx.registry import list_models
 from cfx import runner
+from cfx.registry import list_models
 from cfx.runner import DeviceError, Failed, autocast, configure_threads, prepare_model, run_pipeline, select_device
 
 

@@ -33,7 +33,15 @@ def _root(
     """cfx: colorize, detect, train, harden, eval."""
 
 
-from cfx.cli import colorize_command, detect_command, eval_command, harden_command, models_command, train_command, transfer_command  # noqa: E402
+from cfx.cli import (  # noqa: E402
+    colorize_command,
+    detect_command,
+    eval_command,
+    harden_command,
+    models_command,
+    train_command,
+    transfer_command,
+)
 from cfx.cli.commands import add_command  # noqa: E402
 
 GROUPS = {

@@ -17,7 +17,15 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cfx.cli import options as opt
-from cfx.cli.common import collect_inputs, fail_usage, failure_reason, finish_run, interrupted_run, single_output_file, warn
+from cfx.cli.common import (
+    collect_inputs,
+    fail_usage,
+    failure_reason,
+    finish_run,
+    interrupted_run,
+    single_output_file,
+    warn,
+)
 
 SCHEMA = "cfx.transfer/1"
 COMMAND = "cfx transfer"
