@@ -199,8 +199,9 @@ def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, 
 
 def save_result(image: LoadedImage, rgb: np.ndarray, target: Path) -> dict[str, Any]:
     """Atomically write ``rgb`` for ``image``, keeping its alpha and bit depth where the format can."""
-    alpha = image.alpha if target.suffix not in (".jpg", ".jpeg", ".bmp") else None
-    bit_depth = image.bit_depth if target.suffix == ".png" else 8
+    suffix = target.suffix.lower()  # -o NAME.JPG names the format as well as .jpg does
+    alpha = image.alpha if suffix not in (".jpg", ".jpeg", ".bmp") else None
+    bit_depth = image.bit_depth if suffix == ".png" else 8
     target.parent.mkdir(parents=True, exist_ok=True)
     save_image(target, rgb, alpha=alpha, bit_depth=bit_depth)
     height, width = rgb.shape[:2]

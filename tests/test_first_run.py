@@ -154,6 +154,9 @@ def test_output_file_name_with_one_input(photo_dir: Path, tmp_path: Path, tiny_w
     assert again.exit_code == 0 and "1 skipped" in again.stderr
     png = invoke("colorize", photo_dir / "alpha.png", "-o", tmp_path / "with-alpha.png", "--weights", tiny_weights)
     assert png.exit_code == 0 and Image.open(tmp_path / "with-alpha.png").mode == "RGBA"
+    upper = invoke("colorize", photo_dir / "alpha.png", "-o", tmp_path / "FLAT.JPG", "--weights", tiny_weights)
+    assert upper.exit_code == 0, upper.stderr  # alpha dropped for a JPEG, whatever the suffix's case
+    assert Image.open(tmp_path / "FLAT.JPG").format == "JPEG"
 
 
 def test_output_file_name_with_several_inputs_is_a_usage_error(
