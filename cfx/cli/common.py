@@ -79,9 +79,7 @@ def single_output_file(output: Path, items: Sequence, inputs: Sequence[Path] = (
         for path in [items[0].path, *inputs]:
             if os.path.exists(path) and os.path.samefile(path, output):
                 fail_usage(f"-o {output} is an input; inputs are never overwritten")
-    elif not output.parent.is_dir():
-        fail_usage(f"-o {output}: folder {output.parent} does not exist")
-    return True
+    return True  # its folder is made when the file is written, as -o folders are
 
 
 def summary(writer: RecordWriter) -> str:
