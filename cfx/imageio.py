@@ -191,8 +191,10 @@ def _decode_opened(p: Path, im: Image.Image) -> LoadedImage:
         im.seek(0)
         notes.append(f"animated image: using the first of {frames} frames")
     source_mode = im.mode
-    if _is_png16_colour(im):
-        return _decode_png16(p, im, source_mode, notes)
+    if _is_16bit_colour(im):
+        if im.format == "PNG":
+            return _decode_png16(p, im, source_mode, notes)
+        notes.append(f"16-bit colour {im.format} read at 8 bits (only 16-bit colour PNGs keep their depth)")
     im.load()  # force a full decode: truncated data raises here
     im = _apply_orientation(im, notes)
     im = _to_sRGB(im, notes)
@@ -200,12 +202,14 @@ def _decode_opened(p: Path, im: Image.Image) -> LoadedImage:
     return LoadedImage(p, rgb, alpha, bit_depth, is_gray, source_mode, notes)
 
 
-def _is_png16_colour(im: Image.Image) -> bool:
-    """A PNG with 16 bits per colour channel (RGB or RGBA), which Pillow would decode at 8."""
-    if im.format != "PNG" or im.mode not in ("RGB", "RGBA") or not im.tile:
+def _is_16bit_colour(im: Image.Image) -> bool:
+    """16 bits per colour channel (RGB or RGBA), which Pillow decodes at 8."""
+    if im.mode not in ("RGB", "RGBA") or not im.tile:
         return False
     rawmode = im.tile[0][3]
-    return isinstance(rawmode, str) and rawmode.endswith(";16B")
+    if isinstance(rawmode, tuple):  # TIFF: (rawmode, ...)
+        rawmode = rawmode[0] if rawmode else None
+    return isinstance(rawmode, str) and ";16" in rawmode
 
 
 def _decode_png16(p: Path, im: Image.Image, source_mode: str, notes: list[str]) -> LoadedImage:

@@ -70,6 +70,26 @@ def png16_filtered(path: Path, pixels: np.ndarray) -> Path:
     return path
 
 
+def tiff16_rgb(path: Path, pixels: np.ndarray) -> Path:
+    """An uncompressed little-endian 16-bit RGB TIFF (Pillow cannot write one)."""
+    import struct
+
+    height, width, _ = pixels.shape
+    data = pixels.astype("<u2").tobytes()
+    bits_at = 8 + 2 + 10 * 12 + 4  # after the header and an IFD of 10 entries
+    tags = [(256, 3, width), (257, 3, height), (258, 3, bits_at), (259, 3, 1), (262, 3, 2)]
+    tags += [(273, 4, bits_at + 6), (277, 3, 3), (278, 3, height), (279, 4, len(data)), (284, 3, 1)]
+    ifd = struct.pack("<H", len(tags))
+    for tag, kind, value in tags:
+        count = 3 if tag == 258 else 1
+        ifd += struct.pack("<HHI", tag, kind, count)
+        ifd += struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+    path.write_bytes(
+        b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + struct.pack("<3H", 16, 16, 16) + data
+    )
+    return path
+
+
 def ihdr(path: Path) -> tuple[int, int]:
     """(bit depth, colour type) from a PNG's header."""
     data = path.read_bytes()
@@ -93,6 +113,18 @@ def test_sixteen_bit_rgb_png_decodes_at_sixteen_bits(tmp_path: Path) -> None:
     image = load_image(png16_rgb(tmp_path / "scan64.png", rgba))
     assert image.bit_depth == 16 and image.alpha is not None
     np.testing.assert_allclose(image.alpha, 40000 / 65535.0, atol=1e-6)
+
+
+def test_sixteen_bit_rgb_tiff_says_it_is_read_at_eight_bits(tmp_path: Path) -> None:
+    from cfx.imageio import load_image
+
+    pixels = np.random.default_rng(1).integers(0, 65536, size=(10, 12, 3), dtype=np.uint16)
+    image = load_image(tiff16_rgb(tmp_path / "scan48.tif", pixels))
+    assert image.bit_depth == 8  # Pillow keeps the high bytes only ...
+    np.testing.assert_allclose(image.rgb, (pixels >> 8) / 255.0, atol=1e-6)
+    assert image.warnings == [
+        "16-bit colour TIFF read at 8 bits (only 16-bit colour PNGs keep their depth)"
+    ]  # ... and we say so
 
 
 def test_colorize_keeps_sixteen_bit_rgb(tmp_path: Path, tiny_weights: Path) -> None:
