@@ -12,7 +12,7 @@ Writes, with the same relative paths as NATURAL (so `--colorized NAME=OUT/NAME` 
 - ``OUT/recolour-reinhard/`` with ``--recolour``: Reinhard's transfer applied to the colour
   photo itself (a recolouring, not a colorization).
 
-This is how the blind-generalization matrix in the README was made (NATURAL = corpus v2).
+This is how the blind-generalization matrix of docs/detection.md was made (NATURAL = corpus v2).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The benchmark's detector run reports what the README quotes (schema only: no timing asserted)."""
+"""The benchmark's detector run reports what docs/performance.md quotes (schema only: no timing asserted)."""
 
 from __future__ import annotations
 
