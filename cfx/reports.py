@@ -3,7 +3,8 @@
 Exit codes shared by every subcommand (documented in `cfx --help` and the README):
 0 all inputs done; 1 some inputs failed (the rest were processed, each failure is a
 record with ``error``); 2 usage error (bad option, missing weights, no inputs);
-3 `cfx detect --fail-on-colorized` judged at least one input colorized.
+3 `cfx detect --fail-on-colorized` judged at least one input colorized; 130 interrupted
+(SIGINT or SIGTERM; the end-of-run summary says what was done).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ EXIT_USAGE = 2
 EXIT_COLORIZED = 3
 EXIT_INTERRUPTED = 130  # SIGINT/SIGTERM (128 + SIGINT), as shells report it
 
-EXIT_CODES_HELP = "Exit codes: 0 all done; 1 some inputs failed (others still processed); 2 usage error; 3 detect --fail-on-colorized found a colorized image."
+EXIT_CODES_HELP = "Exit codes: 0 all done; 1 some inputs failed (others still processed); 2 usage error; 3 detect --fail-on-colorized found a colorized image; 130 interrupted."
 
 
 @dataclass
