@@ -237,3 +237,23 @@ def test_cli_trains_unet_in_phases_and_colorizes_with_it(tmp_path: Path) -> None
     assert result.exit_code == 2 and "phase" in result.output
     colour = runner.invoke(app, ["colorize", str(data / "val"), "-o", str(tmp_path / "col"), "--weights", str(out), "--quiet"])
     assert colour.exit_code == 0 and len(colour.stdout.splitlines()) == 2
+
+
+def test_unet_decodings_of_the_two_heads() -> None:
+    torch.manual_seed(0)
+    lightness = torch.rand(1, 1, 64, 64)
+    model = create_model("unet.tiny", loss="both").eval()
+    with torch.inference_mode():
+        head, _ = model(lightness)
+        outputs = {}
+        for decode in ("annealed", "regression", "blend"):
+            model.config = create_model("unet.tiny", loss="both", decode=decode).config
+            outputs[decode] = model.predict_ab(lightness)
+    assert torch.allclose(outputs["regression"], torch.tanh(head[:, -2:]) * 110.0)
+    assert torch.allclose(outputs["blend"], (outputs["annealed"] + outputs["regression"]) / 2, atol=1e-5)
+    # One head: its own decoding, whatever ``decode`` says.
+    regression = create_model("unet.tiny", loss="regression", decode="annealed").eval()
+    with torch.inference_mode():
+        assert torch.allclose(regression.predict_ab(lightness), torch.tanh(regression(lightness)[0]) * 110.0)
+    with pytest.raises(ValueError, match="decoding"):
+        create_model("unet.tiny", decode="median")

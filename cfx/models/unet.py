@@ -12,7 +12,11 @@ concatenating the encoder's features of that stride (skip connections) and apply
   2016 ("Colorful Image Colorization", §2.1–2.3, as summarised by Mu & Lee 2020 §2.1):
   soft-encoded targets, class rebalancing (λ = 0.5) and annealed-mean decoding (T = 0.38);
 - ``regression``: a*b* / 110 through tanh, with a smooth-L1 loss;
-- ``both``: the two heads, losses summed (``regression_weight``), decoded by the annealed mean.
+- ``both``: the two heads, losses summed (``regression_weight``).
+
+``decode`` picks what a*b* the model outputs: ``annealed`` (the classification head's
+annealed mean), ``regression`` (the regression head) or ``blend`` (their average); with one
+head, that head's.
 
 The encoder's lower stages (up to stride 8, ``frozen_stages``) stay frozen at their ImageNet
 weights: their features can be computed once and cached (:mod:`cfx.train.cached_colorizer`).
@@ -34,6 +38,7 @@ from cfx.models.efficientnet_lite import EfficientNetLite, LiteConfig, normalise
 from cfx.registry import register
 
 LOSSES = ("classification", "regression", "both")
+DECODINGS = ("annealed", "regression", "blend")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class UNetConfig:
     decoder: tuple[int, ...] = (192, 96, 48)  # channels after the stride-16, 8 and 4 merges
     loss: str = "both"  # classification, regression or both
     regression_weight: float = 1.0  # weight of the smooth-L1 term when loss = both
+    decode: str = "annealed"  # annealed, regression or blend (loss = both; else the one head's)
     bin_size: float = 10.0
     num_bins: int = 262
     temperature: float = 0.38  # annealed-mean T
@@ -80,6 +86,8 @@ class UNetColorizer(ColorizerBase):
         c = config
         if c.loss not in LOSSES:
             raise ValueError(f"unknown loss {c.loss!r}; one of {', '.join(LOSSES)}")
+        if c.decode not in DECODINGS:
+            raise ValueError(f"unknown decoding {c.decode!r}; one of {', '.join(DECODINGS)}")
         if len(c.decoder) != 3:
             raise ValueError("unet needs 3 decoder widths (strides 16, 8, 4)")
         self.config = config
@@ -162,9 +170,11 @@ class UNetColorizer(ColorizerBase):
     # ------------------------------------------------------------------ heads
     def output_ab(self, output: torch.Tensor) -> torch.Tensor:
         """a*b* in Lab units from the head's channels."""
-        if self.classifies:
-            return annealed_mean(output[:, : self.config.num_bins], self.centers, self.temperature)
-        return torch.tanh(output[:, -2:].float()) * AB_RANGE
+        decode = self.config.decode if self.classifies and self.regresses else ("annealed" if self.classifies else "regression")
+        if decode == "regression":
+            return torch.tanh(output[:, -2:].float()) * AB_RANGE
+        annealed = annealed_mean(output[:, : self.config.num_bins], self.centers, self.temperature)
+        return annealed if decode == "annealed" else (annealed + torch.tanh(output[:, -2:].float()) * AB_RANGE) / 2.0
 
     def predict_ab(self, lightness: torch.Tensor) -> torch.Tensor:
         output, _ = self(lightness)
