@@ -116,7 +116,9 @@ def nearest_bin(ab: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     return index.reshape(*ab.shape[:-3], *ab.shape[-2:])
 
 
-def encode_soft(ab: torch.Tensor, centers: torch.Tensor, sigma: float = SOFT_SIGMA, k: int = SOFT_NEIGHBOURS) -> torch.Tensor:
+def encode_soft(
+    ab: torch.Tensor, centers: torch.Tensor, sigma: float = SOFT_SIGMA, k: int = SOFT_NEIGHBOURS
+) -> torch.Tensor:
     """Soft-encoded targets (N, K, H, W): Gaussian weights on the k nearest bins, rows sum to 1."""
     pairs = _pairs(ab).float()
     centers = centers.to(pairs)
@@ -138,10 +140,12 @@ def estimate_prior(ab: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
 def gaussian_kernel(centers: torch.Tensor, sigma: float) -> torch.Tensor:
     """(K, K) Gaussian weights exp(-‖c_i − c_j‖² / 2σ²) between bin centres."""
     centers = centers.float()
-    return torch.exp(-torch.cdist(centers, centers) ** 2 / (2.0 * sigma**2))
+    return torch.exp(-(torch.cdist(centers, centers) ** 2) / (2.0 * sigma**2))
 
 
-def smooth_prior(prior: torch.Tensor, centers: torch.Tensor, sigma: float = SOFT_SIGMA, kernel: torch.Tensor | None = None) -> torch.Tensor:
+def smooth_prior(
+    prior: torch.Tensor, centers: torch.Tensor, sigma: float = SOFT_SIGMA, kernel: torch.Tensor | None = None
+) -> torch.Tensor:
     """The prior (any non-negative (K,), e.g. counts) smoothed over the bin centres, summing to 1.
 
     A normalised local average, p̃_i ∝ Σ_j G_ij p_j / Σ_j G_ij, so that a uniform prior stays
@@ -169,7 +173,9 @@ def rebalance_weights(
     return weights / (smoothed * weights).sum()
 
 
-def annealed_mean(logits: torch.Tensor, centers: torch.Tensor, temperature: float = ANNEALED_T, dim: int = 1) -> torch.Tensor:
+def annealed_mean(
+    logits: torch.Tensor, centers: torch.Tensor, temperature: float = ANNEALED_T, dim: int = 1
+) -> torch.Tensor:
     """a*b* from per-bin logits (or log-probabilities) along ``dim``: E[softmax(log p / T)] over the centres.
 
     log p differs from the logits by a constant per pixel, so softmax(logits / T) is the

@@ -159,12 +159,27 @@ def run_one(model: str | None, weights: str | None, size: int, count: int, repea
         model_s, bare_s = _forward_pair_s(colorizer, prepared, repeat)
         timing = _measure(
             model_s,
-            lambda r: list(colorize_files(colorizer, [(p, folder / f"out{r}_{i}.jpg") for i, p in enumerate(inputs)], batch_size=4, workers=workers)),
-            count, repeat,
+            lambda r: list(
+                colorize_files(
+                    colorizer,
+                    [(p, folder / f"out{r}_{i}.jpg") for i, p in enumerate(inputs)],
+                    batch_size=4,
+                    workers=workers,
+                )
+            ),
+            count,
+            repeat,
         )
         stages = _stages_ms(colorizer, inputs[0], folder / "stages.jpg", repeat)
-    return {"model": colorizer.name, "size": size, "render": list(prepared.model_input.shape[1:][::-1]), **timing,
-            "bare_forward_s": round(bare_s, 4), "end_to_end_over_bare_forward": round(timing["end_to_end_s"] / bare_s, 3), "stages_ms": stages}
+    return {
+        "model": colorizer.name,
+        "size": size,
+        "render": list(prepared.model_input.shape[1:][::-1]),
+        **timing,
+        "bare_forward_s": round(bare_s, 4),
+        "end_to_end_over_bare_forward": round(timing["end_to_end_s"] / bare_s, 3),
+        "stages_ms": stages,
+    }
 
 
 def run_detector(size: int, count: int, repeat: int, mode: str = "resize") -> dict[str, Any]:
@@ -183,7 +198,8 @@ def run_detector(size: int, count: int, repeat: int, mode: str = "resize") -> di
         timing = _measure(
             _best_seconds(lambda: detector.predict([prepared]), repeat),
             lambda _: list(detect_files(detector, inputs, batch_size=16, workers=workers)),
-            count, repeat,
+            count,
+            repeat,
         )
     return {"model": detector.name, "mode": mode, "size": size, "patches": int(prepared.x.shape[0]), **timing}
 
@@ -216,7 +232,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folder", type=int, default=64, help="images in the folder run (0: skip)")
     parser.add_argument("--folder-size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--detector", default="resize,patch", help="modes of the default detector to time (empty: skip)")
+    parser.add_argument(
+        "--detector", default="resize,patch", help="modes of the default detector to time (empty: skip)"
+    )
     parser.add_argument("--detector-folder", type=int, default=64, help="images in the detector's folder run (0: skip)")
     parser.add_argument("--one", nargs=4, metavar=("MODEL", "WEIGHTS", "SIZE", "COUNT"), help=argparse.SUPPRESS)
     parser.add_argument("--one-detector", nargs=3, metavar=("MODE", "SIZE", "COUNT"), help=argparse.SUPPRESS)
@@ -227,7 +245,17 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.one:
         model, weights, size, count = args.one
-        print(json.dumps(run_one(model if model != "-" else None, weights if weights != "-" else None, int(size), int(count), args.repeat)))
+        print(
+            json.dumps(
+                run_one(
+                    model if model != "-" else None,
+                    weights if weights != "-" else None,
+                    int(size),
+                    int(count),
+                    args.repeat,
+                )
+            )
+        )
         return
     import torch
 
@@ -238,7 +266,9 @@ def main(argv: list[str] | None = None) -> None:
         "cuda": torch.cuda.is_available(),
         "startup_s": {
             "cfx_help": _command_seconds([sys.executable, "-m", "cfx.cli.main", "--help"]),
-            "import_torch_and_load_default": _command_seconds([sys.executable, "-c", "from cfx.colorize import load_colorizer; load_colorizer()"]),
+            "import_torch_and_load_default": _command_seconds(
+                [sys.executable, "-c", "from cfx.colorize import load_colorizer; load_colorizer()"]
+            ),
         },
         "runs": [],
     }
@@ -246,18 +276,26 @@ def main(argv: list[str] | None = None) -> None:
         for model in [m for m in args.models.split(",") if m]:
             name, weights = _weights_for(model, Path(tmp))
             for size in (int(s) for s in args.sizes.split(",")):
-                report["runs"].append(_subprocess(["--repeat", str(args.repeat), "--one", name or "-", weights or "-", str(size), "2"]))
+                report["runs"].append(
+                    _subprocess(["--repeat", str(args.repeat), "--one", name or "-", weights or "-", str(size), "2"])
+                )
                 print(json.dumps(report["runs"][-1]), file=sys.stderr)
         if args.folder:
             name, weights = _weights_for(DEFAULT, Path(tmp))
-            report["folder"] = _subprocess(["--repeat", "1", "--one", name or "-", weights or "-", str(args.folder_size), str(args.folder)])
+            report["folder"] = _subprocess(
+                ["--repeat", "1", "--one", name or "-", weights or "-", str(args.folder_size), str(args.folder)]
+            )
     report["detector_runs"] = []
     for mode in [m for m in args.detector.split(",") if m]:
         for size in (int(s) for s in args.sizes.split(",")):
-            report["detector_runs"].append(_subprocess(["--repeat", str(args.repeat), "--one-detector", mode, str(size), "2"]))
+            report["detector_runs"].append(
+                _subprocess(["--repeat", str(args.repeat), "--one-detector", mode, str(size), "2"])
+            )
             print(json.dumps(report["detector_runs"][-1]), file=sys.stderr)
     if args.detector_folder:
-        report["detector_folder"] = _subprocess(["--repeat", "1", "--one-detector", "resize", str(args.folder_size), str(args.detector_folder)])
+        report["detector_folder"] = _subprocess(
+            ["--repeat", "1", "--one-detector", "resize", str(args.folder_size), str(args.detector_folder)]
+        )
     print(json.dumps(report, indent=2))
 
 

@@ -75,7 +75,9 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     lightness, a, b = lab.unbind(dim=-3)
     fy = (lightness + 16.0) / 116.0
     t = (_f_inverse(fy + a / 500.0), _f_inverse(fy), _f_inverse(fy - b / 200.0))
-    channels = [linear_to_srgb((t[0] * row[0] + t[1] * row[1] + t[2] * row[2]).clamp(0.0, 1.0)) for row in _XYZ_TO_RGB_WHITE]
+    channels = [
+        linear_to_srgb((t[0] * row[0] + t[1] * row[1] + t[2] * row[2]).clamp(0.0, 1.0)) for row in _XYZ_TO_RGB_WHITE
+    ]
     return torch.stack(channels, dim=-3).clamp(0.0, 1.0)
 
 

@@ -53,7 +53,9 @@ class Prepared:
 class Colorizer:
     """A loaded colorizer: ``prepare`` (CPU, any thread) → ``predict`` (batched) → ``finish``."""
 
-    def __init__(self, model: torch.nn.Module, card: dict[str, Any], device: torch.device, render_size: int, autocast: Any = None) -> None:
+    def __init__(
+        self, model: torch.nn.Module, card: dict[str, Any], device: torch.device, render_size: int, autocast: Any = None
+    ) -> None:
         self.model = model
         self.card = card
         self.device = device
@@ -205,10 +207,19 @@ def save_result(image: LoadedImage, rgb: np.ndarray, target: Path) -> dict[str, 
     target.parent.mkdir(parents=True, exist_ok=True)
     save_image(target, rgb, alpha=alpha, bit_depth=bit_depth)
     height, width = rgb.shape[:2]
-    return {"path": str(image.path), "output": str(target), "width": int(width), "height": int(height), "bit_depth": bit_depth, "alpha": alpha is not None}
+    return {
+        "path": str(image.path),
+        "output": str(target),
+        "width": int(width),
+        "height": int(height),
+        "bit_depth": bit_depth,
+        "alpha": alpha is not None,
+    }
 
 
-def colorize_files(colorizer: Colorizer, jobs: Iterable[tuple[Path, Path]], batch_size: int = 4, workers: int = 2) -> Iterator[dict[str, Any] | Any]:
+def colorize_files(
+    colorizer: Colorizer, jobs: Iterable[tuple[Path, Path]], batch_size: int = 4, workers: int = 2
+) -> Iterator[dict[str, Any] | Any]:
     """Colorize (input, target) pairs through the runner's pipeline, in order.
 
     Yields a record per written image, or a :class:`cfx.runner.Failed` whose ``item``

@@ -88,7 +88,11 @@ def patches(rgb: torch.Tensor, size: int, max_patches: int = DEFAULT_MAX_PATCHES
             cols -= 1
         else:
             break
-    crops = [rgb[:, top : top + size, left : left + size] for top in patch_origins(h, size, rows) for left in patch_origins(w, size, cols)]
+    crops = [
+        rgb[:, top : top + size, left : left + size]
+        for top in patch_origins(h, size, rows)
+        for left in patch_origins(w, size, cols)
+    ]
     return torch.stack(crops).float() * 2.0 - 1.0
 
 
@@ -141,10 +145,16 @@ class Detector:
     def name(self) -> str:
         return str(self.card.get("name", getattr(self.model, "cfx_name", "?")))
 
-    def prepare_array(self, rgb: np.ndarray | torch.Tensor, path: Path = Path("-"), warnings: list[str] | None = None) -> PreparedDetect:
+    def prepare_array(
+        self, rgb: np.ndarray | torch.Tensor, path: Path = Path("-"), warnings: list[str] | None = None
+    ) -> PreparedDetect:
         """H×W×3 sRGB in [0, 1] (numpy) or 3×H×W (torch) → the model's input."""
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1) if isinstance(rgb, np.ndarray) else rgb
-        x = model_input(t[None], self.size) if self.mode == "resize" else patches(t.float(), self.size, self.max_patches)
+        x = (
+            model_input(t[None], self.size)
+            if self.mode == "resize"
+            else patches(t.float(), self.size, self.max_patches)
+        )
         return PreparedDetect(path, x, list(warnings or []))
 
     def prepare(self, image: LoadedImage) -> PreparedDetect:
@@ -206,10 +216,14 @@ def load_detector(
 ) -> Detector:
     """A ready :class:`Detector` from registry name and/or weights file (see :func:`cfx.loading.load`)."""
     loaded = load("detect", model, weights, device=device, precision=precision)
-    return Detector(loaded.network, loaded.card, loaded.device, mode, aggregate, threshold, max_patches, loaded.autocast)
+    return Detector(
+        loaded.network, loaded.card, loaded.device, mode, aggregate, threshold, max_patches, loaded.autocast
+    )
 
 
-def detect_files(detector: Detector, paths: Iterable[Path], batch_size: int = 16, workers: int = 2) -> Iterator[dict[str, Any] | Any]:
+def detect_files(
+    detector: Detector, paths: Iterable[Path], batch_size: int = 16, workers: int = 2
+) -> Iterator[dict[str, Any] | Any]:
     """Verdicts for image files through the runner's pipeline, in order (a
     :class:`cfx.runner.Failed` carrying the path for each failure)."""
     from cfx.runner import run_pipeline

@@ -98,7 +98,9 @@ def choose_threshold(scores: Sequence[float], labels: Sequence[int]) -> float:
     """
     s, y = _arrays(scores, labels)
     distinct = np.unique(s)
-    candidates = np.concatenate(([0.5], (distinct[:-1] + distinct[1:]) / 2.0, [distinct[0], np.nextafter(distinct[-1], np.inf)]))
+    candidates = np.concatenate(
+        ([0.5], (distinct[:-1] + distinct[1:]) / 2.0, [distinct[0], np.nextafter(distinct[-1], np.inf)])
+    )
     errors = np.array([hter(s, y, float(t)) for t in candidates])
     best = errors.min()
     tied = candidates[np.isclose(errors, best, rtol=0, atol=1e-12)]
@@ -124,7 +126,9 @@ def summary(scores: Sequence[float], labels: Sequence[int], threshold: float) ->
     }
 
 
-def by_source(natural: Sequence[float], colorized: Sequence[float], sources: Sequence[str], threshold: float) -> tuple[dict[str, float | None], dict[str, dict[str, float | None]]]:
+def by_source(
+    natural: Sequence[float], colorized: Sequence[float], sources: Sequence[str], threshold: float
+) -> tuple[dict[str, float | None], dict[str, dict[str, float | None]]]:
     """(overall, per source): :func:`summary` of all natural scores against all colorized
     ones, and against each source's (colorizer's) colorized scores alone."""
     nat = np.asarray(natural, dtype=np.float64)
@@ -134,6 +138,10 @@ def by_source(natural: Sequence[float], colorized: Sequence[float], sources: Seq
         raise ValueError(f"{col.size} colorized scores but {names.size} sources")
 
     def against(scores: np.ndarray) -> dict[str, float | None]:
-        return summary(np.concatenate((nat, scores)), np.concatenate((np.zeros(nat.size, np.int64), np.ones(scores.size, np.int64))), threshold)
+        return summary(
+            np.concatenate((nat, scores)),
+            np.concatenate((np.zeros(nat.size, np.int64), np.ones(scores.size, np.int64))),
+            threshold,
+        )
 
     return against(col), {name: against(col[names == name]) for name in dict.fromkeys(sources)}

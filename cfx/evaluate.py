@@ -95,7 +95,9 @@ def score_predictions(
     lab_truth = rgb_to_lab(truth)
     judged: dict[str, float] = {}
 
-    def seen(name: str, rgb: np.ndarray, encoded: bool = False) -> None:  # each image right away: no full-size copies kept
+    def seen(
+        name: str, rgb: np.ndarray, encoded: bool = False
+    ) -> None:  # each image right away: no full-size copies kept
         if detector is not None:  # as `cfx colorize` would write it: JPEG inputs give JPEG (q95) outputs
             judged[name] = float(detector.score_array(rgb if encoded or not is_jpeg(path) else as_written_jpeg(rgb)))
         if on_result is not None:
@@ -164,14 +166,20 @@ def _rows(path: Path, scores: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     return [{"path": str(path), "model": model, **values} for model, values in scores.items()]
 
 
-def colorizer_report(rows: list[dict[str, Any]], weights: dict[str, str | None], detector: Detector | None = None) -> dict[str, Any]:
+def colorizer_report(
+    rows: list[dict[str, Any]], weights: dict[str, str | None], detector: Detector | None = None
+) -> dict[str, Any]:
     """The cfx.eval-colorizer/1 document from per-image rows; ``weights``: model name → weights sha256."""
     if not rows:
         raise UsageError("no images to evaluate")
     summary = [{**entry, "weights_sha256": weights.get(entry["model"])} for entry in summarize(rows)]
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, "summary": summary, "rows": rows}
     if detector is not None:
-        report["detector"] = {"model": detector.name, "weights_sha256": detector.card.get("sha256"), "threshold": detector.threshold}
+        report["detector"] = {
+            "model": detector.name,
+            "weights_sha256": detector.card.get("sha256"),
+            "threshold": detector.threshold,
+        }
     return report
 
 
@@ -211,10 +219,17 @@ def plan_records(records: Sequence[Record]) -> RecordPlan:
             )
         first.setdefault(model, record)
     order = {model: i for i, model in enumerate(weights)}
-    by_truth: dict[str, tuple[str, list[tuple[str, Path, Record]]]] = {}  # one file however spelt → (first spelling, outputs)
+    by_truth: dict[
+        str, tuple[str, list[tuple[str, Path, Record]]]
+    ] = {}  # one file however spelt → (first spelling, outputs)
     for record in good:
-        by_truth.setdefault(same_file(record["path"]), (record["path"], []))[1].append((record["model"], Path(record["output"]), record))
-    truths = [(Path(path), sorted(outputs, key=lambda o: order[o[0]])) for path, outputs in sorted(by_truth.values(), key=lambda t: t[0])]
+        by_truth.setdefault(same_file(record["path"]), (record["path"], []))[1].append(
+            (record["model"], Path(record["output"]), record)
+        )
+    truths = [
+        (Path(path), sorted(outputs, key=lambda o: order[o[0]]))
+        for path, outputs in sorted(by_truth.values(), key=lambda t: t[0])
+    ]
     failed = [r.failure() for r in records if not r.ok]
     return RecordPlan(truths, weights, failed)
 
@@ -254,7 +269,13 @@ def evaluate_records(
                 fail(record.failure(f"ground truth {_reason(error, path)}", output=str(output)))
         else:
             if truth.is_gray:
-                skipped.append({"path": str(path), "reason": "grayscale input: no true colour to score against", "records": [r.where for *_, r in outputs]})
+                skipped.append(
+                    {
+                        "path": str(path),
+                        "reason": "grayscale input: no true colour to score against",
+                        "records": [r.where for *_, r in outputs],
+                    }
+                )
             else:
                 predictions = _predictions(path, truth, outputs, fail)
                 if predictions:
@@ -268,7 +289,9 @@ def evaluate_records(
     return {**report, "skipped": skipped, "failed": failed}
 
 
-def _predictions(path: Path, truth: LoadedImage, outputs: list[tuple[str, Path, Record]], fail: Callable[[dict[str, Any]], None]) -> list[tuple[str, np.ndarray]]:
+def _predictions(
+    path: Path, truth: LoadedImage, outputs: list[tuple[str, Path, Record]], fail: Callable[[dict[str, Any]], None]
+) -> list[tuple[str, np.ndarray]]:
     """The outputs of one truth that can be scored; the others go to ``fail``."""
     predictions = []
     for model, output, record in outputs:
@@ -279,7 +302,11 @@ def _predictions(path: Path, truth: LoadedImage, outputs: list[tuple[str, Path, 
             continue
         if predicted.size != truth.size:
             (w, h), (tw, th) = predicted.size, truth.size
-            fail(record.failure(f"output {output} is {w}×{h} but its ground truth {path} is {tw}×{th}", output=str(output)))
+            fail(
+                record.failure(
+                    f"output {output} is {w}×{h} but its ground truth {path} is {tw}×{th}", output=str(output)
+                )
+            )
             continue
         predictions.append((model, predicted.rgb))
     return predictions
@@ -295,7 +322,10 @@ def evaluate(colorizer: Colorizer, paths: Iterable[Path]) -> dict[str, Any]:
     """One colorizer's means with the baseline's beside them (``gray_psnr`` …)."""
     report = evaluate_colorizers([colorizer], paths)
     gray, ours = report["summary"]
-    return {**{k: v for k, v in ours.items() if k != "model"}, **{f"gray_{k}": gray[k] for k in ("psnr", "ssim", "auc")}}
+    return {
+        **{k: v for k, v in ours.items() if k != "model"},
+        **{f"gray_{k}": gray[k] for k in ("psnr", "ssim", "auc")},
+    }
 
 
 def image_paths(folder: Path) -> list[Path]:

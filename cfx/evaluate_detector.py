@@ -83,10 +83,19 @@ def score_sets(
 
 def describe(detector: Detector) -> dict[str, Any]:
     """A loaded detector as a report names it (see :func:`detector_entry`)."""
-    return detector_entry(detector.name, detector.card.get("sha256"), detector.threshold, detector.mode, detector.card, detector_id(detector))
+    return detector_entry(
+        detector.name,
+        detector.card.get("sha256"),
+        detector.threshold,
+        detector.mode,
+        detector.card,
+        detector_id(detector),
+    )
 
 
-def detector_entry(model: str, sha256: str | None, threshold: float, mode: str, card: dict[str, Any], key: str) -> dict[str, Any]:
+def detector_entry(
+    model: str, sha256: str | None, threshold: float, mode: str, card: dict[str, Any], key: str
+) -> dict[str, Any]:
     """Who a summary is about: ``key`` (its id in the rows' ``scores``), the weights, the
     threshold and mode, and from its card what it was trained on and whether it was hardened."""
     return {
@@ -108,7 +117,9 @@ def detector_summary(entry: dict[str, Any], rows: Sequence[dict[str, Any]]) -> d
     mine = [r for r in rows if key in r["scores"]]
     nat = [r["scores"][key] for r in mine if r["source"] == NATURAL]
     colorized = [r for r in mine if r["source"] != NATURAL]
-    overall, per = by_source(nat, [r["scores"][key] for r in colorized], [r["source"] for r in colorized], entry["threshold"])
+    overall, per = by_source(
+        nat, [r["scores"][key] for r in colorized], [r["source"] for r in colorized], entry["threshold"]
+    )
     return {**entry, "overall": overall, "per_colorizer": per}
 
 
@@ -129,7 +140,13 @@ def blind_matrix(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "trained_on": s["trained_on"],
                 "hter": {y: s["per_colorizer"][y]["hter"] for y in columns if y in s["per_colorizer"]},
                 "seen": {y: y in s["trained_on"] for y in columns},
-                "blind_mean_hter": _mean([s["per_colorizer"][y]["hter"] for y in columns if y in s["per_colorizer"] and y not in s["trained_on"]]),
+                "blind_mean_hter": _mean(
+                    [
+                        s["per_colorizer"][y]["hter"]
+                        for y in columns
+                        if y in s["per_colorizer"] and y not in s["trained_on"]
+                    ]
+                ),
             }
             for s in summaries
         ],
@@ -159,7 +176,14 @@ def evaluate_detectors(
     if not colorized_paths and not colorizers:
         raise UsageError("no colorized images: give --colorized NAME=DIR or --colorizers")
     rows = score_sets(detectors, natural_paths, colorized_paths, colorizers, on_image)
-    return detector_report([describe(d) for d in detectors], rows, natural, colorized, {c.name: c.card.get("sha256") for c in colorizers}, matrix)
+    return detector_report(
+        [describe(d) for d in detectors],
+        rows,
+        natural,
+        colorized,
+        {c.name: c.card.get("sha256") for c in colorizers},
+        matrix,
+    )
 
 
 def detector_report(
@@ -217,7 +241,9 @@ def shipped_card(model: str, sha256: str | None) -> dict[str, Any]:
 Group = tuple[str, str | None, str]  # (model, weights sha256, mode): one detector
 
 
-def evaluate_records(records: Sequence[Record], natural: Path, colorized: dict[str, Path], matrix: bool = False) -> dict[str, Any]:
+def evaluate_records(
+    records: Sequence[Record], natural: Path, colorized: dict[str, Path], matrix: bool = False
+) -> dict[str, Any]:
     """The cfx.eval-detector/1 report of ``cfx.detect/1`` records (:mod:`cfx.record_files`).
 
     A record's path is natural under ``natural`` and colorized by NAME under
@@ -242,7 +268,10 @@ def evaluate_records(records: Sequence[Record], natural: Path, colorized: dict[s
         if source is None:
             unlabelled.append({"path": record["path"], "record": record.where})
             continue
-        row = rows.setdefault(same_file(record["path"]), {"path": record["path"], "source": source, "label": class_index(source), "scores": {}})
+        row = rows.setdefault(
+            same_file(record["path"]),
+            {"path": record["path"], "source": source, "label": class_index(source), "scores": {}},
+        )
         row["scores"][ids[_group(record)]] = record.number("score")
     order = {source: i for i, (source, _) in enumerate(folders)}
     ordered = sorted(rows.values(), key=lambda r: (order[r["source"]], r["path"]))
@@ -292,8 +321,12 @@ def _record_detectors(good: Sequence[Record]) -> tuple[list[dict[str, Any]], dic
 def _folders(natural: Path, colorized: dict[str, Path]) -> list[tuple[str, Path]]:
     """(source, resolved folder) for --natural and each --colorized; ValueError when they clash."""
     if NATURAL in colorized:
-        raise UsageError(f"--colorized {NATURAL}={colorized[NATURAL]}: {NATURAL!r} names the natural images; call the colorizer something else")
-    folders = [(NATURAL, Path(same_file(str(natural))))] + [(name, Path(same_file(str(folder)))) for name, folder in colorized.items()]
+        raise UsageError(
+            f"--colorized {NATURAL}={colorized[NATURAL]}: {NATURAL!r} names the natural images; call the colorizer something else"
+        )
+    folders = [(NATURAL, Path(same_file(str(natural))))] + [
+        (name, Path(same_file(str(folder)))) for name, folder in colorized.items()
+    ]
     for i, (name, folder) in enumerate(folders):
         for other, same in folders[:i]:
             if same == folder:
@@ -324,6 +357,8 @@ def format_matrix(matrix: dict[str, Any]) -> str:
             value = row["hter"].get(c)
             cells.append(f"{'-' if value is None else f'{100 * value:.1f}%' + ('*' if row['seen'][c] else ' '):>14}")
         blind = row["blind_mean_hter"]
-        lines.append(f"{row['detector']:<48} " + " ".join(cells) + f" {'-' if blind is None else f'{100 * blind:.1f}%':>10}")
+        lines.append(
+            f"{row['detector']:<48} " + " ".join(cells) + f" {'-' if blind is None else f'{100 * blind:.1f}%':>10}"
+        )
     lines.append("(HTER; * = seen in training)")
     return "\n".join(lines)

@@ -88,7 +88,7 @@ class Thumbnails:
 
 def _page(title: str, body: Iterable[str]) -> str:
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
@@ -161,10 +161,16 @@ def roc_svg(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title
     for i, (name, (fpr, tpr)) in enumerate(curves.items()):
         colour = PALETTE[i % len(PALETTE)]
         points = " ".join(f"{x(a):.2f},{y(b):.2f}" for a, b in zip(fpr, tpr))
-        parts.append(f'<polyline class="roc" data-name="{escape(name)}" points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        parts.append(
+            f'<polyline class="roc" data-name="{escape(name)}" points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
+        )
         ly = _TOP + 26 + 18 * i
-        parts.append(f'<line x1="{_LEFT + pw + 12}" y1="{ly - 4}" x2="{_LEFT + pw + 32}" y2="{ly - 4}" stroke="{colour}" stroke-width="3"/>')
-        area = float(np.sum(np.diff(np.asarray(fpr, float)) * (np.asarray(tpr, float)[1:] + np.asarray(tpr, float)[:-1]) / 2))
+        parts.append(
+            f'<line x1="{_LEFT + pw + 12}" y1="{ly - 4}" x2="{_LEFT + pw + 32}" y2="{ly - 4}" stroke="{colour}" stroke-width="3"/>'
+        )
+        area = float(
+            np.sum(np.diff(np.asarray(fpr, float)) * (np.asarray(tpr, float)[1:] + np.asarray(tpr, float)[:-1]) / 2)
+        )
         parts.append(f'<text x="{_LEFT + pw + 36}" y="{ly}" font-size="11">{escape(name[:16])} ({area:.3f})</text>')
     parts.append("</svg>")
     return "\n".join(parts)
@@ -181,9 +187,15 @@ def bar_svg(values: Mapping[str, float | None], title: str, unit: str = "") -> s
     for i, (name, value) in enumerate(shown.items()):
         y = 24 + row_h * i
         width = bar_w * max(value, 0.0) / top
-        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" text-anchor="end">{escape(name[:26])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row_h - 6}" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{label_w + width + 4:.1f}" y="{y + 14}" font-size="11">{value:.2f}{escape(unit)}</text>')
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" text-anchor="end">{escape(name[:26])}</text>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row_h - 6}" fill="{PALETTE[i % len(PALETTE)]}"/>'
+        )
+        parts.append(
+            f'<text x="{label_w + width + 4:.1f}" y="{y + 14}" font-size="11">{value:.2f}{escape(unit)}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -214,19 +226,34 @@ def colorizer_html(report: dict[str, Any], images: Mapping[str, Mapping[str, str
     if detector:
         body.append(
             f'<p class="note">fool rate: share judged natural by detector {escape(str(detector.get("model")))} '
-            f'(threshold {_number(detector.get("threshold"), 3)}, weights {escape(str(detector.get("weights_sha256") or "?")[:12])})</p>'
+            f"(threshold {_number(detector.get('threshold'), 3)}, weights {escape(str(detector.get('weights_sha256') or '?')[:12])})</p>"
         )
 
     body.append("<h2>Summary</h2>")
-    header = ["model", "images", "PSNR (dB)", "SSIM", "AuC", "colourfulness ratio"] + (["detector score", "fool rate"] if fooled else [])
+    header = ["model", "images", "PSNR (dB)", "SSIM", "AuC", "colourfulness ratio"] + (
+        ["detector score", "fool rate"] if fooled else []
+    )
     rows = []
     for s in summary:
-        row = [escape(str(s["model"])), str(s["images"]), _number(s.get("psnr"), 2), _number(s.get("ssim"), 4), _number(s.get("auc"), 4), _number(s.get("colourfulness_ratio"), 2)]
+        row = [
+            escape(str(s["model"])),
+            str(s["images"]),
+            _number(s.get("psnr"), 2),
+            _number(s.get("ssim"), 4),
+            _number(s.get("auc"), 4),
+            _number(s.get("colourfulness_ratio"), 2),
+        ]
         if fooled:
             row += [_number(s.get("detector_score"), 3), _number(s.get("fool_rate"), percent=True)]
         rows.append(row)
     body.append(_table(header, rows))
-    body.append(bar_svg({s["model"]: s.get("psnr") for s in summary if s["model"] != GROUND_TRUTH}, "mean PSNR (higher is better)", " dB"))
+    body.append(
+        bar_svg(
+            {s["model"]: s.get("psnr") for s in summary if s["model"] != GROUND_TRUTH},
+            "mean PSNR (higher is better)",
+            " dB",
+        )
+    )
 
     body.append("<h2>Contact sheet</h2>")
     shown = [p for p in photos if p in images]
@@ -244,7 +271,9 @@ def colorizer_html(report: dict[str, Any], images: Mapping[str, Mapping[str, str
                 continue
             caption = "" if column == GROUND_TRUTH else f"PSNR {_number(psnr.get((path, column)), 2)} dB"
             alt = escape(f"{column}: {Path(path).name}", quote=True)
-            cells.append(f'<img src="{escape(uri, quote=True)}" alt="{alt}"><div class="caption">{escape(caption)}</div>')
+            cells.append(
+                f'<img src="{escape(uri, quote=True)}" alt="{alt}"><div class="caption">{escape(caption)}</div>'
+            )
         sheet.append(cells)
     body.append(_table(["photo", *columns], sheet, css="sheet") if sheet else '<p class="note">No thumbnails.</p>')
     return _page("cfx eval colorizer", body)
@@ -285,7 +314,7 @@ def detector_html(report: dict[str, Any]) -> str:
         body.append(f"<h2>{escape(_detector_label(entry))}</h2>")
         body.append(
             f'<p class="note">{escape(entry.get("id", ""))} · threshold {_number(entry.get("threshold"), 3)} · '
-            f'mode {escape(str(entry.get("mode", "?")))}</p>'
+            f"mode {escape(str(entry.get('mode', '?')))}</p>"
         )
         rows = []
         trained = set(entry.get("trained_on") or [])
@@ -304,7 +333,9 @@ def detector_html(report: dict[str, Any]) -> str:
                 ]
             )
         body.append(_table(header, rows))
-        body.append('<p class="note">* colorizer seen in training; HTER = mean of the natural (NI) and colorized (CI) miss rates.</p>')
+        body.append(
+            '<p class="note">* colorizer seen in training; HTER = mean of the natural (NI) and colorized (CI) miss rates.</p>'
+        )
         curves = detector_curves(report, entry["id"])
         if curves:
             body.append(roc_svg(curves, f"ROC of {_detector_label(entry)}"))

@@ -42,9 +42,7 @@ __all__ = [
     "save_image",
 ]
 
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"}
-)
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"})
 
 # PIL modes that decode to R = G = B exactly (their single channel copied three times).
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
@@ -283,9 +281,7 @@ def _icc_to_srgb(im: Image.Image, icc: bytes, out_mode: str) -> Image.Image | No
         return None
 
 
-def _to_arrays(
-    im: Image.Image, notes: list[str]
-) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
+def _to_arrays(im: Image.Image, notes: list[str]) -> tuple[np.ndarray, np.ndarray | None, int, bool]:
     """(rgb, alpha, bit_depth, is_gray) for the (loaded, oriented) image."""
     mode = im.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
@@ -423,9 +419,7 @@ def save_image(
         raise ImageError(p, f"cannot write: {_reason_for(exc)}") from exc
 
 
-def _check_planes(
-    rgb: np.ndarray, alpha: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _check_planes(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise ValueError(f"rgb must be a non-empty H x W x 3 array, got shape {rgb.shape}")
@@ -436,9 +430,7 @@ def _check_planes(
     return rgb, alpha
 
 
-def _quantize(
-    rgb: np.ndarray, alpha: np.ndarray | None, scale: int, dtype: type, rows: int = 256
-) -> np.ndarray:
+def _quantize(rgb: np.ndarray, alpha: np.ndarray | None, scale: int, dtype: type, rows: int = 256) -> np.ndarray:
     """Stack rgb (+alpha) and round floats in [0, 1] to integers 0..scale.
 
     Works in strips of ``rows`` rows, so a large image needs only its integer

@@ -138,7 +138,9 @@ class _Walker:
             return
         stack.append((rel_dir, iter(entries)))
 
-    def _visit(self, stack: list, entry: os.DirEntry[str], rel: Path, skip: Callable[[str], bool]) -> Iterator[InputItem | InputProblem]:
+    def _visit(
+        self, stack: list, entry: os.DirEntry[str], rel: Path, skip: Callable[[str], bool]
+    ) -> Iterator[InputItem | InputProblem]:
         try:
             is_dir = entry.is_dir(follow_symlinks=True)
             st = entry.stat(follow_symlinks=True)

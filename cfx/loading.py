@@ -36,7 +36,9 @@ class LoadedModel:
     card: dict[str, Any]  # the model card, plus ``weights_path``
     spec: ModelSpec  # the registry preset, of the task asked for
     device: torch.device
-    autocast: ContextManager[Any] | None  # the inference autocast for the precision asked for (None with ``inference=False``)
+    autocast: (
+        ContextManager[Any] | None
+    )  # the inference autocast for the precision asked for (None with ``inference=False``)
 
 
 def load(
@@ -68,4 +70,6 @@ def load(
     card = {**card, "weights_path": str(path)}
     if not inference:
         return LoadedModel(network, card, spec, torch_device, None)
-    return LoadedModel(prepare_model(network, torch_device), card, spec, torch_device, autocast(torch_device, precision))
+    return LoadedModel(
+        prepare_model(network, torch_device), card, spec, torch_device, autocast(torch_device, precision)
+    )

@@ -23,7 +23,9 @@ def psnr(prediction: torch.Tensor, target: torch.Tensor, peak: float = 1.0) -> t
     return 10.0 * torch.log10(peak**2 / mse.clamp(min=1e-12))
 
 
-def ab_error_auc(prediction_ab: torch.Tensor, target_ab: torch.Tensor, max_threshold: int = AUC_MAX_THRESHOLD) -> torch.Tensor:
+def ab_error_auc(
+    prediction_ab: torch.Tensor, target_ab: torch.Tensor, max_threshold: int = AUC_MAX_THRESHOLD
+) -> torch.Tensor:
     """Area under the cumulative a*b* error curve for integer thresholds 0..max, in [0, 1]."""
     error = torch.linalg.vector_norm(prediction_ab.float() - target_ab.float(), dim=1).flatten(1)
     thresholds = torch.arange(max_threshold + 1, device=error.device, dtype=error.dtype)

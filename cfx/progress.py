@@ -69,7 +69,14 @@ def progress(label: str, total: int | None = None, quiet: bool = False) -> Itera
             return Text(f"{speed:.1f}/s" if speed else "-/s")
 
     console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with RichProgress(*columns, console=console, redirect_stdout=False, redirect_stderr=False) as bar:
         yield _Rich(bar, bar.add_task(label, total=total))
 

@@ -55,7 +55,11 @@ class Record:
     def failure(self, reason: str | None = None, **extra: Any) -> dict[str, Any]:
         """A ``failed`` report entry for this record: its path and model, ``extra``, the
         reason (default: the record's own ``error``) and where the record is."""
-        entry = {"path": self.data["path"], **({"model": self.data["model"]} if self.data.get("model") else {}), **extra}
+        entry = {
+            "path": self.data["path"],
+            **({"model": self.data["model"]} if self.data.get("model") else {}),
+            **extra,
+        }
         return {**entry, "error": str(self.data.get("error") if reason is None else reason), "record": self.where}
 
     def number(self, field: str) -> float:
@@ -121,7 +125,11 @@ def _parse(handle: TextIO, name: str, schema: str) -> Iterator[Record]:
                 raise RecordFileError(f"{where}: not a JSON object")
             if data.get("schema") != schema:
                 found = data.get("schema")
-                raise RecordFileError(f"{where}: schema {found!r}, expected {schema!r}" if found else f"{where}: no schema, expected {schema!r}")
+                raise RecordFileError(
+                    f"{where}: schema {found!r}, expected {schema!r}"
+                    if found
+                    else f"{where}: no schema, expected {schema!r}"
+                )
             if not isinstance(data.get("path"), str) or not data["path"]:
                 raise RecordFileError(f"{where}: record has no path")
             yield Record(data, name, lineno)
@@ -139,7 +147,9 @@ def check_unique(records: Iterable[Record], key: Callable[[Record], Hashable]) -
         first = seen.setdefault(k, record)
         if first is not record:
             model = f" with model {record.get('model')}" if record.get("model") else ""
-            raise RecordFileError(f"{record['path']}{model} appears twice: {first.where} and {record.where} (overlapping shards?)")
+            raise RecordFileError(
+                f"{record['path']}{model} appears twice: {first.where} and {record.where} (overlapping shards?)"
+            )
 
 
 def same_file(path: str) -> str:

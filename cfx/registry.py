@@ -18,7 +18,16 @@ from typing import Any, Callable, Iterable
 from cfx.errors import UsageError
 
 # Modules that register models; imported lazily by _load_all().
-MODEL_MODULES: tuple[str, ...] = ("cfx.models.iizuka", "cfx.models.zhang", "cfx.models.koala", "cfx.models.autoencoder", "cfx.models.unet", "cfx.models.detectors", "cfx.models.lite_detector", "cfx.models.fcid")
+MODEL_MODULES: tuple[str, ...] = (
+    "cfx.models.iizuka",
+    "cfx.models.zhang",
+    "cfx.models.koala",
+    "cfx.models.autoencoder",
+    "cfx.models.unet",
+    "cfx.models.detectors",
+    "cfx.models.lite_detector",
+    "cfx.models.fcid",
+)
 
 
 @dataclass(frozen=True)

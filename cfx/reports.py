@@ -47,7 +47,9 @@ class RecordWriter:
         if "error" in record:
             self.failed += 1
             if not self.quiet or not self.json_mode:
-                print(f"{self.command}: error: {record.get('path', '?')}: {record['error']}", file=self.errors, flush=True)
+                print(
+                    f"{self.command}: error: {record.get('path', '?')}: {record['error']}", file=self.errors, flush=True
+                )
             if not self.json_mode:
                 return
         elif record.get("skipped"):

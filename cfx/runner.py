@@ -106,7 +106,11 @@ def fold_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
         names = list(block._modules)
         for first, second in zip(names, names[1:]):
             conv, norm = block._modules[first], block._modules[second]
-            if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
+            if (
+                isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d))
+                and isinstance(norm, nn.BatchNorm2d)
+                and norm.track_running_stats
+            ):
                 block._modules[first] = fuse_conv_bn_eval(conv, norm, transpose=isinstance(conv, nn.ConvTranspose2d))
                 block._modules[second] = nn.Identity()
     return model
@@ -223,7 +227,10 @@ class _Pipeline:
             reason = f"model returned {len(outputs)} results for a batch of {len(batch)}"
             self.encoded.extend(Failed(item, reason) for item, _ in batch)
             return
-        self.encoded.extend(self.pool.submit(_call, self.encode, (ready, out), item, self.errors) for (item, ready), out in zip(batch, outputs))
+        self.encoded.extend(
+            self.pool.submit(_call, self.encode, (ready, out), item, self.errors)
+            for (item, ready), out in zip(batch, outputs)
+        )
 
     def drain(self, block: bool) -> Iterator[Any]:
         """Queued results in order: those done (or, with ``block``, all of them, waiting)."""

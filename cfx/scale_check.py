@@ -46,7 +46,9 @@ def write_images(folder: Path, count: int, width: int, height: int) -> None:
         if i % 1000 == 0:
             sub.mkdir(parents=True, exist_ok=True)
         small = rng.integers(0, 256, size=(3, 4), dtype=np.uint8)
-        Image.fromarray(small, "L").resize((width, height), Image.Resampling.BICUBIC).save(sub / f"img{i:05d}.jpg", quality=90)
+        Image.fromarray(small, "L").resize((width, height), Image.Resampling.BICUBIC).save(
+            sub / f"img{i:05d}.jpg", quality=90
+        )
 
 
 def big_image(path: Path, side: int) -> None:
@@ -55,7 +57,9 @@ def big_image(path: Path, side: int) -> None:
     from PIL import Image
 
     rng = np.random.default_rng(1)
-    base = Image.fromarray(rng.integers(0, 256, size=(12, 12), dtype=np.uint8), "L").resize((side, side), Image.Resampling.BICUBIC)
+    base = Image.fromarray(rng.integers(0, 256, size=(12, 12), dtype=np.uint8), "L").resize(
+        (side, side), Image.Resampling.BICUBIC
+    )
     grain = rng.normal(0, 6, size=(side, side))
     pixels = np.clip(np.asarray(base, dtype=np.float32) + grain, 0, 255).astype(np.uint8)
     Image.fromarray(pixels, "L").save(path, quality=92)
@@ -79,12 +83,19 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
-def run_command(args: list[str], stdout: Path, stdin_lines: list[str] | None = None, sample_every: float = 1.0) -> dict[str, Any]:
+def run_command(
+    args: list[str], stdout: Path, stdin_lines: list[str] | None = None, sample_every: float = 1.0
+) -> dict[str, Any]:
     """Run ``cfx ARGS`` in a fresh process; its exit code, seconds, peak RSS and RSS samples."""
     command = [sys.executable, "-m", "cfx.cli.main", *args]
     started = time.perf_counter()
     with open(stdout, "wb") as out:
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin_lines is not None else subprocess.DEVNULL)
+        child = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin_lines is not None else subprocess.DEVNULL,
+        )
         if stdin_lines is not None:
             feeder = threading.Thread(target=_feed, args=(child, stdin_lines), daemon=True)
             feeder.start()
@@ -159,7 +170,10 @@ def folder_run(work: Path, count: int, args: argparse.Namespace) -> dict[str, An
     print(f"scale_check: cfx {' '.join(cli)}", file=sys.stderr)
     result = run_command(cli, work / f"records_{count}.jsonl", lines, args.sample_every)
     result.update(images=count, images_per_s=round(count / max(result["seconds"], 1e-9), 2))
-    print(f"scale_check: {count} images: {json.dumps({k: result[k] for k in ('exit_code', 'seconds', 'records', 'errors', 'peak_rss_mib')})}", file=sys.stderr)
+    print(
+        f"scale_check: {count} images: {json.dumps({k: result[k] for k in ('exit_code', 'seconds', 'records', 'errors', 'peak_rss_mib')})}",
+        file=sys.stderr,
+    )
     return result
 
 
@@ -170,8 +184,15 @@ def big_run(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     cli = ["colorize", str(source), "-o", str(work / "out_big"), "--json", "--quiet", *model_args(args)]
     print(f"scale_check: cfx {' '.join(cli)}", file=sys.stderr)
     result = run_command(cli, work / "records_big.jsonl", None, 0.2)
-    result.update(side=args.big, limit_mib=args.big_limit_mib, within_limit=result["exit_code"] == 0 and result["peak_rss_mib"] <= args.big_limit_mib)
-    print(f"scale_check: {args.big}x{args.big}: peak {result['peak_rss_mib']} MiB (limit {args.big_limit_mib}), exit {result['exit_code']}", file=sys.stderr)
+    result.update(
+        side=args.big,
+        limit_mib=args.big_limit_mib,
+        within_limit=result["exit_code"] == 0 and result["peak_rss_mib"] <= args.big_limit_mib,
+    )
+    print(
+        f"scale_check: {args.big}x{args.big}: peak {result['peak_rss_mib']} MiB (limit {args.big_limit_mib}), exit {result['exit_code']}",
+        file=sys.stderr,
+    )
     return result
 
 
@@ -183,15 +204,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stdin", action="store_true", help="pipe the paths to `-` instead of naming the folder")
     parser.add_argument("--big", type=int, default=4096, help="side of the single large photo (0: skip)")
     parser.add_argument("--big-limit-mib", type=float, default=2048.0)
-    parser.add_argument("--max-growth", type=float, default=0.10, help="allowed relative growth of the peak RSS from the smallest to the largest count (plus 64 MiB)")
+    parser.add_argument(
+        "--max-growth",
+        type=float,
+        default=0.10,
+        help="allowed relative growth of the peak RSS from the smallest to the largest count (plus 64 MiB)",
+    )
     parser.add_argument("--model", default=None)
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--sample-every", type=float, default=1.0, help="seconds between RSS samples")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep images and outputs here (default: a temporary folder, removed)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep images and outputs here (default: a temporary folder, removed)"
+    )
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.counts.split(",") if c.strip()]
-    report: dict[str, Any] = {"schema": SCHEMA, "command": args.command, "stdin": args.stdin, "size": args.size, "cpu_count": os.cpu_count(), "runs": []}
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "command": args.command,
+        "stdin": args.stdin,
+        "size": args.size,
+        "cpu_count": os.cpu_count(),
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -201,11 +236,18 @@ def main(argv: list[str] | None = None) -> int:
             report["big"] = big_run(work, args)
     checks: dict[str, bool] = {}
     for run in report["runs"]:
-        checks[f"all {run['images']} processed"] = run["exit_code"] == 0 and run["records"] == run["images"] and run["errors"] == 0
+        checks[f"all {run['images']} processed"] = (
+            run["exit_code"] == 0 and run["records"] == run["images"] and run["errors"] == 0
+        )
     if len(report["runs"]) >= 2:
         first, last = report["runs"][0], report["runs"][-1]
         allowed = first["peak_rss_mib"] * (1 + args.max_growth) + 64
-        report["rss_growth"] = {"from_images": first["images"], "to_images": last["images"], "peak_mib": [first["peak_rss_mib"], last["peak_rss_mib"]], "allowed_mib": round(allowed, 1)}
+        report["rss_growth"] = {
+            "from_images": first["images"],
+            "to_images": last["images"],
+            "peak_mib": [first["peak_rss_mib"], last["peak_rss_mib"]],
+            "allowed_mib": round(allowed, 1),
+        }
         checks["flat memory"] = last["peak_rss_mib"] <= allowed
     if "big" in report:
         checks[f"{args.big}x{args.big} within {args.big_limit_mib:g} MiB"] = report["big"]["within_limit"]

@@ -238,7 +238,13 @@ class WelshTransfer(TransferMethod):
         lightness = lab[0]
         ys, xs = jittered_positions(*lightness.shape, self.samples, self.seed)
         std = local_std(lightness)
-        swatch = Swatch(lightness[ys, xs], std[ys, xs], lab[1:, ys, xs].T.contiguous(), float(lightness.mean()), float(lightness.std(unbiased=False)))
+        swatch = Swatch(
+            lightness[ys, xs],
+            std[ys, xs],
+            lab[1:, ys, xs].T.contiguous(),
+            float(lightness.mean()),
+            float(lightness.std(unbiased=False)),
+        )
         return Reference(image.path, swatch, [] if not image.is_gray else [NO_COLOUR])
 
     def prepare(self, image: LoadedImage, reference: Reference) -> Target:
@@ -286,7 +292,9 @@ class GlobalTransfer(TransferMethod):
 
     def __init__(self, colorizer: Colorizer) -> None:
         if not colorizer.takes_global_source:
-            raise UsageError(f"{colorizer.name} cannot take global features from another image; --method global needs an iizuka model")
+            raise UsageError(
+                f"{colorizer.name} cannot take global features from another image; --method global needs an iizuka model"
+            )
         self.colorizer = colorizer
 
     @property
@@ -312,7 +320,14 @@ class GlobalTransfer(TransferMethod):
         return self.colorizer.finish(target.data, predicted)
 
 
-def _load_global(model: str | None = None, weights: str | Path | None = None, device: str = "auto", precision: str = "auto", render_size: int | None = None, **_: Any) -> GlobalTransfer:
+def _load_global(
+    model: str | None = None,
+    weights: str | Path | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    render_size: int | None = None,
+    **_: Any,
+) -> GlobalTransfer:
     return GlobalTransfer(load_colorizer(model, weights, device, precision, render_size))
 
 
@@ -384,7 +399,13 @@ class TransferJob:
     output: Path  # where the result goes
 
 
-def transfer_files(method: TransferMethod, jobs: Iterable[TransferJob], styles: StyleCache | None = None, batch_size: int = 4, workers: int = 2) -> Iterator[dict[str, Any] | Any]:
+def transfer_files(
+    method: TransferMethod,
+    jobs: Iterable[TransferJob],
+    styles: StyleCache | None = None,
+    batch_size: int = 4,
+    workers: int = 2,
+) -> Iterator[dict[str, Any] | Any]:
     """Transfer colour for each job through the runner's pipeline, in order.
 
     Yields a record per written image, or a :class:`cfx.runner.Failed` whose ``item``
@@ -402,7 +423,14 @@ def transfer_files(method: TransferMethod, jobs: Iterable[TransferJob], styles: 
         (job, target), predicted = pair
         saved = save_result(target.image, method.finish(target, predicted), job.output)
         notes = target.warnings + [f"style {target.reference.path}: {note}" for note in target.reference.warnings]
-        return {"path": saved["path"], "style": str(job.style), **saved, "method": method.name, **method.record_fields, "warnings": notes}
+        return {
+            "path": saved["path"],
+            "style": str(job.style),
+            **saved,
+            "method": method.name,
+            **method.record_fields,
+            "warnings": notes,
+        }
 
     yield from run_pipeline(
         jobs,

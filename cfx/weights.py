@@ -87,7 +87,9 @@ def read_card(weights: Path) -> dict[str, Any]:
     return card
 
 
-def save_model(model: Any, path: Path, card: dict[str, Any], half: bool = False, max_bytes: int | None = None) -> dict[str, Any]:
+def save_model(
+    model: Any, path: Path, card: dict[str, Any], half: bool = False, max_bytes: int | None = None
+) -> dict[str, Any]:
     """Write ``model``'s state dict as safetensors plus its card; returns the card.
 
     ``half`` stores floating tensors in fp16 (how shipped weights stay under
@@ -128,7 +130,9 @@ def resolve_weights(model: str | None, weights: str | Path | None, default: str)
     return name, path
 
 
-def locate_weights(model: str | None, weights: str | Path | None, default: str) -> tuple[str, Path, dict[str, Any] | None]:
+def locate_weights(
+    model: str | None, weights: str | Path | None, default: str
+) -> tuple[str, Path, dict[str, Any] | None]:
     """(registry name, weights path, card) from the --model/--weights options; the card is
     the one read to find the name, or None when the name did not need it.
 
@@ -161,7 +165,9 @@ def locate_weights(model: str | None, weights: str | Path | None, default: str) 
     )
 
 
-def load_model(name: str, path: Path, device: Any = "cpu", card: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+def load_model(
+    name: str, path: Path, device: Any = "cpu", card: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Build ``name`` from the card's config and load verified weights; returns (model, card).
 
     ``card``: the file's card when the caller has read it already (:func:`locate_weights`).
@@ -177,7 +183,9 @@ def load_model(name: str, path: Path, device: Any = "cpu", card: dict[str, Any] 
     data = Path(path).read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if card.get("sha256") != actual:
-        raise WeightsError(f"{path}: sha256 {actual[:12]}… does not match its model card ({str(card.get('sha256'))[:12]}…): file corrupted or replaced")
+        raise WeightsError(
+            f"{path}: sha256 {actual[:12]}… does not match its model card ({str(card.get('sha256'))[:12]}…): file corrupted or replaced"
+        )
     try:
         state = load_safetensors(data)
     except (SafetensorError, ValueError, RuntimeError) as error:

@@ -53,15 +53,28 @@ def style_pairs(files: list[Path]) -> dict[Path, list[tuple[Path, Path]]]:
     for group in by_group.values():
         n = len(group)
         for i, rel in enumerate(group):
-            style = next((group[(i + k) % n] for k in range(n // 2, n // 2 + n) if photo_key(group[(i + k) % n]) != photo_key(rel)), None)
+            style = next(
+                (
+                    group[(i + k) % n]
+                    for k in range(n // 2, n // 2 + n)
+                    if photo_key(group[(i + k) % n]) != photo_key(rel)
+                ),
+                None,
+            )
             if style is not None:
                 pairs[rel.parent].append((rel, style))
     return pairs
 
 
 def cfx(*args: str, stdin: str | None = None, cwd: Path | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "cfx.cli.main", *args, "--quiet", "--skip-existing"], input=stdin, text=True,
-                   cwd=cwd, check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "cfx.cli.main", *args, "--quiet", "--skip-existing"],
+        input=stdin,
+        text=True,
+        cwd=cwd,
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def main() -> None:
@@ -73,7 +86,9 @@ def main() -> None:
     parser.add_argument("--recolour", action="store_true")
     args = parser.parse_args()
     natural, out = args.natural.resolve(), args.out.resolve()
-    files = sorted(p.relative_to(natural) for p in natural.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = sorted(
+        p.relative_to(natural) for p in natural.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
     write_gray(natural, out / "gray", files)
     for name in filter(None, args.colorizers.split(",")):
         cfx("colorize", str(natural), "-o", str(out / name), "--model", name)
@@ -83,9 +98,13 @@ def main() -> None:
         jobs.append(("reinhard", "recolour-reinhard", natural))
     for method, name, root in jobs:
         for folder, items in sorted(pairs.items()):  # a file given on stdin keeps only its name: one run per folder
-            lines = "".join(json.dumps({"path": str(root / rel), "style": str(natural / style)}) + "\n" for rel, style in items)
+            lines = "".join(
+                json.dumps({"path": str(root / rel), "style": str(natural / style)}) + "\n" for rel, style in items
+            )
             cfx("transfer", "-", "--method", method, "-o", str(out / name / folder), stdin=lines)
-    print(json.dumps({name: sum(1 for _ in (out / name).rglob("*.*")) for name in sorted(p.name for p in out.iterdir())}))
+    print(
+        json.dumps({name: sum(1 for _ in (out / name).rglob("*.*")) for name in sorted(p.name for p in out.iterdir())})
+    )
 
 
 if __name__ == "__main__":

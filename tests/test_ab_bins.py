@@ -36,7 +36,9 @@ def test_gamut_bins_cover_the_srgb_gamut() -> None:
     assert centers[:, 1].min() == -110 and centers[:, 1].max() == 90
     assert (centers == 0).all(dim=1).any()  # gray
     # Every sRGB colour (random ones and the primaries) lies in a kept bin's cell.
-    rgb = torch.cat((torch.rand(3, 1, 4000, generator=torch.Generator().manual_seed(0)), torch.eye(3)[:, None, :]), dim=2)
+    rgb = torch.cat(
+        (torch.rand(3, 1, 4000, generator=torch.Generator().manual_seed(0)), torch.eye(3)[:, None, :]), dim=2
+    )
     ab = _ab(rgb[None])
     nearest = centers[nearest_bin(ab, centers).reshape(-1)]
     assert ((ab[0, :, 0].T - nearest).abs() <= 5.0 + 1e-4).all()

@@ -10,7 +10,9 @@ def test_detector_run_reports_forward_and_end_to_end() -> None:
     assert row["model"] == "decnet.tanh-compact" and row["mode"] == "patch"
     assert row["patches"] == 4  # 300² → a 2×2 grid of native 256² crops
     assert row["model_s"] > 0 and row["end_to_end_s"] > 0
-    assert abs(row["end_to_end_over_model"] - row["end_to_end_s"] / row["model_s"]) < 0.05 * row["end_to_end_over_model"]
+    assert (
+        abs(row["end_to_end_over_model"] - row["end_to_end_s"] / row["model_s"]) < 0.05 * row["end_to_end_over_model"]
+    )
     assert row["peak_rss_mib"] > 0
 
 
@@ -20,6 +22,9 @@ def test_colorizer_run_reports_the_bare_forward_pass_too() -> None:
     row = run_one("iizuka.compact", None, size=96, count=1, repeat=1)
     assert row["model"] == "iizuka.compact" and row["render"] == [96, 96]
     assert row["model_s"] > 0 and row["bare_forward_s"] > 0 and row["end_to_end_s"] > 0
-    assert abs(row["end_to_end_over_bare_forward"] - row["end_to_end_s"] / row["bare_forward_s"]) < 0.05 * row["end_to_end_over_bare_forward"]
+    assert (
+        abs(row["end_to_end_over_bare_forward"] - row["end_to_end_s"] / row["bare_forward_s"])
+        < 0.05 * row["end_to_end_over_bare_forward"]
+    )
     assert list(row["stages_ms"]) == ["decode", "lightness_and_resize", "model", "merge", "encode_and_write"]
     assert all(ms > 0 for ms in row["stages_ms"].values())

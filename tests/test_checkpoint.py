@@ -155,12 +155,23 @@ def straight_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     threads = torch.get_num_threads()
     try:
         report = train_colorizer(
-            data_dir, out / f"{NAME}.safetensors", _recipe(), log_path=out / "log.jsonl", quiet=True, on_epoch=epochs_seen.append
+            data_dir,
+            out / f"{NAME}.safetensors",
+            _recipe(),
+            log_path=out / "log.jsonl",
+            quiet=True,
+            on_epoch=epochs_seen.append,
         )
     finally:
         mp.undo()
         torch.set_num_threads(threads)
-    return {"dir": out, "report": report, "weights": out / f"{NAME}.safetensors", "log": out / "log.jsonl", "epochs_seen": epochs_seen}
+    return {
+        "dir": out,
+        "report": report,
+        "weights": out / f"{NAME}.safetensors",
+        "log": out / "log.jsonl",
+        "epochs_seen": epochs_seen,
+    }
 
 
 def test_train_writes_weights_and_card(straight_run: dict, data_dir: Path) -> None:
@@ -240,7 +251,9 @@ def test_resume_is_deterministic(straight_run: dict, data_dir: Path, tmp_path: P
     assert [e["val_psnr"] for e in entries] == [e["val_psnr"] for e in straight]
 
 
-def test_resume_without_checkpoint_starts_fresh_and_same_seed_repeats(straight_run: dict, data_dir: Path, tmp_path: Path) -> None:
+def test_resume_without_checkpoint_starts_fresh_and_same_seed_repeats(
+    straight_run: dict, data_dir: Path, tmp_path: Path
+) -> None:
     # resume=True with no checkpoint yet is a fresh start; same seed, same weights.
     output = tmp_path / "again.safetensors"
     report = train_colorizer(data_dir, output, _recipe(), resume=True, quiet=True)
@@ -267,7 +280,9 @@ def test_train_survives_a_last_batch_of_one(data_dir: Path, tmp_path: Path) -> N
     assert report["training"]["samples_seen"] == 10
 
 
-def test_train_loss_is_the_mean_over_trained_samples(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_loss_is_the_mean_over_trained_samples(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cfx.models.iizuka import IizukaColorizer
 
     seen: list[tuple[float, int]] = []
@@ -281,7 +296,9 @@ def test_train_loss_is_the_mean_over_trained_samples(data_dir: Path, tmp_path: P
 
     monkeypatch.setattr(IizukaColorizer, "training_loss", recording)
     entries: list[dict] = []
-    train_colorizer(data_dir, tmp_path / "b5.safetensors", _recipe(epochs=1, batch_size=5), quiet=True, on_epoch=entries.append)
+    train_colorizer(
+        data_dir, tmp_path / "b5.safetensors", _recipe(epochs=1, batch_size=5), quiet=True, on_epoch=entries.append
+    )
     assert [n for _, n in seen] == [5, 5]
     expected = sum(loss * n for loss, n in seen) / sum(n for _, n in seen)
     assert entries[0]["train_loss"] == pytest.approx(expected, rel=1e-6)

@@ -98,7 +98,12 @@ def test_sixteen_bit_gray_stays_sixteen_bit(tmp_path: Path, tiny_weights: Path) 
 
 
 def test_usage_errors_exit_2(tmp_path: Path, tiny_weights: Path) -> None:
-    assert invoke("colorize", tmp_path / "missing.jpg", "-o", tmp_path / "o", "--weights", tmp_path / "nope.safetensors").exit_code == 2
+    assert (
+        invoke(
+            "colorize", tmp_path / "missing.jpg", "-o", tmp_path / "o", "--weights", tmp_path / "nope.safetensors"
+        ).exit_code
+        == 2
+    )
     assert invoke("colorize", "-o", tmp_path / "o").exit_code == 2
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -124,7 +129,21 @@ def test_train_colorizer_writes_weights_and_report(tmp_path: Path) -> None:
         label.mkdir(parents=True, exist_ok=True)
         Image.fromarray(smooth_image(40, 48, i)).save(label / f"{i}.png")
     out = tmp_path / "m.safetensors"
-    result = invoke("train", "colorizer", "--data", data, "--model", "iizuka.tiny", "-o", out, "--epochs", "1", "--batch-size", "4", "--quiet")
+    result = invoke(
+        "train",
+        "colorizer",
+        "--data",
+        data,
+        "--model",
+        "iizuka.tiny",
+        "-o",
+        out,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["schema"] == "cfx.train/1" and report["name"] == "iizuka.tiny"
@@ -156,7 +175,9 @@ def test_eval_colorizer_report(tmp_path: Path, tiny_weights: Path) -> None:
 
 
 def test_temperature_only_for_classification_colorizers(photo_dir: Path, tmp_path: Path, tiny_weights: Path) -> None:
-    result = invoke("colorize", photo_dir / "gray.jpg", "-o", tmp_path / "o", "--weights", tiny_weights, "--temperature", "0.5")
+    result = invoke(
+        "colorize", photo_dir / "gray.jpg", "-o", tmp_path / "o", "--weights", tiny_weights, "--temperature", "0.5"
+    )
     assert result.exit_code == 2
     assert "temperature" in result.stderr
 
@@ -173,6 +194,11 @@ def test_temperature_changes_zhang_output(photo_dir: Path, tmp_path: Path) -> No
     outputs = []
     for t in ("0.05", "1.0"):
         out = tmp_path / f"t{t}"
-        assert invoke("colorize", photo_dir / "sub" / "colour.png", "-o", out, "--weights", weights, "--temperature", t).exit_code == 0
+        assert (
+            invoke(
+                "colorize", photo_dir / "sub" / "colour.png", "-o", out, "--weights", weights, "--temperature", t
+            ).exit_code
+            == 0
+        )
         outputs.append(np.asarray(Image.open(out / "colour.png"), dtype=np.int16))
     assert np.abs(outputs[0] - outputs[1]).max() > 0

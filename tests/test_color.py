@@ -22,8 +22,6 @@ from cfx.color import (
 skcolor = pytest.importorskip("skimage.color")
 
 
-
-
 def _rgb_grid(steps: int = 33) -> torch.Tensor:
     """Every combination of ``steps`` levels per channel as a 1×3×steps×steps² image."""
     levels = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
@@ -137,7 +135,9 @@ def test_rgb_to_lightness_is_l_channel() -> None:
     rgb = torch.rand(2, 3, 4, 6, generator=torch.Generator().manual_seed(1))
     lightness = rgb_to_lightness(rgb)
     assert lightness.shape == (2, 1, 4, 6)
-    torch.testing.assert_close(lightness, rgb_to_lab(rgb)[:, :1], atol=1e-4, rtol=0)  # same value, computed from Y alone
+    torch.testing.assert_close(
+        lightness, rgb_to_lab(rgb)[:, :1], atol=1e-4, rtol=0
+    )  # same value, computed from Y alone
 
 
 # ---------------------------------------------------------------- merge_luminance
@@ -211,5 +211,7 @@ def test_lab_to_rgb_and_merge_are_differentiable() -> None:
 
 
 def test_gradcheck_rgb_to_lab() -> None:
-    rgb = (torch.rand(1, 3, 2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(7)) * 0.8 + 0.1).requires_grad_()
+    rgb = (
+        torch.rand(1, 3, 2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(7)) * 0.8 + 0.1
+    ).requires_grad_()
     assert torch.autograd.gradcheck(rgb_to_lab, (rgb,), eps=1e-6, atol=1e-4)

@@ -134,16 +134,16 @@ def test_composite_background_without_pool_and_opaque_input() -> None:
     gray = np.asarray(C.composite_background(_cutout_bytes(), [], "k"))
     assert tuple(gray[0, 0]) == (128, 128, 128)
     opaque = _png_bytes(3)
-    assert np.array_equal(np.asarray(C.composite_background(opaque, [], "k")),
-                          np.asarray(C.load_rgb(opaque)))
+    assert np.array_equal(np.asarray(C.composite_background(opaque, [], "k")), np.asarray(C.load_rgb(opaque)))
 
 
 def test_filter_candidates_composites_only_marked_sources() -> None:
     from cfx.data.corpus_sources import Source
 
     def cand(composite: bool) -> C.Candidate:
-        src = Source(package="p", kind="deb", short="p", licence="x", globs=(), classes=(),
-                     extra={"composite": composite})
+        src = Source(
+            package="p", kind="deb", short="p", licence="x", globs=(), classes=(), extra={"composite": composite}
+        )
         rgba = np.zeros((160, 160, 4), dtype=np.uint8)
         rgba[40:120, 40:120] = (200, 40, 40, 255)
         buf = io.BytesIO()
@@ -153,6 +153,7 @@ def test_filter_candidates_composites_only_marked_sources() -> None:
     bgs = [Image.new("RGB", (300, 300), (20, 160, 40))]
     for composite, corner in ((True, (20, 160, 40)), (False, (255, 255, 255))):
         from collections import Counter
+
         kept = C.filter_candidates([cand(composite)], C.Deduper(), Counter(), bgs)
         assert len(kept) == 1
         assert tuple(np.asarray(kept[0].image)[0, 0]) == corner
@@ -163,8 +164,10 @@ def test_manifest_versions_only_add_files() -> None:
     from pathlib import Path
 
     data = Path(C.__file__).parent
-    v1, v2, cur = (set((data / n).read_text().splitlines()) for n in (
-        "corpus_manifest.v1.jsonl", "corpus_manifest.v2.jsonl", "corpus_manifest.jsonl"))
+    v1, v2, cur = (
+        set((data / n).read_text().splitlines())
+        for n in ("corpus_manifest.v1.jsonl", "corpus_manifest.v2.jsonl", "corpus_manifest.jsonl")
+    )
     assert v1 <= v2 <= cur
     assert len(v2) == 990 and len(cur) > len(v2)
 

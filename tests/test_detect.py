@@ -29,8 +29,6 @@ def records(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-
-
 @pytest.fixture
 def image_dir(tmp_path: Path) -> Path:
     root = tmp_path / "images"
@@ -180,11 +178,15 @@ def test_cli_plain_lines(detector_weights: Path, image_dir: Path) -> None:
 
 
 def test_cli_threshold_and_fail_on_colorized(detector_weights: Path, image_dir: Path) -> None:
-    everything = invoke("detect", image_dir, "--weights", detector_weights, "--json", "--threshold", "0", "--fail-on-colorized")
+    everything = invoke(
+        "detect", image_dir, "--weights", detector_weights, "--json", "--threshold", "0", "--fail-on-colorized"
+    )
     assert everything.exit_code == 3
     rows = records(everything.stdout)
     assert len(rows) == 3 and all(r["label"] == "colorized" and r["threshold"] == 0.0 for r in rows)
-    nothing = invoke("detect", image_dir, "--weights", detector_weights, "--json", "--threshold", "1", "--fail-on-colorized")
+    nothing = invoke(
+        "detect", image_dir, "--weights", detector_weights, "--json", "--threshold", "1", "--fail-on-colorized"
+    )
     assert nothing.exit_code == 0
     assert all(r["label"] == "natural" and r["score"] < 1.0 for r in records(nothing.stdout))
     assert invoke("detect", image_dir, "--weights", detector_weights, "--threshold", "1.5").exit_code == 2
@@ -202,10 +204,14 @@ def test_cli_broken_file_is_an_error_record(detector_weights: Path, image_dir: P
 
 
 def test_cli_patch_mode(detector_weights: Path, image_dir: Path) -> None:
-    result = invoke("detect", image_dir / "a.png", "--weights", detector_weights, "--json", "--mode", "patch", "--aggregate", "mean")
+    result = invoke(
+        "detect", image_dir / "a.png", "--weights", detector_weights, "--json", "--mode", "patch", "--aggregate", "mean"
+    )
     assert result.exit_code == 0, result.stderr
     (row,) = records(result.stdout)
-    assert row["mode"] == "patch" and row["aggregate"] == "mean" and row["patches"] == 2  # 40×48 upsized to 256×308: two crops
+    assert (
+        row["mode"] == "patch" and row["aggregate"] == "mean" and row["patches"] == 2
+    )  # 40×48 upsized to 256×308: two crops
     assert invoke("detect", image_dir, "--weights", detector_weights, "--mode", "tiles").exit_code == 2
 
 
@@ -216,7 +222,10 @@ def test_cli_missing_weights_exit_2(image_dir: Path, tmp_path: Path) -> None:
 
 
 def test_cli_stdin_json_lines_output_field(detector_weights: Path, image_dir: Path) -> None:
-    lines = "".join(json.dumps({"schema": "cfx.colorize/1", "path": "elsewhere.jpg", "output": str(p)}) + "\n" for p in (image_dir / "a.png", image_dir / "sub" / "c.png"))
+    lines = "".join(
+        json.dumps({"schema": "cfx.colorize/1", "path": "elsewhere.jpg", "output": str(p)}) + "\n"
+        for p in (image_dir / "a.png", image_dir / "sub" / "c.png")
+    )
     result = invoke("detect", "-", "--weights", detector_weights, "--json", input=lines)
     assert result.exit_code == 0, result.stderr
     rows = records(result.stdout)
@@ -228,7 +237,11 @@ def test_cli_stdin_json_lines_output_field(detector_weights: Path, image_dir: Pa
 def test_cli_gray_input_is_labelled_grayscale_not_colorized(detector_weights: Path, tmp_path: Path) -> None:
     gray = tmp_path / "gray.png"
     Image.fromarray(smooth_image(40, 40, 7)).convert("L").save(gray)
-    result = CliRunner().invoke(app, ["detect", str(gray), "--weights", str(detector_weights), "--json", "--threshold", "0", "--fail-on-colorized"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["detect", str(gray), "--weights", str(detector_weights), "--json", "--threshold", "0", "--fail-on-colorized"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0  # a gray photo is never "colorized", whatever the threshold
     record = json.loads(result.stdout)
     assert record["label"] == "grayscale" and 0.0 <= record["score"] <= 1.0

@@ -124,7 +124,18 @@ def test_bad_inputs_raise_value_error(call) -> None:
         call()
 
 
-KEYS = {"images", "natural", "colorized", "threshold", "hter", "natural_miss_rate", "colorized_miss_rate", "accuracy", "roc_auc", "eer"}
+KEYS = {
+    "images",
+    "natural",
+    "colorized",
+    "threshold",
+    "hter",
+    "natural_miss_rate",
+    "colorized_miss_rate",
+    "accuracy",
+    "roc_auc",
+    "eer",
+}
 
 
 def test_summary_keys_and_values() -> None:
@@ -154,7 +165,9 @@ def test_by_source_scores_each_colorizer_against_all_natural_images() -> None:
     sources = ["a", "a", "b", "b", "b"]  # a: one of two missed; b: one of three
     overall, per = by_source(natural, colorized, sources, 0.5)
     assert list(per) == ["a", "b"]
-    assert per["a"]["hter"] == pytest.approx((0.25 + 0.5) / 2) and per["a"]["natural"] == 4 and per["a"]["colorized"] == 2
+    assert (
+        per["a"]["hter"] == pytest.approx((0.25 + 0.5) / 2) and per["a"]["natural"] == 4 and per["a"]["colorized"] == 2
+    )
     assert per["b"]["hter"] == pytest.approx((0.25 + 1 / 3) / 2)
     assert overall["hter"] == pytest.approx((0.25 + 2 / 5) / 2) and overall["images"] == 9
     with pytest.raises(ValueError):

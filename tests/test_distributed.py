@@ -23,13 +23,39 @@ def _free_port() -> int:
 
 def _train(data: Path, out: Path, processes: int) -> dict:
     # Every option must pass torchrun's own parser untouched (it would take e.g. --log as --log-dir).
-    cli = ["-m", "cfx.cli.main", "train", "colorizer", "--data", str(data), "-o", str(out), "--model", "iizuka.tiny",
-           "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--quiet", "--log-file", str(out.with_suffix(".log.jsonl"))]
+    cli = [
+        "-m",
+        "cfx.cli.main",
+        "train",
+        "colorizer",
+        "--data",
+        str(data),
+        "-o",
+        str(out),
+        "--model",
+        "iizuka.tiny",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--log-file",
+        str(out.with_suffix(".log.jsonl")),
+    ]
     if processes == 1:
         command = [sys.executable, *cli]
     else:
-        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
-                   "--master_addr=127.0.0.1", f"--master_port={_free_port()}", *cli]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={processes}",
+            "--master_addr=127.0.0.1",
+            f"--master_port={_free_port()}",
+            *cli,
+        ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -62,9 +88,18 @@ def _run(cli: list[str], processes: int) -> dict:
     if processes == 1:
         command = [sys.executable, *cli]
     else:
-        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
-                   "--master_addr=127.0.0.1", f"--master_port={_free_port()}", *cli]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={processes}",
+            "--master_addr=127.0.0.1",
+            f"--master_port={_free_port()}",
+            *cli,
+        ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -77,14 +112,42 @@ def test_detector_training_and_hardening_under_torchrun(data: Path, tmp_path: Pa
         target.parent.mkdir(parents=True, exist_ok=True)
         r, g, b = Image.open(source).convert("RGB").split()
         Image.merge("RGB", (b, r, g)).save(target)
-    common = ["--natural", str(data), "--colorized", f"swap={colorized}", "--batch-size", "8", "--device", "cpu", "--quiet"]
+    common = [
+        "--natural",
+        str(data),
+        "--colorized",
+        f"swap={colorized}",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     train = ["-m", "cfx.cli.main", "train", "detector", *common, "--model", "decnet.tiny", "--epochs", "1"]
     single = _run([*train, "-o", str(tmp_path / "one.safetensors")], 1)
     double = _run([*train, "-o", str(tmp_path / "two.safetensors")], 2)
     assert [e["processes"] for e in double["log"]] == [2]
     assert double["log"][0]["samples"] == single["log"][0]["samples"] == 32  # 16 natural + 16 colorized
     assert 0.0 <= double["threshold"] <= 1.0
-    hard = _run(["-m", "cfx.cli.main", "harden", "detector", "--weights", str(tmp_path / "two.safetensors"), *common,
-                 "-o", str(tmp_path / "hard.safetensors"), "--round-epochs", "1", "--alphas", "0.1,0.2", "--lr", "0.01"], 2)
+    hard = _run(
+        [
+            "-m",
+            "cfx.cli.main",
+            "harden",
+            "detector",
+            "--weights",
+            str(tmp_path / "two.safetensors"),
+            *common,
+            "-o",
+            str(tmp_path / "hard.safetensors"),
+            "--round-epochs",
+            "1",
+            "--alphas",
+            "0.1,0.2",
+            "--lr",
+            "0.01",
+        ],
+        2,
+    )
     assert [r["alpha"] for r in hard["rounds"]] == [0.1, 0.2]
     assert json.loads((tmp_path / "hard.json").read_text())["parent"] == double["sha256"]

@@ -37,7 +37,9 @@ def test_user_errors_are_usage_errors() -> None:
 
 
 def test_a_usage_error_exits_2(image: Path, tmp_path: Path, detector_weights: Path) -> None:
-    line = _one_line(runner.invoke(app, ["colorize", str(image), "-o", str(tmp_path / "out"), "--weights", str(detector_weights)]), 2)
+    line = _one_line(
+        runner.invoke(app, ["colorize", str(image), "-o", str(tmp_path / "out"), "--weights", str(detector_weights)]), 2
+    )
     assert line.startswith("cfx: error: ") and str(detector_weights) in line and "not a colorizer" in line
 
 
@@ -48,7 +50,10 @@ def test_any_other_error_exits_1_naming_it(image: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("CFX_DEBUG", raising=False)
     monkeypatch.setattr("cfx.detect.load_detector", broken)
     line = _one_line(runner.invoke(app, ["detect", str(image)]), 1)
-    assert line == "cfx: error: ZeroDivisionError: a bug, not a mistake of the user's (not a usage error; CFX_DEBUG=1 shows the traceback)"
+    assert (
+        line
+        == "cfx: error: ZeroDivisionError: a bug, not a mistake of the user's (not a usage error; CFX_DEBUG=1 shows the traceback)"
+    )
     monkeypatch.setenv("CFX_DEBUG", "1")
     result = runner.invoke(app, ["detect", str(image)])
     assert isinstance(result.exception, ZeroDivisionError)  # propagates, traceback and all

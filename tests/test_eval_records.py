@@ -35,7 +35,9 @@ def work(tmp_path_factory: pytest.TempPathFactory, tiny_weights: Path, detector_
     (root / "photos" / "old").mkdir()
     for name in PHOTOS:
         image = Image.open(EXAMPLES / "colour_photos" / name).convert("RGB")
-        image.resize((64, round(64 * image.height / image.width))).save(root / "photos" / "colour" / f"{Path(name).stem}.png")
+        image.resize((64, round(64 * image.height / image.width))).save(
+            root / "photos" / "colour" / f"{Path(name).stem}.png"
+        )
     old = Image.open(EXAMPLES / "old_photos" / "dust-bowl-home.jpg").convert("L")
     old.resize((64, round(64 * old.height / old.width))).save(root / "photos" / "old" / "dust-bowl-home.png")
     colorize = ["colorize", root / "photos", "-o", root / "col", "--weights", tiny_weights, "--json", "--quiet"]
@@ -66,7 +68,9 @@ def test_colorizer_shards_give_the_unsharded_report(work: Path, tiny_weights: Pa
     assert "1 grayscale input(s) skipped" in shards.stderr and "dust-bowl-home.png" in shards.stderr
     assert "iizuka.tiny" in shards.stderr and "PSNR" in shards.stderr  # the same table as a model run
     # The same scoring as running the colorizer (the written PNGs differ only by 8-bit rounding).
-    ran = json.loads(invoke("eval", "colorizer", "--data", work / "photos" / "colour", "--weights", tiny_weights, "--quiet").stdout)
+    ran = json.loads(
+        invoke("eval", "colorizer", "--data", work / "photos" / "colour", "--weights", tiny_weights, "--quiet").stdout
+    )
     for mine, theirs in zip(sharded["summary"], ran["summary"]):
         assert mine["model"] == theirs["model"] and mine["weights_sha256"] == theirs["weights_sha256"]
         assert mine["psnr"] == pytest.approx(theirs["psnr"], abs=0.1)
@@ -105,7 +109,9 @@ def test_colorizer_failures_are_listed_and_exit_1(work: Path, tmp_path: Path) ->
 
 def test_detector_shards_give_the_unsharded_report(work: Path, detector_weights: Path) -> None:
     folders = ["--natural", work / "photos" / "colour", "--colorized", f"tiny={work / 'col'}"]
-    shards = invoke("eval", "detector", "--records", work / "detect-1.jsonl", work / "detect-2.jsonl", *folders)  # as from --records detect-*.jsonl
+    shards = invoke(
+        "eval", "detector", "--records", work / "detect-1.jsonl", work / "detect-2.jsonl", *folders
+    )  # as from --records detect-*.jsonl
     assert shards.exit_code == 0, shards.stderr
     whole = invoke("eval", "detector", "--records", work / "detect-all.jsonl", *folders, "--quiet")
     sharded, unsharded = json.loads(shards.stdout), json.loads(whole.stdout)
@@ -127,8 +133,18 @@ def test_detector_unlabelled_records_are_warned_about(work: Path, tmp_path: Path
     outside = records((work / "detect-all.jsonl").read_text())[0] | {"path": str(tmp_path / "elsewhere.png")}
     extra = tmp_path / "extra.jsonl"
     extra.write_text(json.dumps(outside) + "\n")
-    result = invoke("eval", "detector", "--records", work / "detect-all.jsonl", "--records", extra,
-                    "--natural", work / "photos" / "colour", "--colorized", f"tiny={work / 'col'}")
+    result = invoke(
+        "eval",
+        "detector",
+        "--records",
+        work / "detect-all.jsonl",
+        "--records",
+        extra,
+        "--natural",
+        work / "photos" / "colour",
+        "--colorized",
+        f"tiny={work / 'col'}",
+    )
     assert result.exit_code == 0, result.stderr
     assert [u["path"] for u in json.loads(result.stdout)["unlabelled"]] == [outside["path"]]
     assert "1 record(s) outside --natural" in result.stderr and "elsewhere.png" in result.stderr
@@ -138,19 +154,41 @@ def test_detector_two_thresholds_is_a_usage_error(work: Path, tmp_path: Path) ->
     other = records((work / "detect-1.jsonl").read_text())
     changed = tmp_path / "changed.jsonl"
     changed.write_text("".join(json.dumps({**r, "threshold": 0.4}) + "\n" for r in other))
-    result = invoke("eval", "detector", "--records", changed, "--records", work / "detect-2.jsonl",
-                    "--natural", work / "photos" / "colour", "--colorized", f"tiny={work / 'col'}")
+    result = invoke(
+        "eval",
+        "detector",
+        "--records",
+        changed,
+        "--records",
+        work / "detect-2.jsonl",
+        "--natural",
+        work / "photos" / "colour",
+        "--colorized",
+        f"tiny={work / 'col'}",
+    )
     assert result.exit_code == 2
     assert "two thresholds" in result.stderr and str(changed) in result.stderr
 
 
 def test_overlapping_shards_are_a_usage_error_naming_both_places(work: Path) -> None:
-    result = invoke("eval", "colorizer", "--records", work / "colorize-1.jsonl", "--records", work / "colorize-all.jsonl")
+    result = invoke(
+        "eval", "colorizer", "--records", work / "colorize-1.jsonl", "--records", work / "colorize-all.jsonl"
+    )
     assert result.exit_code == 2
     assert "appears twice" in result.stderr
     assert f"{work / 'colorize-1.jsonl'}:1" in result.stderr and f"{work / 'colorize-all.jsonl'}:" in result.stderr
-    detect = invoke("eval", "detector", "--records", work / "detect-all.jsonl", "--records", work / "detect-2.jsonl",
-                    "--natural", work / "photos" / "colour", "--colorized", f"tiny={work / 'col'}")
+    detect = invoke(
+        "eval",
+        "detector",
+        "--records",
+        work / "detect-all.jsonl",
+        "--records",
+        work / "detect-2.jsonl",
+        "--natural",
+        work / "photos" / "colour",
+        "--colorized",
+        f"tiny={work / 'col'}",
+    )
     assert detect.exit_code == 2 and f"{work / 'detect-2.jsonl'}:1" in detect.stderr
 
 
@@ -164,7 +202,9 @@ def test_bad_record_files_are_usage_errors(work: Path, tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
     result = invoke("eval", "colorizer", "--records", missing)
     assert result.exit_code == 2 and f"{missing}: no such file" in result.stderr
-    result = invoke("eval", "detector", "--records", missing, "--natural", work / "photos", "--colorized", f"tiny={work / 'col'}")
+    result = invoke(
+        "eval", "detector", "--records", missing, "--natural", work / "photos", "--colorized", f"tiny={work / 'col'}"
+    )
     assert result.exit_code == 2 and str(missing) in result.stderr
     result = invoke("eval", "colorizer", "--records", work / "colorize-1.jsonl", work / "colorize-1.jsonl")
     assert result.exit_code == 2 and "given twice" in result.stderr
@@ -177,7 +217,9 @@ def test_records_do_not_mix_with_models(work: Path, tiny_weights: Path) -> None:
     both = invoke("eval", "colorizer", "--records", work / "colorize-1.jsonl", "--data", work / "photos")
     assert both.exit_code == 2
     assert invoke("eval", "colorizer").exit_code == 2
-    stray = invoke("eval", "colorizer", "--data", work / "photos", work / "colorize-1.jsonl")  # record files only after --records
+    stray = invoke(
+        "eval", "colorizer", "--data", work / "photos", work / "colorize-1.jsonl"
+    )  # record files only after --records
     assert stray.exit_code == 2 and "--records" in stray.stderr
     folders = ["--natural", work / "photos" / "colour", "--colorized", f"tiny={work / 'col'}"]
     for extra in (["--model", "decnet.tanh-compact"], ["--colorizers", "iizuka.compact"]):

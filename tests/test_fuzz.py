@@ -105,7 +105,16 @@ def sandbox():
 
 
 @FUZZ
-@given(st.lists(st.one_of(st.text(max_size=40), st.sampled_from([".", "sub", "./sub/../a.png", "/", ".."]), json_values.map(lambda v: __import__("json").dumps(v))), max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.sampled_from([".", "sub", "./sub/../a.png", "/", ".."]),
+            json_values.map(lambda v: __import__("json").dumps(v)),
+        ),
+        max_size=8,
+    )
+)
 def test_stdin_lines_become_items_or_problems(sandbox: Path, lines: list[str]) -> None:
     text = "\n".join(line.replace("\n", " ").replace("\r", " ") for line in lines)
     for found in iter_inputs(["-"], stdin=io.StringIO(text)):

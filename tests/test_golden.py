@@ -37,7 +37,11 @@ def test_default_weights_are_shipped_with_a_verified_card() -> None:
 
 def test_old_photos_come_out_in_colour_at_their_size(tmp_path: Path) -> None:
     inputs = sorted((EXAMPLES / "old_photos").glob("*.jpg"))
-    result = CliRunner().invoke(app, ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--json", "--quiet"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--json", "--quiet"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert sorted(Path(r["path"]).name for r in rows) == [p.name for p in inputs]
@@ -73,7 +77,11 @@ def test_every_shipped_colorizer_colours_the_old_photos(name: str, tmp_path: Pat
     assert card["name"] == name and card["training"]["manifest_sha256"]
     assert path.stat().st_size < 16 * 1024 * 1024
     photos = sorted((EXAMPLES / "old_photos").glob("*.jpg"))[:3]
-    result = CliRunner().invoke(app, ["colorize", *map(str, photos), "-o", str(tmp_path), "--model", name, "--json", "--quiet"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["colorize", *map(str, photos), "-o", str(tmp_path), "--model", name, "--json", "--quiet"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["model"] for r in rows] == [name] * len(photos)

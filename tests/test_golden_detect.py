@@ -18,7 +18,9 @@ from cfx.weights import find_weights, read_card
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PHOTOS = sorted((EXAMPLES / "colour_photos").glob("*.jpg"))
-BROAD = EXAMPLES.parent / "weights" / "decnet.tanh-compact-broad.safetensors"  # not a registry name: passed as --weights
+BROAD = (
+    EXAMPLES.parent / "weights" / "decnet.tanh-compact-broad.safetensors"
+)  # not a registry name: passed as --weights
 
 
 @pytest.mark.parametrize("name", [DEFAULT_DETECTOR, "fcid.hist"])
@@ -36,7 +38,12 @@ def test_broad_detector_is_shipped_with_its_four_sources() -> None:
     card = read_card(BROAD)
     assert BROAD.stat().st_size < 16 * 1024 * 1024 and 0.0 < card["threshold"] < 1.0
     assert card["name"] == DEFAULT_DETECTOR  # the same architecture, other training data
-    assert set(card["training"]["train_colorized"]) == {"iizuka.compact", "zhang.compact", "transfer-welsh", "transfer-reinhard"}
+    assert set(card["training"]["train_colorized"]) == {
+        "iizuka.compact",
+        "zhang.compact",
+        "transfer-welsh",
+        "transfer-reinhard",
+    }
 
 
 def test_default_detector_is_hardened_from_a_named_parent() -> None:
@@ -66,9 +73,15 @@ def test_detectors_tell_real_photos_from_their_colorizations(weights: Path | Non
 def test_cli_pipeline_colorize_then_detect(tmp_path: Path) -> None:
     """`cfx colorize old/ -o col/ --json | cfx detect - --json --fail-on-colorized` exits 3."""
     runner = CliRunner()
-    colorized = runner.invoke(app, ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--json", "--quiet"], catch_exceptions=False)
+    colorized = runner.invoke(
+        app,
+        ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--json", "--quiet"],
+        catch_exceptions=False,
+    )
     assert colorized.exit_code == 0
-    result = runner.invoke(app, ["detect", "-", "--json", "--quiet", "--fail-on-colorized"], input=colorized.stdout, catch_exceptions=False)
+    result = runner.invoke(
+        app, ["detect", "-", "--json", "--quiet", "--fail-on-colorized"], input=colorized.stdout, catch_exceptions=False
+    )
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 9 and all(r["schema"] == "cfx.detect/1" for r in records)
     assert all(r["path"].startswith(str(tmp_path)) for r in records)

@@ -34,10 +34,33 @@ def test_split_is_stable_and_complete(tmp_path: Path) -> None:
 
 def test_harden_colorizer_cli(photos: Path, tiny_weights: Path, detector_weights: Path, tmp_path: Path) -> None:
     out = tmp_path / "hard.safetensors"
-    result = CliRunner().invoke(app, [
-        "harden", "colorizer", "--data", str(photos), "--weights", str(tiny_weights), "--detector-weights", str(detector_weights),
-        "-o", str(out), "--k", "10", "--held-out", "0.3", "--epochs", "1", "--batch-size", "4", "--device", "cpu", "--quiet",
-    ], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "harden",
+            "colorizer",
+            "--data",
+            str(photos),
+            "--weights",
+            str(tiny_weights),
+            "--detector-weights",
+            str(detector_weights),
+            "-o",
+            str(out),
+            "--k",
+            "10",
+            "--held-out",
+            "0.3",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["schema"] == "cfx.harden-colorizer/1"

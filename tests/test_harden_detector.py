@@ -29,7 +29,17 @@ def paired_folders(root: Path, count: int, train: int, height: int, width: int) 
         rgb = smooth_image(height, width, i)
         Image.fromarray(rgb).save(natural / rel)
         Image.fromarray(rgb[..., ::-1].copy()).save(colorized / rel)
-    return ["--natural", str(natural), "--colorized", f"swap={colorized}", "--device", "cpu", "--quiet", "--batch-size", "4"]
+    return [
+        "--natural",
+        str(natural),
+        "--colorized",
+        f"swap={colorized}",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--batch-size",
+        "4",
+    ]
 
 
 def test_negative_sample_is_the_alpha_blend_of_its_pair() -> None:
@@ -48,7 +58,9 @@ def test_negative_sample_is_the_alpha_blend_of_its_pair() -> None:
     assert PAPER_ALPHAS == (0.1, 0.2, 0.3, 0.4)
 
 
-@pytest.mark.parametrize(("error", "theta"), [(0.0, 0.02), (0.005, 0.02), (0.0099, 0.02), (0.01, 0.02), (0.03, 0.06), (0.1, 0.2)])
+@pytest.mark.parametrize(
+    ("error", "theta"), [(0.0, 0.02), (0.005, 0.02), (0.0099, 0.02), (0.01, 0.02), (0.03, 0.06), (0.1, 0.2)]
+)
 def test_theta_is_beta_times_the_error_or_two_percent(error: float, theta: float) -> None:
     assert selection_bound(error, beta=2.0) == pytest.approx(theta)
 
@@ -76,10 +88,39 @@ def test_default_lr0_continues_the_parent_schedule() -> None:
 def test_harden_detector_cli_report(tmp_path: Path) -> None:
     """Algorithm 1 end to end on tiny data: every round reported, selection consistent with θ."""
     common = paired_folders(tmp_path, 12, 8, 32, 32)
-    trained = runner.invoke(app, ["train", "detector", *common, "--model", "decnet.tiny", "-o", str(tmp_path / "d.safetensors"), "--epochs", "1"])
+    trained = runner.invoke(
+        app,
+        [
+            "train",
+            "detector",
+            *common,
+            "--model",
+            "decnet.tiny",
+            "-o",
+            str(tmp_path / "d.safetensors"),
+            "--epochs",
+            "1",
+        ],
+    )
     assert trained.exit_code == 0, trained.output
-    result = runner.invoke(app, ["harden", "detector", "--weights", str(tmp_path / "d.safetensors"), *common,
-                                 "-o", str(tmp_path / "h.safetensors"), "--round-epochs", "2", "--alphas", "0.1,0.3", "--lr", "0.01"])
+    result = runner.invoke(
+        app,
+        [
+            "harden",
+            "detector",
+            "--weights",
+            str(tmp_path / "d.safetensors"),
+            *common,
+            "-o",
+            str(tmp_path / "h.safetensors"),
+            "--round-epochs",
+            "2",
+            "--alphas",
+            "0.1,0.3",
+            "--lr",
+            "0.01",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["schema"] == "cfx.harden-detector/1"
@@ -102,10 +143,39 @@ def test_harden_detector_cli_report(tmp_path: Path) -> None:
 def test_harden_keeps_a_patch_mode_parents_mode(tmp_path: Path) -> None:
     """A detector trained on native-resolution crops is hardened on them, and stays a patch-mode detector."""
     common = paired_folders(tmp_path, 8, 6, 40, 56)
-    trained = runner.invoke(app, ["train", "detector", *common, "--model", "decnet.tiny", "--mode", "patch", "-o", str(tmp_path / "d.safetensors"), "--epochs", "1"])
+    trained = runner.invoke(
+        app,
+        [
+            "train",
+            "detector",
+            *common,
+            "--model",
+            "decnet.tiny",
+            "--mode",
+            "patch",
+            "-o",
+            str(tmp_path / "d.safetensors"),
+            "--epochs",
+            "1",
+        ],
+    )
     assert trained.exit_code == 0, trained.output
-    result = runner.invoke(app, ["harden", "detector", "--weights", str(tmp_path / "d.safetensors"), *common,
-                                 "-o", str(tmp_path / "h.safetensors"), "--round-epochs", "1", "--alphas", "0.2"])
+    result = runner.invoke(
+        app,
+        [
+            "harden",
+            "detector",
+            "--weights",
+            str(tmp_path / "d.safetensors"),
+            *common,
+            "-o",
+            str(tmp_path / "h.safetensors"),
+            "--round-epochs",
+            "1",
+            "--alphas",
+            "0.2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["rounds"][0]["kept_pairs"] + report["rounds"][0]["dropped_pairs"] == 6

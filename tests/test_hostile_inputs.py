@@ -69,9 +69,18 @@ def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares width×height RGB pixels and holds none (a decompression bomb's header)."""
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+        )
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _half_of(image: Image.Image, fmt: str, **options: object) -> bytes:
@@ -99,7 +108,9 @@ def build_hostile_folder(root: Path) -> Path:
     Image.fromarray(np.linspace(0, 65535, 24 * 32).reshape(24, 32).astype(np.uint16)).save(root / "g16.png")
     alpha = np.linspace(0, 255, 24 * 24).reshape(24, 24).astype(np.uint8)
     Image.fromarray(np.dstack([smooth_image(24, 24, 4), alpha]), "RGBA").save(root / "rgba.png")
-    Image.fromarray(smooth_image(20, 30, 5)).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(root / "palette.png")
+    Image.fromarray(smooth_image(20, 30, 5)).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(
+        root / "palette.png"
+    )
     Image.fromarray(smooth_image(20, 30, 6)).convert("CMYK").save(root / "cmyk.jpg")
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
@@ -227,7 +238,9 @@ def test_detect_hostile_folder(hostile: Path, detector_weights: Path, mode: str)
 
 
 @pytest.mark.parametrize("method", ["reinhard", "global"])
-def test_transfer_hostile_targets(hostile: Path, tmp_path: Path, tiny_weights: Path, style_image: Path, method: str) -> None:
+def test_transfer_hostile_targets(
+    hostile: Path, tmp_path: Path, tiny_weights: Path, style_image: Path, method: str
+) -> None:
     before = snapshot(hostile)
     out = tmp_path / "out"
     extra = ["--weights", tiny_weights] if method == "global" else []
@@ -241,7 +254,9 @@ def test_transfer_hostile_targets(hostile: Path, tmp_path: Path, tiny_weights: P
 
 @pytest.mark.parametrize("bad", ["bomb.png", "trunc.png", "text.png", "empty.png"])
 def test_transfer_hostile_style_is_a_usage_error(hostile: Path, tmp_path: Path, bad: str) -> None:
-    result = invoke("transfer", hostile / "good.jpg", "-o", tmp_path / "out", "--style", hostile / bad, "--method", "reinhard")
+    result = invoke(
+        "transfer", hostile / "good.jpg", "-o", tmp_path / "out", "--style", hostile / bad, "--method", "reinhard"
+    )
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(hostile / bad) in lines[0] and BAD[bad] in lines[0]
@@ -287,7 +302,9 @@ def test_damaged_files_raise_no_stray_pillow_warnings(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ paths
 
 
-def test_stdin_paths_never_write_outside_output(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stdin_paths_never_write_outside_output(
+    tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cwd = tmp_path / "deep" / "a"
     cwd.mkdir(parents=True)
     for rel in ("x.png", "abs/y.png", "abs/sub/w.png", "z.png"):
@@ -298,7 +315,9 @@ def test_stdin_paths_never_write_outside_output(tmp_path: Path, tiny_weights: Pa
         "../../x.png",  # relative, climbing out of the working directory
         str(tmp_path / "abs" / "y.png"),  # absolute
         str(tmp_path / "abs" / "sub") + "/../sub",  # a directory through '..'
-        json.dumps({"path": "../../z.png", "output": "../../../../../../../z.png"}),  # 'output' wins: still an input path
+        json.dumps(
+            {"path": "../../z.png", "output": "../../../../../../../z.png"}
+        ),  # 'output' wins: still an input path
         json.dumps({"path": str(tmp_path / "x.png") + "/../x.png"}),  # not a directory: an error record
     ]
     before = snapshot(tmp_path)
@@ -308,7 +327,10 @@ def test_stdin_paths_never_write_outside_output(tmp_path: Path, tiny_weights: Pa
     written = [Path(r["output"]).resolve() for r in rows if "output" in r]
     assert len(written) == 3 and all(out in p.parents for p in written)
     assert sorted(str(p.relative_to(out)) for p in written) == ["w.png", "x.png", "y.png"]
-    assert [r["path"] for r in rows if "error" in r] == ["../../../../../../../z.png", str(tmp_path / "x.png") + "/../x.png"]
+    assert [r["path"] for r in rows if "error" in r] == [
+        "../../../../../../../z.png",
+        str(tmp_path / "x.png") + "/../x.png",
+    ]
     assert result.exit_code == 1
     after = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("deep/a/o")}
     assert after == before, "something outside -o changed"
@@ -336,7 +358,9 @@ def test_output_inside_input_is_not_consumed(tmp_path: Path, tiny_weights: Path)
     assert inner.exit_code == 0 and [Path(r["output"]) for r in records(inner.stdout)] == [source / "b.jpg"]
 
 
-def test_an_output_never_replaces_an_input_read_later(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_output_never_replaces_an_input_read_later(
+    tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "out").mkdir()
     Image.fromarray(smooth_image(16, 16, 1)).convert("L").save(tmp_path / "a" / "b.jpg")
@@ -344,7 +368,16 @@ def test_an_output_never_replaces_an_input_read_later(tmp_path: Path, tiny_weigh
     before = (tmp_path / "out" / "b.jpg").read_bytes()
     monkeypatch.chdir(tmp_path)
     # absolute paths on stdin keep only their name (relative ones keep their folders: a/b.jpg -> out/a/b.jpg)
-    result = invoke("colorize", "-", "-o", "out", "--weights", tiny_weights, "--json", input=f"{tmp_path / 'a' / 'b.jpg'}\n{tmp_path / 'out' / 'b.jpg'}\n")
+    result = invoke(
+        "colorize",
+        "-",
+        "-o",
+        "out",
+        "--weights",
+        tiny_weights,
+        "--json",
+        input=f"{tmp_path / 'a' / 'b.jpg'}\n{tmp_path / 'out' / 'b.jpg'}\n",
+    )
     assert result.exit_code == 0
     assert [r["output"] for r in records(result.stdout)] == ["out/b_2.jpg", "out/b_3.jpg"]
     assert (tmp_path / "out" / "b.jpg").read_bytes() == before
@@ -369,7 +402,9 @@ def test_training_killed_mid_epoch_resumes_to_the_same_weights(tmp_path: Path, m
     for label in ("a", "b"):
         (data / label).mkdir(parents=True)
         for i in range(4):
-            Image.fromarray(rng.integers(0, 255, (3, 3, 3), dtype=np.uint8)).resize((40, 40), Image.Resampling.BICUBIC).save(data / label / f"{i}.png")
+            Image.fromarray(rng.integers(0, 255, (3, 3, 3), dtype=np.uint8)).resize(
+                (40, 40), Image.Resampling.BICUBIC
+            ).save(data / label / f"{i}.png")
     recipe = ColorizerRecipe(model="iizuka.tiny", epochs=2, batch_size=2, val_fraction=0.25, seed=0)
     straight = train_colorizer(data, tmp_path / "straight" / "w.safetensors", recipe, quiet=True)
     crops_per_epoch = straight["log"][0]["samples"]
@@ -414,7 +449,9 @@ def _one_line_error(result, *words: str) -> str:
     return lines[0]
 
 
-def test_tampered_truncated_and_mismatched_weights_name_the_file(tmp_path: Path, tiny_weights: Path, detector_weights: Path) -> None:
+def test_tampered_truncated_and_mismatched_weights_name_the_file(
+    tmp_path: Path, tiny_weights: Path, detector_weights: Path
+) -> None:
     image = tmp_path / "g.png"
     Image.fromarray(smooth_image(16, 16, 0)).convert("L").save(image)
     tampered = _copy_weights(tiny_weights, tmp_path / "tampered.safetensors")
@@ -426,9 +463,17 @@ def test_tampered_truncated_and_mismatched_weights_name_the_file(tmp_path: Path,
     truncated.write_bytes(truncated.read_bytes()[:100])
     _one_line_error(invoke("colorize", image, "-o", tmp_path / "o", "--weights", truncated), str(truncated), "sha256")
     # wrong architecture: a detector given to colorize, a colorizer given to detect, another colorizer family
-    _one_line_error(invoke("colorize", image, "-o", tmp_path / "o", "--weights", detector_weights), str(detector_weights), "not a colorizer")
+    _one_line_error(
+        invoke("colorize", image, "-o", tmp_path / "o", "--weights", detector_weights),
+        str(detector_weights),
+        "not a colorizer",
+    )
     _one_line_error(invoke("detect", image, "--weights", tiny_weights), str(tiny_weights), "not a detector")
-    _one_line_error(invoke("colorize", image, "-o", tmp_path / "o", "--model", "zhang.tiny", "--weights", tiny_weights), str(tiny_weights), "zhang.tiny")
+    _one_line_error(
+        invoke("colorize", image, "-o", tmp_path / "o", "--model", "zhang.tiny", "--weights", tiny_weights),
+        str(tiny_weights),
+        "zhang.tiny",
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -457,7 +502,9 @@ def test_untrusted_weights_cannot_execute_code(tmp_path: Path, tiny_weights: Pat
     evil.with_suffix(".json").write_text(json.dumps(card))
     image = tmp_path / "g.png"
     Image.new("L", (8, 8)).save(image)
-    _one_line_error(invoke("colorize", image, "-o", tmp_path / "o", "--weights", evil), str(evil), "not a valid safetensors file")
+    _one_line_error(
+        invoke("colorize", image, "-o", tmp_path / "o", "--weights", evil), str(evil), "not a valid safetensors file"
+    )
     assert not marker.exists(), "the weights file ran code"
 
 
@@ -467,7 +514,12 @@ def test_no_code_path_unpickles() -> None:
     a sha256-checked file with ``torch.load(weights_only=True)`` (no code is unpickled)."""
     package = Path(__file__).resolve().parent.parent / "cfx"
     loaders = re.compile(r"torch\.load\(|pickle\.loads?\(|torch\.jit\.load|joblib|dill|weights_only")
-    offenders = [f"{p.relative_to(package)}:{n}" for p in package.rglob("*.py") for n, line in enumerate(p.read_text().splitlines(), 1) if loaders.search(line)]
+    offenders = [
+        f"{p.relative_to(package)}:{n}"
+        for p in package.rglob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if loaders.search(line)
+    ]
     importer = [o for o in offenders if o.startswith("models/pretrained.py:")]
     assert offenders == importer
     lines = (package / "models" / "pretrained.py").read_text().splitlines()

@@ -69,8 +69,6 @@ def parse(text: str) -> Page:
     return page
 
 
-
-
 @pytest.fixture(scope="module")
 def truth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("truth")
@@ -109,7 +107,11 @@ def test_fool_rate_matches_independent_scoring(truth_dir: Path, tiny_weights: Pa
     report = evaluate_colorizers([colorizer], paths, detector=detector, on_result=thumbs)
     threshold = detector.threshold
 
-    assert report["detector"] == {"model": "decnet.tiny", "weights_sha256": detector.card["sha256"], "threshold": threshold}
+    assert report["detector"] == {
+        "model": "decnet.tiny",
+        "weights_sha256": detector.card["sha256"],
+        "threshold": threshold,
+    }
     assert [s["model"] for s in report["summary"]] == ["grayscale", "iizuka.tiny", GROUND_TRUTH]
     assert len(report["rows"]) == 9
     for entry in report["summary"]:
@@ -146,8 +148,13 @@ def test_colorizer_html_contact_sheet(tmp_path: Path) -> None:
             thumbs(path, model, np.random.default_rng(i).random((300, 200, 3)))
             if model != "ground truth":
                 rows.append({"path": path, "model": model, "psnr": 20.0 + i})
-    summary = [{"model": m, "images": 3, "psnr": 20.0, "ssim": None, "auc": 0.9, "colourfulness_ratio": 0.5} for m in ("grayscale", "m1", "m2")]
-    text = colorizer_html({"schema": "cfx.eval-colorizer/1", "data": "photos", "summary": summary, "rows": rows}, thumbs.images)
+    summary = [
+        {"model": m, "images": 3, "psnr": 20.0, "ssim": None, "auc": 0.9, "colourfulness_ratio": 0.5}
+        for m in ("grayscale", "m1", "m2")
+    ]
+    text = colorizer_html(
+        {"schema": "cfx.eval-colorizer/1", "data": "photos", "summary": summary, "rows": rows}, thumbs.images
+    )
     write_html(tmp_path / "sheet.html", text)
     assert (tmp_path / "sheet.html").read_text(encoding="utf-8") == text
     assert [p.name for p in tmp_path.iterdir()] == ["sheet.html"]  # no temp file left behind
@@ -174,15 +181,44 @@ def test_roc_polyline_has_the_roc_points(tmp_path: Path) -> None:
     rows = [{"path": f"n{i}", "source": "natural", "label": 0, "scores": {"d@1": s}} for i, s in enumerate(natural)]
     for name, scores in colorized.items():
         rows += [{"path": f"{name}{i}", "source": name, "label": 1, "scores": {"d@1": s}} for i, s in enumerate(scores)]
-    metrics = {"hter": 0.25, "natural_miss_rate": 0.25, "colorized_miss_rate": 0.25, "accuracy": 0.75, "roc_auc": 0.8, "eer": 0.3, "natural": 4, "colorized": 3}
+    metrics = {
+        "hter": 0.25,
+        "natural_miss_rate": 0.25,
+        "colorized_miss_rate": 0.25,
+        "accuracy": 0.75,
+        "roc_auc": 0.8,
+        "eer": 0.3,
+        "natural": 4,
+        "colorized": 3,
+    }
     report = {
         "schema": "cfx.eval-detector/1",
         "natural": "nat",
         "detectors": [
-            {"id": "d@1", "model": "d", "threshold": 0.5, "mode": "resize", "trained_on": ["a"], "hardened": False, "overall": metrics, "per_colorizer": {"a": metrics, "b": metrics}}
+            {
+                "id": "d@1",
+                "model": "d",
+                "threshold": 0.5,
+                "mode": "resize",
+                "trained_on": ["a"],
+                "hardened": False,
+                "overall": metrics,
+                "per_colorizer": {"a": metrics, "b": metrics},
+            }
         ],
         "rows": rows,
-        "matrix": {"columns": ["a", "b"], "rows": [{"detector": "d [a]", "trained_on": ["a"], "hter": {"a": 0.1, "b": 0.4}, "seen": {"a": True, "b": False}, "blind_mean_hter": 0.4}]},
+        "matrix": {
+            "columns": ["a", "b"],
+            "rows": [
+                {
+                    "detector": "d [a]",
+                    "trained_on": ["a"],
+                    "hter": {"a": 0.1, "b": 0.4},
+                    "seen": {"a": True, "b": False},
+                    "blind_mean_hter": 0.4,
+                }
+            ],
+        },
     }
     text = detector_html(report)
     page = parse(text)
@@ -202,7 +238,20 @@ def test_roc_polyline_has_the_roc_points(tmp_path: Path) -> None:
 
 def test_cli_eval_colorizer_html(truth_dir: Path, tmp_path: Path, tiny_weights: Path, detector_weights: Path) -> None:
     out = tmp_path / "report.html"
-    result = invoke("eval", "colorizer", "--data", truth_dir, "--weights", tiny_weights, "--detector-weights", detector_weights, "--html", out, "--device", "cpu")
+    result = invoke(
+        "eval",
+        "colorizer",
+        "--data",
+        truth_dir,
+        "--weights",
+        tiny_weights,
+        "--detector-weights",
+        detector_weights,
+        "--html",
+        out,
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["detector"]["model"] == "decnet.tiny"
@@ -221,7 +270,21 @@ def test_cli_eval_detector_html(tmp_path: Path, detector_weights: Path) -> None:
         Image.fromarray(smooth_image(32, 40, i)).save(natural / f"{i}.png")
         Image.fromarray(smooth_image(32, 40, 10 + i)).save(colorized / f"{i}.png")
     out = tmp_path / "detector.html"
-    result = invoke("eval", "detector", "--natural", natural, "--colorized", f"fake={colorized}", "--weights", detector_weights, "--html", out, "--quiet", "--device", "cpu")
+    result = invoke(
+        "eval",
+        "detector",
+        "--natural",
+        natural,
+        "--colorized",
+        f"fake={colorized}",
+        "--weights",
+        detector_weights,
+        "--html",
+        out,
+        "--quiet",
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["schema"] == "cfx.eval-detector/1"
     assert result.stderr == ""  # --quiet: no "wrote"

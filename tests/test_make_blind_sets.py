@@ -5,13 +5,18 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location("make_blind_sets", Path(__file__).parents[1] / "examples" / "make_blind_sets.py")
+_spec = importlib.util.spec_from_file_location(
+    "make_blind_sets", Path(__file__).parents[1] / "examples" / "make_blind_sets.py"
+)
 blind = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(blind)
 
 
 def test_styles_come_from_the_same_folder_and_another_photo() -> None:
-    files = [Path(p) for p in ("a/x.jpg", "a/x_c0.jpg", "a/x_c1.jpg", "a/y.jpg", "a/z.png", "b/u.jpg", "b/v.jpg", "c/alone.jpg")]
+    files = [
+        Path(p)
+        for p in ("a/x.jpg", "a/x_c0.jpg", "a/x_c1.jpg", "a/y.jpg", "a/z.png", "b/u.jpg", "b/v.jpg", "c/alone.jpg")
+    ]
     pairs = blind.style_pairs(files)
     targets = {rel for items in pairs.values() for rel, _ in items}
     assert targets == set(files) - {Path("c/alone.jpg")}  # a photo alone in its folder has no style

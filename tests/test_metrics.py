@@ -161,8 +161,13 @@ def test_ssim_matches_scikit_image() -> None:
     truth = torch.rand(1, 3, 40, 52, generator=generator)
     noisy = (truth + 0.1 * torch.randn(truth.shape, generator=generator)).clamp(0, 1)
     reference = structural_similarity(
-        truth[0].permute(1, 2, 0).numpy(), noisy[0].permute(1, 2, 0).numpy(),
-        gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0, channel_axis=-1,
+        truth[0].permute(1, 2, 0).numpy(),
+        noisy[0].permute(1, 2, 0).numpy(),
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=1.0,
+        channel_axis=-1,
     )
     assert float(ssim(noisy, truth)) == pytest.approx(reference, abs=1e-5)
     assert float(ssim(truth, truth)) == pytest.approx(1.0, abs=1e-6)

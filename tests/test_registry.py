@@ -28,8 +28,6 @@ DETECTORS = [spec.name for spec in list_models(task="detect", include_tiny=True)
 BIG_PARAMS = 10_000_000
 
 
-
-
 def _params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -121,7 +119,9 @@ def test_every_parameter_takes_part_in_every_step(name: str) -> None:
         loss, _ = model.training_loss(lightness, ab, torch.tensor([-1, -1]), 1.0 / 300.0)
     else:
         model = create_model(name).train()
-        loss, _ = model.training_loss(torch.rand(2, 3, model.input_size, model.input_size) * 2 - 1, torch.tensor([0, 1]))
+        loss, _ = model.training_loss(
+            torch.rand(2, 3, model.input_size, model.input_size) * 2 - 1, torch.tensor([0, 1])
+        )
     loss.backward()
     unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert not unused, unused

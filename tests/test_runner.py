@@ -109,7 +109,9 @@ def test_batch_key_is_compared_not_hashed() -> None:
     # Keys such as (h, w) tuples compare by value.
     items = [Item(i) for i in range(4)]
     recorder = Recorder()
-    results = list(run_pipeline(items, recorder.decode, lambda d: (48, 64), recorder.compute, recorder.encode, batch_size=4))
+    results = list(
+        run_pipeline(items, recorder.decode, lambda d: (48, 64), recorder.compute, recorder.encode, batch_size=4)
+    )
     assert recorder.batches == [[0, 1, 2, 3]]
     assert len(results) == 4
 
@@ -130,7 +132,9 @@ def test_lazy_input_is_consumed_incrementally() -> None:
             yield Item(i)
 
     recorder = Recorder()
-    gen = run_pipeline(endless(), recorder.decode, recorder.batch_key, recorder.compute, recorder.encode, batch_size=2, workers=2)
+    gen = run_pipeline(
+        endless(), recorder.decode, recorder.batch_key, recorder.compute, recorder.encode, batch_size=2, workers=2
+    )
     first = list(itertools.islice(gen, 5))
     gen.close()
     assert first == [(i, i * 10) for i in range(5)]
@@ -205,7 +209,11 @@ def test_errors_outside_the_error_types_propagate() -> None:
 
 def test_compute_returning_too_few_outputs_does_not_drop_items() -> None:
     items = [Item(i) for i in range(3)]
-    results = list(run_pipeline(items, Recorder().decode, Recorder.batch_key, lambda batch: [1], lambda pair: pair[1], batch_size=3))
+    results = list(
+        run_pipeline(
+            items, Recorder().decode, Recorder.batch_key, lambda batch: [1], lambda pair: pair[1], batch_size=3
+        )
+    )
     assert len(results) == 3
     assert all(isinstance(r, Failed) for r in results[1:])
 
@@ -402,7 +410,9 @@ def test_stop_request_in_a_pipeline_reports_every_write_under_way() -> None:
 
     reported: list[int] = []
     with pytest.raises(KeyboardInterrupt):
-        for value in run_pipeline(range(100), lambda x: x, lambda x: 0, lambda batch: batch, encode, batch_size=4, workers=2):
+        for value in run_pipeline(
+            range(100), lambda x: x, lambda x: 0, lambda batch: batch, encode, batch_size=4, workers=2
+        ):
             reported.append(value)
             if len(reported) == 1:
                 request_stop()  # deferred: the pipeline is running

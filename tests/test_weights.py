@@ -27,8 +27,6 @@ from cfx.weights import (
 NAME = "iizuka.tiny"
 
 
-
-
 def _trained_like_tiny(num_classes: int = 0) -> torch.nn.Module:
     """A tiny model with non-default weights and batch-norm statistics."""
     torch.manual_seed(0)

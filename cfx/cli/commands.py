@@ -41,7 +41,10 @@ def reporting_errors(function: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:
             if os.environ.get(DEBUG_VARIABLE):
                 raise
-            print(f"cfx: error: {type(error).__name__}: {_first_line(error)} (not a usage error; {DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
+            print(
+                f"cfx: error: {type(error).__name__}: {_first_line(error)} (not a usage error; {DEBUG_VARIABLE}=1 shows the traceback)",
+                file=sys.stderr,
+            )
             raise typer.Exit(EXIT_FAILED) from None
 
     return run
@@ -51,7 +54,13 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [""])[0]
 
 
-def add_command(app: typer.Typer, name: str, function: Callable[..., Any], help: str | None = None, groups: dict[str, str] | None = None) -> None:
+def add_command(
+    app: typer.Typer,
+    name: str,
+    function: Callable[..., Any],
+    help: str | None = None,
+    groups: dict[str, str] | None = None,
+) -> None:
     """Register ``function`` as ``name`` ("colorize", or "train colorizer" for a group's
     command) under :func:`reporting_errors`; ``help`` defaults to the function's docstring.
     A group is made, with its help from ``groups``, the first time one of its commands is added."""

@@ -96,12 +96,16 @@ def finish_run(writer: RecordWriter, quiet: bool) -> NoReturn:
     raise typer.Exit(writer.exit_code)
 
 
-def interrupted_run(writer: RecordWriter, quiet: bool, left: int, hint: str = " (rerun with --skip-existing to finish them)") -> NoReturn:
+def interrupted_run(
+    writer: RecordWriter, quiet: bool, left: int, hint: str = " (rerun with --skip-existing to finish them)"
+) -> NoReturn:
     """After SIGINT/SIGTERM: the summary with the ``left`` inputs not done, then exit 130."""
     from cfx.reports import EXIT_INTERRUPTED
 
     if not quiet:
-        print(f"{writer.command}: interrupted: {summary(writer)}, {left} not done{hint if left else ''}", file=sys.stderr)
+        print(
+            f"{writer.command}: interrupted: {summary(writer)}, {left} not done{hint if left else ''}", file=sys.stderr
+        )
     raise typer.Exit(EXIT_INTERRUPTED)
 
 

@@ -20,11 +20,29 @@ from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupt
 SCHEMA = "cfx.detect/1"
 COMMAND = "cfx detect"
 
-Threshold = Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="Score at or above which an image is colorized (default: the model card's, chosen on validation data).")]
-Mode = Annotated[Optional[str], typer.Option("--mode", help="resize (the whole image at the model's input size, as in the paper) or patch (native-resolution crops, aggregated); default: the mode the detector was trained in (its card's), else resize.")]
+Threshold = Annotated[
+    Optional[float],
+    typer.Option(
+        "--threshold",
+        min=0.0,
+        max=1.0,
+        help="Score at or above which an image is colorized (default: the model card's, chosen on validation data).",
+    ),
+]
+Mode = Annotated[
+    Optional[str],
+    typer.Option(
+        "--mode",
+        help="resize (the whole image at the model's input size, as in the paper) or patch (native-resolution crops, aggregated); default: the mode the detector was trained in (its card's), else resize.",
+    ),
+]
 Aggregate = Annotated[str, typer.Option("--aggregate", help="How --mode patch combines crop scores: max or mean.")]
-MaxPatches = Annotated[int, typer.Option("--max-patches", min=1, help="At most this many crops per image in --mode patch.")]
-FailOnColorized = Annotated[bool, typer.Option("--fail-on-colorized", help="Exit with code 3 if any input is judged colorized.")]
+MaxPatches = Annotated[
+    int, typer.Option("--max-patches", min=1, help="At most this many crops per image in --mode patch.")
+]
+FailOnColorized = Annotated[
+    bool, typer.Option("--fail-on-colorized", help="Exit with code 3 if any input is judged colorized.")
+]
 
 
 def _plain(record: dict) -> str:
@@ -73,7 +91,10 @@ def detect(
     except KeyboardInterrupt:
         interrupted_run(writer, quiet, len(items) - reported, hint="")
     if not quiet:
-        print(f"{COMMAND}: {colorized} of {writer.written} judged colorized (threshold {detector.threshold:g}, {detector.name})", file=sys.stderr)
+        print(
+            f"{COMMAND}: {colorized} of {writer.written} judged colorized (threshold {detector.threshold:g}, {detector.name})",
+            file=sys.stderr,
+        )
     if fail_on_colorized and colorized:
         raise typer.Exit(EXIT_COLORIZED)
     finish_run(writer, quiet)

@@ -15,19 +15,51 @@ from cfx.reports import EXIT_FAILED
 
 MoreRecords = Annotated[
     Optional[list[str]],
-    typer.Argument(help="More record files after --records, so that `--records shard-*.jsonl` takes them all.", metavar="RECORDS", show_default=False),
+    typer.Argument(
+        help="More record files after --records, so that `--records shard-*.jsonl` takes them all.",
+        metavar="RECORDS",
+        show_default=False,
+    ),
 ]
 
 
 def colorizer(
-    data: Annotated[Optional[Path], typer.Option("--data", help="Folder of ground-truth colour photos (walked recursively).", exists=True, file_okay=False)] = None,
-    records: Annotated[Optional[list[str]], typer.Option("--records", help="cfx.colorize/1 JSON Lines files (repeat for shards; - for stdin): each input path is the ground truth, its output the prediction; no model is run.")] = None,
+    data: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--data", help="Folder of ground-truth colour photos (walked recursively).", exists=True, file_okay=False
+        ),
+    ] = None,
+    records: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--records",
+            help="cfx.colorize/1 JSON Lines files (repeat for shards; - for stdin): each input path is the ground truth, its output the prediction; no model is run.",
+        ),
+    ] = None,
     more_records: MoreRecords = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several.")] = None,
-    weights: Annotated[Optional[list[Path]], typer.Option("--weights", "-w", help="A .safetensors file with its card; repeat for several.", dir_okay=False)] = None,
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several."),
+    ] = None,
+    weights: Annotated[
+        Optional[list[Path]],
+        typer.Option("--weights", "-w", help="A .safetensors file with its card; repeat for several.", dir_okay=False),
+    ] = None,
     render_size: opt.RenderSize = None,
-    detector_name: Annotated[Optional[str], typer.Option("--detector", help="Also report the fool rate: the share this detector (registry name with shipped weights) judges natural.")] = None,
-    detector_weights: Annotated[Optional[Path], typer.Option("--detector-weights", help="A detector .safetensors file with its card (for the fool rate).", dir_okay=False)] = None,
+    detector_name: Annotated[
+        Optional[str],
+        typer.Option(
+            "--detector",
+            help="Also report the fool rate: the share this detector (registry name with shipped weights) judges natural.",
+        ),
+    ] = None,
+    detector_weights: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--detector-weights", help="A detector .safetensors file with its card (for the fool rate).", dir_okay=False
+        ),
+    ] = None,
     device: opt.Device = "auto",
     precision: opt.Precision = "auto",
     report: opt.ReportFile = None,
@@ -49,13 +81,17 @@ def colorizer(
     from cfx.progress import progress
 
     command = "cfx eval colorizer"
-    source = _colorizer_source(data, _all_records(records, more_records), model, weights, render_size, device, precision)
+    source = _colorizer_source(
+        data, _all_records(records, more_records), model, weights, render_size, device, precision
+    )
     judge = None
     if detector_name is not None or detector_weights is not None:
         judge = load_detector(detector_name, detector_weights, device, precision)
     thumbnails = _thumbnails() if html is not None else None
     with progress("eval", total=source.total, quiet=quiet) as bar:
-        result = source.evaluate(lambda _: bar.advance(), judge, thumbnails, lambda entry: _print_failure(command, entry, quiet))
+        result = source.evaluate(
+            lambda _: bar.advance(), judge, thumbnails, lambda entry: _print_failure(command, entry, quiet)
+        )
     _report_colorizers(command, result, report, html, thumbnails, quiet)
     _finish(command, result, quiet)
 
@@ -73,13 +109,23 @@ class _Recorded:
     def evaluate(self, on_image: Any, judge: Any, thumbnails: Any, on_failure: Any) -> dict:
         from cfx.evaluate import evaluate_records
 
-        return {"records": list(self.names), **evaluate_records(self.plan, on_image, judge, thumbnails, on_failure=on_failure)}
+        return {
+            "records": list(self.names),
+            **evaluate_records(self.plan, on_image, judge, thumbnails, on_failure=on_failure),
+        }
 
 
 class _Colorized:
     """`cfx eval colorizer --data`: the photos under a folder, colorized by each model now."""
 
-    def __init__(self, data: Path, choices: list[tuple[str | None, Path | None]], render_size: int | None, device: str, precision: str) -> None:
+    def __init__(
+        self,
+        data: Path,
+        choices: list[tuple[str | None, Path | None]],
+        render_size: int | None,
+        device: str,
+        precision: str,
+    ) -> None:
         from cfx.colorize import load_colorizer
         from cfx.evaluate import image_paths
 
@@ -93,11 +139,20 @@ class _Colorized:
     def evaluate(self, on_image: Any, judge: Any, thumbnails: Any, on_failure: Any) -> dict:
         from cfx.evaluate import evaluate_colorizers
 
-        return {"data": str(self.data), **evaluate_colorizers(self.colorizers, self.paths, on_image=on_image, detector=judge, on_result=thumbnails)}
+        return {
+            "data": str(self.data),
+            **evaluate_colorizers(self.colorizers, self.paths, on_image=on_image, detector=judge, on_result=thumbnails),
+        }
 
 
 def _colorizer_source(
-    data: Path | None, records: list[str] | None, model: list[str] | None, weights: list[Path] | None, render_size: int | None, device: str, precision: str
+    data: Path | None,
+    records: list[str] | None,
+    model: list[str] | None,
+    weights: list[Path] | None,
+    render_size: int | None,
+    device: str,
+    precision: str,
 ) -> _Recorded | _Colorized:
     """What `cfx eval colorizer` scores: --records or --data (exactly one), checked against the other options."""
     if records and data is not None:
@@ -105,7 +160,9 @@ def _colorizer_source(
     if records and (model or weights or render_size is not None):
         fail_usage("--records scores outputs already written: it does not take --model, --weights or --render-size")
     if not records and data is None:
-        fail_usage("give --data DIR (colour photos to colorize and score) or --records FILE (cfx colorize --json output)")
+        fail_usage(
+            "give --data DIR (colour photos to colorize and score) or --records FILE (cfx colorize --json output)"
+        )
     return _Recorded(records) if records else _Colorized(data, _choices(model, weights), render_size, device, precision)  # type: ignore[arg-type]
 
 
@@ -115,13 +172,21 @@ def _thumbnails() -> Any:
     return Thumbnails()
 
 
-def _report_colorizers(command: str, result: dict, report: Path | None, html: Path | None, thumbnails: Any, quiet: bool) -> None:
+def _report_colorizers(
+    command: str, result: dict, report: Path | None, html: Path | None, thumbnails: Any, quiet: bool
+) -> None:
     """Warn about skipped inputs, print the summary table, write the report and the HTML page."""
     from cfx.reports import write_document
 
     if result.get("skipped"):
-        shown = ", ".join(entry["path"] for entry in result["skipped"][:3]) + (", …" if len(result["skipped"]) > 3 else "")
-        warn(command, f"{len(result['skipped'])} grayscale input(s) skipped (no true colour to score against): {shown}", quiet)
+        shown = ", ".join(entry["path"] for entry in result["skipped"][:3]) + (
+            ", …" if len(result["skipped"]) > 3 else ""
+        )
+        warn(
+            command,
+            f"{len(result['skipped'])} grayscale input(s) skipped (no true colour to score against): {shown}",
+            quiet,
+        )
     if not quiet:
         print(format_summary(result["summary"]), file=sys.stderr)
     write_document(result, str(report) if report else None)
@@ -166,7 +231,7 @@ def _finish(command: str, result: dict, quiet: bool) -> None:
     failed = len(result.get("failed", []))
     if failed:
         if not quiet:
-            print(f"{command}: {failed} record(s) failed (listed in the report's \"failed\")", file=sys.stderr)
+            print(f'{command}: {failed} record(s) failed (listed in the report\'s "failed")', file=sys.stderr)
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -183,11 +248,15 @@ def _write_html(path: Path, page: str, quiet: bool) -> None:
 
 def format_summary(summary: list[dict]) -> str:
     """The summary as a small text table (for stderr and the README)."""
+
     def number(value: float | None, digits: int) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
     fooled = any("fool_rate" in row for row in summary)
-    lines = [f"{'model':<20} {'images':>6} {'PSNR':>7} {'SSIM':>7} {'AuC':>7} {'colourful':>9}" + (f" {'fooled':>7}" if fooled else "")]
+    lines = [
+        f"{'model':<20} {'images':>6} {'PSNR':>7} {'SSIM':>7} {'AuC':>7} {'colourful':>9}"
+        + (f" {'fooled':>7}" if fooled else "")
+    ]
     for row in summary:
         line = (
             f"{row['model']:<20} {row['images']:>6} {number(row['psnr'], 2):>7} {number(row['ssim'], 4):>7} "
@@ -204,12 +273,39 @@ def detector(
     natural: opt.Natural,
     colorized: opt.ColorizedDirs = None,
     colorizers: opt.Colorizers = None,
-    records: Annotated[Optional[list[str]], typer.Option("--records", help="cfx.detect/1 JSON Lines files (repeat for shards; - for stdin): scores already computed, labelled by the folder (--natural, --colorized) each path lies in; no model is run.")] = None,
+    records: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--records",
+            help="cfx.detect/1 JSON Lines files (repeat for shards; - for stdin): scores already computed, labelled by the folder (--natural, --colorized) each path lies in; no model is run.",
+        ),
+    ] = None,
     more_records: MoreRecords = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several.")] = None,
-    weights: Annotated[Optional[list[Path]], typer.Option("--weights", "-w", help="A detector .safetensors file with its card; repeat for several.", dir_okay=False)] = None,
-    mode: Annotated[Optional[str], typer.Option("--mode", help="resize or patch (as in cfx detect; default: each detector's card's mode, else resize).", show_default=False)] = None,
-    matrix: Annotated[bool, typer.Option("--matrix", help="Add the blind-generalization table: each detector (trained on X, from its card) against each colorizer Y.")] = False,
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several."),
+    ] = None,
+    weights: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--weights", "-w", help="A detector .safetensors file with its card; repeat for several.", dir_okay=False
+        ),
+    ] = None,
+    mode: Annotated[
+        Optional[str],
+        typer.Option(
+            "--mode",
+            help="resize or patch (as in cfx detect; default: each detector's card's mode, else resize).",
+            show_default=False,
+        ),
+    ] = None,
+    matrix: Annotated[
+        bool,
+        typer.Option(
+            "--matrix",
+            help="Add the blind-generalization table: each detector (trained on X, from its card) against each colorizer Y.",
+        ),
+    ] = False,
     device: opt.Device = "auto",
     report: opt.ReportFile = None,
     html: opt.HtmlFile = None,
@@ -237,7 +333,9 @@ def detector(
     records = _all_records(records, more_records)
     if records:
         if model or weights or colorizers or mode is not None:
-            fail_usage("--records scores already computed: it does not take --model, --weights, --colorizers or --mode (the records say which)")
+            fail_usage(
+                "--records scores already computed: it does not take --model, --weights, --colorizers or --mode (the records say which)"
+            )
         if not colorized:
             fail_usage("--records needs --colorized NAME=DIR for the folders of colorized images")
         dirs, _ = colorized_sources(colorized, None)
@@ -246,8 +344,14 @@ def detector(
         for entry in result["failed"]:
             _print_failure(command, entry, quiet)
         if result["unlabelled"]:
-            shown = ", ".join(entry["path"] for entry in result["unlabelled"][:3]) + (", …" if len(result["unlabelled"]) > 3 else "")
-            warn(command, f"{len(result['unlabelled'])} record(s) outside --natural and every --colorized folder, not scored: {shown}", quiet)
+            shown = ", ".join(entry["path"] for entry in result["unlabelled"][:3]) + (
+                ", …" if len(result["unlabelled"]) > 3 else ""
+            )
+            warn(
+                command,
+                f"{len(result['unlabelled'])} record(s) outside --natural and every --colorized folder, not scored: {shown}",
+                quiet,
+            )
     else:
         detectors = [load_detector(name, path, device, mode=mode) for name, path in _choices(model, weights)]
         dirs, names = colorized_sources(colorized, colorizers)

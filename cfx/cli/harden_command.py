@@ -22,16 +22,32 @@ def _alphas(text: str) -> tuple[float, ...]:
 
 
 def detector(
-    weights: Annotated[Path, typer.Option("--weights", "-w", help="The trained detector (.safetensors with its card).", exists=True, dir_okay=False)],
+    weights: Annotated[
+        Path,
+        typer.Option(
+            "--weights", "-w", help="The trained detector (.safetensors with its card).", exists=True, dir_okay=False
+        ),
+    ],
     natural: opt.Natural,
     output: opt.WeightsOut,
     colorized: opt.ColorizedDirs = None,
     colorizers: opt.Colorizers = None,
-    alphas: Annotated[str, typer.Option("--alphas", help="Interpolation factors of the rounds (Eq. 2).")] = "0.1,0.2,0.3,0.4",
-    round_epochs: Annotated[int, typer.Option("--round-epochs", min=1, help="S: epochs per round (the paper: 15).")] = 15,
-    lr: Annotated[Optional[float], typer.Option(help="lr^0 (default: the rate the detector finished training with); x0.1 each round.")] = None,
-    beta: Annotated[float, typer.Option(help="θ = β x error rate on the natural validation set (2 % if that is under 1 %).")] = 2.0,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")] = 20,
+    alphas: Annotated[
+        str, typer.Option("--alphas", help="Interpolation factors of the rounds (Eq. 2).")
+    ] = "0.1,0.2,0.3,0.4",
+    round_epochs: Annotated[
+        int, typer.Option("--round-epochs", min=1, help="S: epochs per round (the paper: 15).")
+    ] = 15,
+    lr: Annotated[
+        Optional[float],
+        typer.Option(help="lr^0 (default: the rate the detector finished training with); x0.1 each round."),
+    ] = None,
+    beta: Annotated[
+        float, typer.Option(help="θ = β x error rate on the natural validation set (2 % if that is under 1 %).")
+    ] = 2.0,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")
+    ] = 20,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
     log: opt.LogFile = None,
@@ -51,8 +67,18 @@ def detector(
     from cfx.reports import write_document
     from cfx.train.harden import HardenRecipe, harden_detector
 
-    recipe = HardenRecipe(alphas=_alphas(alphas), round_epochs=round_epochs, lr=lr, beta=beta, batch_size=batch_size,
-                          val_fraction=val_fraction, seed=seed, half=half, device=device, precision=precision)
+    recipe = HardenRecipe(
+        alphas=_alphas(alphas),
+        round_epochs=round_epochs,
+        lr=lr,
+        beta=beta,
+        batch_size=batch_size,
+        val_fraction=val_fraction,
+        seed=seed,
+        half=half,
+        device=device,
+        precision=precision,
+    )
     dirs, names = colorized_sources(colorized, colorizers)
     result = harden_detector(weights, natural, output, recipe, dirs, names, log_path=log, quiet=quiet)
     if result.get("sha256"):
@@ -60,14 +86,43 @@ def detector(
 
 
 def colorizer(
-    data: Annotated[Path, typer.Option("--data", help="Folder of ground-truth colour photos (walked recursively; first-level folders are class labels).", exists=True, file_okay=False)],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Folder of ground-truth colour photos (walked recursively; first-level folders are class labels).",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
     output: opt.WeightsOut,
     model: opt.Model = None,
     weights: opt.Weights = None,
-    detector: Annotated[Optional[str], typer.Option("--detector", help="Detector (registry name with shipped weights) that picks the hard cases; default: cfx detect's.")] = None,
-    detector_weights: Annotated[Optional[Path], typer.Option("--detector-weights", help="Detector weights file instead of --detector.", exists=True, dir_okay=False)] = None,
-    k: Annotated[int, typer.Option("--k", min=2, help="How many of the photos the detector finds most real are the hard cases.")] = 200,
-    held_out: Annotated[float, typer.Option("--held-out", min=0.05, max=0.95, help="Share of the hard cases kept out of fine-tuning for the before/after comparison.")] = 0.2,
+    detector: Annotated[
+        Optional[str],
+        typer.Option(
+            "--detector",
+            help="Detector (registry name with shipped weights) that picks the hard cases; default: cfx detect's.",
+        ),
+    ] = None,
+    detector_weights: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--detector-weights", help="Detector weights file instead of --detector.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    k: Annotated[
+        int, typer.Option("--k", min=2, help="How many of the photos the detector finds most real are the hard cases.")
+    ] = 200,
+    held_out: Annotated[
+        float,
+        typer.Option(
+            "--held-out",
+            min=0.05,
+            max=0.95,
+            help="Share of the hard cases kept out of fine-tuning for the before/after comparison.",
+        ),
+    ] = 0.2,
     epochs: Annotated[int, typer.Option(min=1, help="Fine-tuning epochs over the hard training cases.")] = 10,
     lr: Annotated[float, typer.Option(help="Fine-tuning learning rate (Adam).")] = 1e-4,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Crops per step.")] = 16,
@@ -87,6 +142,8 @@ def colorizer(
     from cfx.train.harden_colorizer import HardenColorizerRecipe, harden_colorizer
 
     judge = load_detector(detector, detector_weights, device)
-    recipe = HardenColorizerRecipe(k=k, held_out=held_out, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device)
+    recipe = HardenColorizerRecipe(
+        k=k, held_out=held_out, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device
+    )
     result = harden_colorizer(model, weights, data, judge, output, recipe, log_path=log, quiet=quiet)
     write_document(result, str(report) if report else None)

@@ -12,14 +12,25 @@ from cfx.cli.common import colorized_sources
 
 
 def colorizer(
-    data: Annotated[Path, typer.Option("--data", help="Folder of colour photos (train/ and val/, or split deterministically); first-level folders are class labels.", exists=True, file_okay=False)],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Folder of colour photos (train/ and val/, or split deterministically); first-level folders are class labels.",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
     output: opt.WeightsOut,
     model: Annotated[str, typer.Option("--model", "-m", help="Registry name of a colorizer.")] = "iizuka.compact",
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the training images.")] = 10,
     batch_size: opt.BatchSize = 32,
     crop_size: Annotated[int, typer.Option(min=0, help="Training crop side (0: the model's own training size).")] = 0,
     optimizer: Annotated[str, typer.Option(help="adam or adadelta (the paper's).")] = "adam",
-    lr: Annotated[float, typer.Option(help="Learning rate (ADADELTA: 1.0 unless set). With --resume it replaces the checkpoint's rate.")] = 1e-3,
+    lr: Annotated[
+        float,
+        typer.Option(help="Learning rate (ADADELTA: 1.0 unless set). With --resume it replaces the checkpoint's rate."),
+    ] = 1e-3,
     alpha: Annotated[float, typer.Option(help="Weight of the classification loss (Eq. 6).")] = 1.0 / 300.0,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
@@ -31,11 +42,25 @@ def colorizer(
     device: opt.Device = "auto",
     precision: opt.TrainPrecision = "auto",
     half: opt.Half = False,
-    phase: Annotated[str, typer.Option(help="Pretrained-encoder colorizers (unet): frozen (decoder on cached encoder features) or finetune (+ the upper encoder stages).")] = "frozen",
-    loss: Annotated[Optional[str], typer.Option(help="unet: classification, regression or both (default: the preset's).")] = None,
-    crops_per_image: Annotated[int, typer.Option(min=1, help="unet: augmented crops per photo whose encoder features are cached.")] = 5,
-    encoder_lr: Annotated[float, typer.Option(help="unet, phase finetune: learning rate of the upper encoder stages.")] = 1e-4,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="unet: folder for the cached encoder features (reused by later runs).", file_okay=False)] = None,
+    phase: Annotated[
+        str,
+        typer.Option(
+            help="Pretrained-encoder colorizers (unet): frozen (decoder on cached encoder features) or finetune (+ the upper encoder stages)."
+        ),
+    ] = "frozen",
+    loss: Annotated[
+        Optional[str], typer.Option(help="unet: classification, regression or both (default: the preset's).")
+    ] = None,
+    crops_per_image: Annotated[
+        int, typer.Option(min=1, help="unet: augmented crops per photo whose encoder features are cached.")
+    ] = 5,
+    encoder_lr: Annotated[
+        float, typer.Option(help="unet, phase finetune: learning rate of the upper encoder stages.")
+    ] = 1e-4,
+    cache_dir: Annotated[
+        Optional[Path],
+        typer.Option(help="unet: folder for the cached encoder features (reused by later runs).", file_okay=False),
+    ] = None,
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -53,18 +78,45 @@ def colorizer(
         from cfx.train.cached_colorizer import CachedRecipe, train_cached_colorizer
 
         cached = CachedRecipe(
-            model=model, phase=phase, loss=loss, epochs=epochs, batch_size=batch_size, crops_per_image=crops_per_image,
-            crop_size=crop_size, lr=lr, encoder_lr=encoder_lr, val_fraction=val_fraction, seed=seed,
-            time_limit_minutes=time_limit, half=half, init=str(init) if init else None,
-            cache_dir=str(cache_dir) if cache_dir else None, precision=precision,
+            model=model,
+            phase=phase,
+            loss=loss,
+            epochs=epochs,
+            batch_size=batch_size,
+            crops_per_image=crops_per_image,
+            crop_size=crop_size,
+            lr=lr,
+            encoder_lr=encoder_lr,
+            val_fraction=val_fraction,
+            seed=seed,
+            time_limit_minutes=time_limit,
+            half=half,
+            init=str(init) if init else None,
+            cache_dir=str(cache_dir) if cache_dir else None,
+            precision=precision,
         )
-        write_document(train_cached_colorizer(data, output, cached, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet),
-                       str(report) if report else None)
+        write_document(
+            train_cached_colorizer(
+                data, output, cached, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet
+            ),
+            str(report) if report else None,
+        )
         return
     recipe = ColorizerRecipe(
-        model=model, epochs=epochs, batch_size=batch_size, crop_size=crop_size, optimizer=optimizer,
-        lr=lr, alpha=alpha, val_fraction=val_fraction, seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-        init=str(init) if init else None, precision=precision,
+        model=model,
+        epochs=epochs,
+        batch_size=batch_size,
+        crop_size=crop_size,
+        optimizer=optimizer,
+        lr=lr,
+        alpha=alpha,
+        val_fraction=val_fraction,
+        seed=seed,
+        time_limit_minutes=time_limit,
+        half=half,
+        device=device,
+        init=str(init) if init else None,
+        precision=precision,
     )
     result = train_colorizer(data, output, recipe, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     if result.get("sha256"):  # rank 0 under torchrun; the only process otherwise
@@ -80,9 +132,24 @@ def detector(
     epochs: Annotated[int, typer.Option(min=1, help="Passes over the training pairs.")] = 30,
     lr: Annotated[float, typer.Option(help="Base learning rate of SGD (momentum 0.9, weight decay 1e-4).")] = 1e-2,
     lr_step: Annotated[int, typer.Option(min=0, help="Divide the rate by 10 every this many epochs (0: never).")] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")] = 20,
-    mode: Annotated[str, typer.Option("--mode", help="resize (each image resized to the input size, the paper's) or patch (a random native-resolution crop of each image per step; validation and cfx detect then score a grid of crops).")] = "resize",
-    frozen_stages: Annotated[Optional[int], typer.Option("--frozen-stages", min=0, help="litenet (pretrained encoder): stages kept at their ImageNet weights; 0 none, 3 up to stride 8, 8 the whole encoder (only the last layer trains). Default: the preset's.")] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", min=2, help="Images per step, half natural and half colorized.")
+    ] = 20,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="resize (each image resized to the input size, the paper's) or patch (a random native-resolution crop of each image per step; validation and cfx detect then score a grid of crops).",
+        ),
+    ] = "resize",
+    frozen_stages: Annotated[
+        Optional[int],
+        typer.Option(
+            "--frozen-stages",
+            min=0,
+            help="litenet (pretrained encoder): stages kept at their ImageNet weights; 0 none, 3 up to stride 8, 8 the whole encoder (only the last layer trains). Default: the preset's.",
+        ),
+    ] = None,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
     time_limit: opt.TimeLimit = 0.0,
@@ -104,10 +171,25 @@ def detector(
     from cfx.reports import write_document
     from cfx.train.detector import DetectorRecipe, train_detector
 
-    recipe = DetectorRecipe(model=model, epochs=epochs, lr=lr, lr_step=lr_step, batch_size=batch_size, val_fraction=val_fraction,
-                            seed=seed, time_limit_minutes=time_limit, half=half, device=device,
-                            init=str(init) if init else None, precision=precision, mode=mode, frozen_stages=frozen_stages)
+    recipe = DetectorRecipe(
+        model=model,
+        epochs=epochs,
+        lr=lr,
+        lr_step=lr_step,
+        batch_size=batch_size,
+        val_fraction=val_fraction,
+        seed=seed,
+        time_limit_minutes=time_limit,
+        half=half,
+        device=device,
+        init=str(init) if init else None,
+        precision=precision,
+        mode=mode,
+        frozen_stages=frozen_stages,
+    )
     dirs, names = colorized_sources(colorized, colorizers)
-    result = train_detector(natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
+    result = train_detector(
+        natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet
+    )
     if result.get("sha256"):
         write_document(result, str(report) if report else None)

@@ -30,7 +30,15 @@ from cfx.cli.common import (
 SCHEMA = "cfx.transfer/1"
 COMMAND = "cfx transfer"
 
-Style = Annotated[Optional[Path], typer.Option("--style", "-s", help="Reference image for every target (JSON Lines inputs may give their own \"style\").", dir_okay=False)]
+Style = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--style",
+        "-s",
+        help='Reference image for every target (JSON Lines inputs may give their own "style").',
+        dir_okay=False,
+    ),
+]
 Method = Annotated[str, typer.Option("--method", help="global (needs an iizuka model), reinhard or welsh.")]
 
 
@@ -63,9 +71,11 @@ def transfer(
     writer = RecordWriter(SCHEMA, json_mode=json_output, quiet=quiet, command=COMMAND)
     items = collect_inputs(inputs, output, shard, writer)
     if style is None and not any("style" in item.fields for item in items):
-        fail_usage("no style: give --style REF, or JSON Lines with a \"style\" field on stdin")
+        fail_usage('no style: give --style REF, or JSON Lines with a "style" field on stdin')
     threads = configure_threads(workers)
-    chosen = load_method(method, model=model, weights=weights, device=device, precision=precision, render_size=render_size)
+    chosen = load_method(
+        method, model=model, weights=weights, device=device, precision=precision, render_size=render_size
+    )
     common = {"method": chosen.name, **chosen.record_fields}
     if not chosen.uses_model and (model or weights or render_size):
         warn(COMMAND, f"--model, --weights and --render-size are not used by --method {chosen.name}", quiet)
@@ -78,7 +88,9 @@ def transfer(
     references = [ref for ref in (_style_of(item.fields, style) for item in items) if isinstance(ref, Path)]
     one_file = single_output_file(output, items, inputs=references)
     # Targets and references are inputs: no output may replace one before it is read.
-    planner = OutputPlanner(output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items] + references)
+    planner = OutputPlanner(
+        output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items] + references
+    )
     jobs = []
     for item in items:
         reference = _style_of(item.fields, style)
@@ -87,7 +99,9 @@ def transfer(
             continue
         target = output if one_file else planner.plan(item)
         if skip_existing and target.exists():
-            writer.write({"path": str(item.path), "style": str(reference), "output": str(target), "skipped": True, **common})
+            writer.write(
+                {"path": str(item.path), "style": str(reference), "output": str(target), "skipped": True, **common}
+            )
         else:
             jobs.append(TransferJob(item.path, reference, target))
     for warning in planner.warnings:
@@ -114,7 +128,7 @@ def _style_of(fields: dict[str, Any], default: Path | None) -> Path | str:
     """The target's reference: its JSON line's "style", else --style; a string is the error."""
     value = fields.get("style", default)
     if value is None:
-        return "no style given (--style or a \"style\" field in its JSON line)"
+        return 'no style given (--style or a "style" field in its JSON line)'
     if not isinstance(value, (str, Path)) or not str(value):
-        return f"\"style\" must be an image path, not {value!r}"
+        return f'"style" must be an image path, not {value!r}'
     return Path(value)

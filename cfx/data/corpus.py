@@ -155,8 +155,9 @@ def _unpack_once(root: Path, unpack: Callable[[Path], None]) -> Path:
 def fetch_deb(pkg: str, cache: Path) -> tuple[Path, str]:
     """Download and unpack a Debian package; return (root dir, version)."""
     deb = _download_once(cache / "debs", f"{pkg}_*.deb", ["apt-get", "download", pkg], f"apt-get download {pkg}")
-    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True,
-                             capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Version"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     root = _unpack_once(cache / "x" / pkg, lambda root: _run(["dpkg-deb", "-x", str(deb), str(root)], cache))
     return root, version
 
@@ -298,8 +299,7 @@ def composite_background(data: bytes, backgrounds: list[Image.Image], key: str) 
     if backgrounds:
         bg = backgrounds[random.Random(f"{SEED}:bg:{key}").randrange(len(backgrounds))]
         scale = max(w / bg.width, h / bg.height)
-        bg = bg.resize((max(w, round(bg.width * scale)), max(h, round(bg.height * scale))),
-                       Image.BILINEAR)
+        bg = bg.resize((max(w, round(bg.width * scale)), max(h, round(bg.height * scale))), Image.BILINEAR)
         x, y = (bg.width - w) // 2, (bg.height - h) // 2
         bg = bg.crop((x, y, x + w, y + h)).filter(ImageFilter.GaussianBlur(max(2, max(w, h) / 40)))
     else:
@@ -388,8 +388,9 @@ def source_id(c: Candidate) -> str:
     return f"{c.source.short}-{stem[:40]}-{c.sha256[:8]}"
 
 
-def filter_candidates(cands: list[Candidate], dedup: Deduper, dropped: Counter,
-                      backgrounds: list[Image.Image] | None = None) -> list[Accepted]:
+def filter_candidates(
+    cands: list[Candidate], dedup: Deduper, dropped: Counter, backgrounds: list[Image.Image] | None = None
+) -> list[Accepted]:
     """Decode, drop small / near-gray / duplicate images.
 
     Sources with ``extra["composite"]`` get their transparency filled from
@@ -399,8 +400,7 @@ def filter_candidates(cands: list[Candidate], dedup: Deduper, dropped: Counter,
     composite = bool(cands) and cands[0].source.extra.get("composite", False)
     for c in cands:
         try:
-            img = (composite_background(c.data, backgrounds or [], c.sha256) if composite
-                   else load_rgb(c.data))
+            img = composite_background(c.data, backgrounds or [], c.sha256) if composite else load_rgb(c.data)
         except Exception as exc:  # noqa: BLE001 - corrupt or unsupported file
             log(f"  undecodable {c.installed_path}: {exc}")
             dropped["undecodable"] += 1
@@ -435,11 +435,19 @@ def write_outputs(acc: Accepted, out: Path) -> list[dict]:
         rel = Path(split) / c.cls / f"{oid}.jpg"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         resize_short(img).save(out / rel, "JPEG", quality=JPEG_QUALITY)
-        records.append({
-            "file": rel.as_posix(), "source_path": c.installed_path, "source_sha256": c.sha256,
-            "package": c.source.package, "package_version": c.version, "licence": c.licence,
-            "class": c.cls, "split": split, "crop": box,
-        })
+        records.append(
+            {
+                "file": rel.as_posix(),
+                "source_path": c.installed_path,
+                "source_sha256": c.sha256,
+                "package": c.source.package,
+                "package_version": c.version,
+                "licence": c.licence,
+                "class": c.cls,
+                "split": split,
+                "crop": box,
+            }
+        )
     return records
 
 

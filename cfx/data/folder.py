@@ -50,7 +50,9 @@ class FolderSplit:
 
 
 def _list_images(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith("."))
+    return sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith(".")
+    )
 
 
 def _label_of(path: Path, root: Path) -> str:
@@ -65,7 +67,9 @@ def _decode(path: Path, max_short_side: int) -> torch.Tensor | None:
             short = min(image.size)
             if short > max_short_side:
                 scale = max_short_side / short
-                image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BICUBIC)
+                image = image.resize(
+                    (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BICUBIC
+                )
             array = np.asarray(image, dtype=np.uint8)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         print(f"warning: {path}: skipped ({error})", file=sys.stderr)
@@ -73,13 +77,18 @@ def _decode(path: Path, max_short_side: int) -> torch.Tensor | None:
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
 
 
-def load_folder(root: Path | str, val_fraction: float = 0.1, max_short_side: int = 256, min_short_side: int = 32) -> FolderSplit:
+def load_folder(
+    root: Path | str, val_fraction: float = 0.1, max_short_side: int = 256, min_short_side: int = 32
+) -> FolderSplit:
     """Decode a data folder into train/val image sets."""
     root = Path(root)
     if not root.is_dir():
         raise MissingFolderError(f"{root}: not a directory")
     if (root / "train").is_dir() and (root / "val").is_dir():
-        parts = {"train": (root / "train", _list_images(root / "train")), "val": (root / "val", _list_images(root / "val"))}
+        parts = {
+            "train": (root / "train", _list_images(root / "train")),
+            "val": (root / "val", _list_images(root / "val")),
+        }
     else:
         files = _list_images(root)
         parts = {
@@ -124,6 +133,8 @@ def center_crop(image: torch.Tensor, size: int) -> torch.Tensor:
     _, h, w = image.shape
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    resized = F.interpolate(image.float().unsqueeze(0), size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)[0]
+    resized = F.interpolate(
+        image.float().unsqueeze(0), size=(nh, nw), mode="bilinear", antialias=True, align_corners=False
+    )[0]
     top, left = (nh - size) // 2, (nw - size) // 2
     return resized[:, top : top + size, left : left + size].clamp(0, 255) / 255.0

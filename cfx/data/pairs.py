@@ -95,7 +95,10 @@ def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
 
 def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
     """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
-    return [colorized_copy(colorizer, image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0, path) for image, path in zip(images.images, files)]
+    return [
+        colorized_copy(colorizer, image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0, path)
+        for image, path in zip(images.images, files)
+    ]
 
 
 def load_colorizers(names: Sequence[str], device: str = "cpu") -> list[Any]:
@@ -154,7 +157,9 @@ def load_detector_data(
                     bar.advance()
         sets[split] = pairs
     if not sets["train"].pairs:
-        raise UsageError(f"no colorized training image matches a natural one in {natural} (pairs are matched by relative path)")
+        raise UsageError(
+            f"no colorized training image matches a natural one in {natural} (pairs are matched by relative path)"
+        )
     description = {
         "natural": str(natural),
         "mode": mode,

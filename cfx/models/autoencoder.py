@@ -77,7 +77,9 @@ class AutoencoderColorizer(ColorizerBase):
     def forward(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         size = self.config.size
         if lightness.shape[-2:] != (size, size):
-            lightness = F.interpolate(lightness, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            lightness = F.interpolate(
+                lightness, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )
         latent = self.encoder(lightness)
         logits = self.classifier(latent) if self.classifier is not None else None
         volume = self.expand(latent).view(-1, self.config.encoder[-1], self.side, self.side)
@@ -88,8 +90,13 @@ def _factory(config: AutoencoderConfig) -> AutoencoderColorizer:
     return AutoencoderColorizer(config)
 
 
-register("autoencoder.full", task="colorize", config=AutoencoderConfig(), render_size=32,
-         description="Dua, Ur Rahman & Sood's convolutional auto-encoder as published (32×32, 256-d latent)")(_factory)
+register(
+    "autoencoder.full",
+    task="colorize",
+    config=AutoencoderConfig(),
+    render_size=32,
+    description="Dua, Ur Rahman & Sood's convolutional auto-encoder as published (32×32, 256-d latent)",
+)(_factory)
 register(
     "autoencoder.compact",
     task="colorize",

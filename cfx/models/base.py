@@ -45,7 +45,9 @@ class ColorizerBase(nn.Module):
         output, _ = self(lightness, **inputs)
         return self.output_to_ab(output.float())
 
-    def training_loss(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_loss(
+        self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         predicted, logits = self(lightness)
         target = F.interpolate(self.ab_to_output(ab), size=predicted.shape[-2:], mode="area")
         loss = F.mse_loss(predicted.float(), target)

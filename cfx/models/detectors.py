@@ -132,12 +132,18 @@ class Discriminator(DetectorBase):
             cin, side = width, (side - 2) // 2
         self.convs = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(cin * side * side, config.hidden), nn.ReLU(inplace=True), nn.Dropout(config.dropout), nn.Linear(config.hidden, 1)
+            nn.Flatten(),
+            nn.Linear(cin * side * side, config.hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.hidden, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2:] != (self.input_size, self.input_size):
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", antialias=True, align_corners=False)
+            x = F.interpolate(
+                x, size=(self.input_size, self.input_size), mode="bilinear", antialias=True, align_corners=False
+            )
         z = self.head(self.convs(x))
         return torch.cat((torch.zeros_like(z), z), dim=1)
 
@@ -152,15 +158,37 @@ TINY = (4, 4, 8, 8, 8, 8, 8, 8)
 
 for _act in ACTIVATIONS:
     for _arch, _branch, _label in (("basenet", False, "BaseNet"), ("decnet", True, "DecNet")):
-        register(f"{_arch}.{_act}", task="detect", config=QuanConfig(FULL, _act, _branch),
-                 description=f"Quan et al. {_label}, {_act} after conv1, the paper's widths")(_quan)
-        register(f"{_arch}.{_act}-compact", task="detect", config=QuanConfig(COMPACT, _act, _branch),
-                 description=f"Quan et al. {_label}, {_act} after conv1, half width; trains on a 2-core CPU")(_quan)
+        register(
+            f"{_arch}.{_act}",
+            task="detect",
+            config=QuanConfig(FULL, _act, _branch),
+            description=f"Quan et al. {_label}, {_act} after conv1, the paper's widths",
+        )(_quan)
+        register(
+            f"{_arch}.{_act}-compact",
+            task="detect",
+            config=QuanConfig(COMPACT, _act, _branch),
+            description=f"Quan et al. {_label}, {_act} after conv1, half width; trains on a 2-core CPU",
+        )(_quan)
 for _arch, _branch in (("basenet", False), ("decnet", True)):
-    register(f"{_arch}.tiny", task="detect", config=QuanConfig(TINY, "tanh", _branch), tiny=True,
-             description=f"test-sized {_arch}")(_quan)
+    register(
+        f"{_arch}.tiny",
+        task="detect",
+        config=QuanConfig(TINY, "tanh", _branch),
+        tiny=True,
+        description=f"test-sized {_arch}",
+    )(_quan)
 
-register("discriminator.full", task="detect", config=DiscriminatorConfig(),
-         description="Mu & Lee's discriminator (Mu and Lee, n.d., §2.2) on 150×150 images")(Discriminator)
-register("discriminator.tiny", task="detect", config=DiscriminatorConfig((4, 4, 8), 8, 0.5, 32), tiny=True,
-         description="test-sized discriminator")(Discriminator)
+register(
+    "discriminator.full",
+    task="detect",
+    config=DiscriminatorConfig(),
+    description="Mu & Lee's discriminator (Mu and Lee, n.d., §2.2) on 150×150 images",
+)(Discriminator)
+register(
+    "discriminator.tiny",
+    task="detect",
+    config=DiscriminatorConfig((4, 4, 8), 8, 0.5, 32),
+    tiny=True,
+    description="test-sized discriminator",
+)(Discriminator)

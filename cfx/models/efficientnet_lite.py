@@ -82,7 +82,10 @@ class SameConv(nn.Conv2d):
         if self.stride[0] == 1:
             return F.conv2d(x, self.weight, self.bias, 1, self.kernel_size[0] // 2, 1, self.groups)
         pads = []
-        for size, k, s in ((x.shape[-1], self.kernel_size[1], self.stride[1]), (x.shape[-2], self.kernel_size[0], self.stride[0])):
+        for size, k, s in (
+            (x.shape[-1], self.kernel_size[1], self.stride[1]),
+            (x.shape[-2], self.kernel_size[0], self.stride[0]),
+        ):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
             pads += [total // 2, total - total // 2]
         return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, 1, self.groups)
@@ -164,7 +167,11 @@ def normalise(rgb: torch.Tensor) -> torch.Tensor:
 
 
 # The three variants shipped as wheels: (width, depth, ImageNet input side).
-VARIANTS: dict[str, tuple[float, float, int]] = {"lite0": (1.0, 1.0, 224), "lite1": (1.0, 1.1, 240), "lite2": (1.1, 1.2, 260)}
+VARIANTS: dict[str, tuple[float, float, int]] = {
+    "lite0": (1.0, 1.0, 224),
+    "lite1": (1.0, 1.1, 240),
+    "lite2": (1.1, 1.2, 260),
+}
 
 
 def lite_config(variant: str, **changes: object) -> LiteConfig:

@@ -143,7 +143,9 @@ class FcidHist(DetectorBase):
         features = self.features(x).to(self.svm.weight.dtype)
         if self.training and features.shape[0] == 1:
             # Batch statistics need two samples; a lone sample uses the running ones.
-            features = F.batch_norm(features, self.standardize.running_mean, self.standardize.running_var, eps=self.standardize.eps)
+            features = F.batch_norm(
+                features, self.standardize.running_mean, self.standardize.running_var, eps=self.standardize.eps
+            )
         else:
             features = self.standardize(features)
         return self.svm(features).squeeze(1)
@@ -163,7 +165,16 @@ class FcidHist(DetectorBase):
         return loss, logits
 
 
-register("fcid.hist", task="detect", config=FcidConfig(),
-         description="Guo et al.'s FCID-HIST: hue, saturation, dark and bright channel histograms + linear SVM")(FcidHist)
-register("fcid.tiny", task="detect", config=FcidConfig(bins=8, window=3, input_size=64), tiny=True,
-         description="test-sized FCID-HIST")(FcidHist)
+register(
+    "fcid.hist",
+    task="detect",
+    config=FcidConfig(),
+    description="Guo et al.'s FCID-HIST: hue, saturation, dark and bright channel histograms + linear SVM",
+)(FcidHist)
+register(
+    "fcid.tiny",
+    task="detect",
+    config=FcidConfig(bins=8, window=3, input_size=64),
+    tiny=True,
+    description="test-sized FCID-HIST",
+)(FcidHist)

@@ -80,12 +80,16 @@ class IizukaColorizer(ColorizerBase):
         )
         self.colorization = nn.Sequential(*upsampling_decoder(c.fusion, c.colorization, nn.Sigmoid()))
 
-    def global_features(self, lightness: torch.Tensor, low: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def global_features(
+        self, lightness: torch.Tensor, low: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """256-d global vector and class logits from a fixed-size copy (Iizuka, Simo-Serra and Ishikawa 2016, §3.5)."""
         size = self.config.global_size
         if low is None or lightness.shape[-2:] != (size, size):
             if lightness.shape[-2:] != (size, size):
-                lightness = F.interpolate(lightness, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+                lightness = F.interpolate(
+                    lightness, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                )
             low = self.low_level(lightness)
         hidden = self.global_fc_head(self.global_convs(low))
         logits = self.classifier(hidden) if self.classifier is not None else None
@@ -113,8 +117,13 @@ def _factory(config: IizukaConfig) -> IizukaColorizer:
     return IizukaColorizer(config)
 
 
-register("iizuka.full", task="colorize", config=IizukaConfig(), render_size=512,
-         description="Iizuka et al. 2016 at the paper's widths (Table 1)")(_factory)
+register(
+    "iizuka.full",
+    task="colorize",
+    config=IizukaConfig(),
+    render_size=512,
+    description="Iizuka et al. 2016 at the paper's widths (Table 1)",
+)(_factory)
 register(
     "iizuka.compact",
     task="colorize",

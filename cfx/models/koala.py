@@ -89,9 +89,13 @@ def _embedding_network(config: KoalaConfig) -> nn.Module:
         return PretrainedEmbedding(config.embedding.split("_", 1)[1])
 
     builders: dict[str, Callable[[], nn.Module]] = {
-        "inception_v3": lambda: models.inception_v3(weights=None, aux_logits=False, init_weights=True, num_classes=config.embedding_dim),
+        "inception_v3": lambda: models.inception_v3(
+            weights=None, aux_logits=False, init_weights=True, num_classes=config.embedding_dim
+        ),
         "resnet18": lambda: models.resnet18(weights=None, num_classes=config.embedding_dim),
-        "mobilenet_v3_small": lambda: models.mobilenet_v3_small(weights=None, num_classes=config.embedding_dim, width_mult=config.embedding_width),
+        "mobilenet_v3_small": lambda: models.mobilenet_v3_small(
+            weights=None, num_classes=config.embedding_dim, width_mult=config.embedding_width
+        ),
     }
     if config.embedding not in builders:
         raise ValueError(f"unknown embedding network {config.embedding!r}; one of {', '.join(builders)}")
@@ -121,7 +125,9 @@ class KoalaColorizer(ColorizerBase):
         self.embedding = _embedding_network(c)
         self.classifier = nn.Linear(c.embedding_dim, c.num_classes) if c.num_classes > 0 else None
         self.fusion = nn.Sequential(nn.Conv2d(c.encoder[-1] + c.embedding_dim, c.fusion, 1), nn.ReLU(inplace=True))
-        self.decoder = nn.Sequential(*upsampling_decoder(c.fusion, c.decoder, nn.Tanh()), nn.Upsample(scale_factor=2, mode="nearest"))
+        self.decoder = nn.Sequential(
+            *upsampling_decoder(c.fusion, c.decoder, nn.Tanh()), nn.Upsample(scale_factor=2, mode="nearest")
+        )
 
     @property
     def train_size(self) -> int:
@@ -165,8 +171,13 @@ def _factory(config: KoalaConfig) -> KoalaColorizer:
     return KoalaColorizer(config)
 
 
-register("koala.full", task="colorize", config=KoalaConfig(), render_size=512,
-         description="Deep Koalarization at the paper's widths; Inception-v3 embedding (299²) trained from scratch")(_factory)
+register(
+    "koala.full",
+    task="colorize",
+    config=KoalaConfig(),
+    render_size=512,
+    description="Deep Koalarization at the paper's widths; Inception-v3 embedding (299²) trained from scratch",
+)(_factory)
 register(
     "koala.compact",
     task="colorize",

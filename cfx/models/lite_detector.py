@@ -41,7 +41,9 @@ WHOLE_ENCODER = 8  # frozen_stages that freezes the stem, the 7 stages and the h
 
 @dataclass(frozen=True)
 class LiteDetectorConfig:
-    variant: str = "lite0"  # which pretrained EfficientNet-Lite (cfx.models.pretrained.SOURCES); "" for a random encoder
+    variant: str = (
+        "lite0"  # which pretrained EfficientNet-Lite (cfx.models.pretrained.SOURCES); "" for a random encoder
+    )
     width: float = 1.0  # encoder width coefficient (lite0/1: 1.0, lite2: 1.1)
     depth: float = 1.0  # encoder depth coefficient (lite0 1.0, lite1 1.1, lite2 1.2)
     stem: int = 32
@@ -62,7 +64,9 @@ class LiteDetector(DetectorBase):
             raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
         self.config = config
         self.input_size = config.input_size
-        self.encoder = EfficientNetLite(LiteConfig(width=config.width, depth=config.depth, stem=config.stem, head=config.head, num_classes=0))
+        self.encoder = EfficientNetLite(
+            LiteConfig(width=config.width, depth=config.depth, stem=config.stem, head=config.head, num_classes=0)
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.fc = nn.Linear(config.head, 2)
         self._init_encoder()
@@ -83,7 +87,10 @@ class LiteDetector(DetectorBase):
         """The encoder parts that ``frozen_stages = stages`` keeps at their weights."""
         if stages <= 0:
             return []
-        frozen: list[nn.Module] = [self.encoder.stem, *self.encoder.stages[: stages - 1 if stages < WHOLE_ENCODER else None]]
+        frozen: list[nn.Module] = [
+            self.encoder.stem,
+            *self.encoder.stages[: stages - 1 if stages < WHOLE_ENCODER else None],
+        ]
         return frozen + [self.encoder.head] if stages >= WHOLE_ENCODER else frozen
 
     def freeze_encoder(self, stages: int) -> None:
@@ -128,11 +135,28 @@ def _factory(config: LiteDetectorConfig) -> LiteDetector:
     return LiteDetector(config)
 
 
-register("litenet.lite0", task="detect", config=LiteDetectorConfig(),
-         description="EfficientNet-Lite0 encoder (ImageNet-pretrained) + pooled FC(2); stem and stages up to stride 8 frozen")(_factory)
-register("litenet.lite1", task="detect", config=LiteDetectorConfig(variant="lite1", depth=1.1),
-         description="EfficientNet-Lite1 encoder (ImageNet-pretrained) + pooled FC(2)")(_factory)
-register("litenet.lite2", task="detect", config=LiteDetectorConfig(variant="lite2", width=1.1, depth=1.2, dropout=0.3),
-         description="EfficientNet-Lite2 encoder (ImageNet-pretrained) + pooled FC(2)")(_factory)
-register("litenet.tiny", task="detect", config=LiteDetectorConfig(variant="", width=0.25, depth=0.5, stem=8, head=16, input_size=32),
-         tiny=True, description="test-sized litenet with a random (not pretrained) encoder")(_factory)
+register(
+    "litenet.lite0",
+    task="detect",
+    config=LiteDetectorConfig(),
+    description="EfficientNet-Lite0 encoder (ImageNet-pretrained) + pooled FC(2); stem and stages up to stride 8 frozen",
+)(_factory)
+register(
+    "litenet.lite1",
+    task="detect",
+    config=LiteDetectorConfig(variant="lite1", depth=1.1),
+    description="EfficientNet-Lite1 encoder (ImageNet-pretrained) + pooled FC(2)",
+)(_factory)
+register(
+    "litenet.lite2",
+    task="detect",
+    config=LiteDetectorConfig(variant="lite2", width=1.1, depth=1.2, dropout=0.3),
+    description="EfficientNet-Lite2 encoder (ImageNet-pretrained) + pooled FC(2)",
+)(_factory)
+register(
+    "litenet.tiny",
+    task="detect",
+    config=LiteDetectorConfig(variant="", width=0.25, depth=0.5, stem=8, head=16, input_size=32),
+    tiny=True,
+    description="test-sized litenet with a random (not pretrained) encoder",
+)(_factory)

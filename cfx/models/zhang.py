@@ -79,7 +79,9 @@ class ZhangColorizer(ColorizerBase):
             raise ValueError("zhang needs 8 blocks: widths, depths and dilations of length 8")
         centers = gamut_bins(c.bin_size)
         if len(centers) != c.num_bins:
-            raise ValueError(f"num_bins {c.num_bins} does not match the {len(centers)} in-gamut bins of size {c.bin_size}")
+            raise ValueError(
+                f"num_bins {c.num_bins} does not match the {len(centers)} in-gamut bins of size {c.bin_size}"
+            )
         self.config = config
         self.temperature = c.temperature
         self.learn_prior = True  # training-mode calls accumulate the a*b* prior
@@ -132,7 +134,9 @@ class ZhangColorizer(ColorizerBase):
         c = self.config
         return rebalance_weights(self.ab_prior, self.centers, c.rebalance_lambda, c.sigma, self.smoothing)
 
-    def training_loss(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_loss(
+        self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor, alpha: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         bin_logits, logits = self(lightness)
         target = F.interpolate(ab.float(), size=bin_logits.shape[-2:], mode="area")
         if self.training and self.learn_prior:
@@ -150,8 +154,13 @@ def _factory(config: ZhangConfig) -> ZhangColorizer:
     return ZhangColorizer(config)
 
 
-register("zhang.full", task="colorize", config=ZhangConfig(), render_size=512,
-         description="Zhang et al. 2016 at the paper's widths (classification over 262 a*b* bins, T=0.38)")(_factory)
+register(
+    "zhang.full",
+    task="colorize",
+    config=ZhangConfig(),
+    render_size=512,
+    description="Zhang et al. 2016 at the paper's widths (classification over 262 a*b* bins, T=0.38)",
+)(_factory)
 register(
     "zhang.compact",
     task="colorize",

@@ -30,12 +30,12 @@ from typing import Any, Callable
 
 import torch
 
-from cfx.errors import UsageError
 from cfx.data.folder import ImageSet, load_folder, random_crop
+from cfx.errors import UsageError
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.colorizer import REPORT_SCHEMA, LOG_SCHEMA, lab_batch, validate
+from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, lab_batch, validate
 from cfx.train.common import PrecisionChecked, emit_log, seeded, training_autocast
 from cfx.weights import read_card, save_model
 
@@ -72,8 +72,17 @@ class CachedRecipe(PrecisionChecked):
 
 def cache_key(recipe: CachedRecipe, folder_digest: str | None, encoder_digest: str, size: int, files: int) -> str:
     """What the cached features depend on."""
-    parts = [recipe.model, str(recipe.crops_per_image), str(size), str(recipe.min_scale), str(recipe.seed), str(recipe.max_short_side),
-             str(folder_digest), encoder_digest, str(files)]
+    parts = [
+        recipe.model,
+        str(recipe.crops_per_image),
+        str(size),
+        str(recipe.min_scale),
+        str(recipe.seed),
+        str(recipe.max_short_side),
+        str(folder_digest),
+        encoder_digest,
+        str(files),
+    ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -98,7 +107,12 @@ def build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, q
     with progress("caching encoder features", total=len(jobs), quiet=quiet) as bar:
         for start in range(0, len(jobs), 32):
             batch = jobs[start : start + 32]
-            rgb = torch.stack([random_crop(images.images[i], size, seeded(recipe.seed, 7919 * k + 1, i), recipe.min_scale) for k, i in batch])
+            rgb = torch.stack(
+                [
+                    random_crop(images.images[i], size, seeded(recipe.seed, 7919 * k + 1, i), recipe.min_scale)
+                    for k, i in batch
+                ]
+            )
             lightness, ab = lab_batch(rgb)
             s4, s8 = model.lower(lightness)
             s16, s32 = model.upper(s8)
@@ -110,7 +124,9 @@ def build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, q
     return {k: torch.cat(v) for k, v in chunks.items()}
 
 
-def load_or_build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, key: str, quiet: bool) -> dict[str, torch.Tensor]:
+def load_or_build_cache(
+    model: Any, images: ImageSet, recipe: CachedRecipe, size: int, key: str, quiet: bool
+) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file, save_file
 
     path = Path(recipe.cache_dir) / f"features-{key}.safetensors" if recipe.cache_dir else None
@@ -143,8 +159,10 @@ def _carried_totals(init: str | None) -> dict[str, float]:
     if not init:
         return {"seconds": 0.0, "samples": 0}
     training = read_card(Path(init)).get("training", {})
-    return {"seconds": float(training.get("total_train_seconds", training.get("train_seconds", 0.0))),
-            "samples": int(training.get("total_samples_seen", training.get("samples_seen", 0)))}
+    return {
+        "seconds": float(training.get("total_train_seconds", training.get("train_seconds", 0.0))),
+        "samples": int(training.get("total_samples_seen", training.get("samples_seen", 0))),
+    }
 
 
 def train_cached_colorizer(
@@ -177,7 +195,10 @@ def train_cached_colorizer(
     else:
         pretrained = model.load_pretrained()
     size = recipe.crop_size or model.train_size
-    message(f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each", quiet)
+    message(
+        f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each",
+        quiet,
+    )
     key = cache_key(recipe, folder.manifest_sha256, encoder_digest(model, recipe.phase), size, len(folder.train))
     cache = load_or_build_cache(model, folder.train, recipe, size, key, quiet)
     count = len(cache["ab"])
@@ -218,8 +239,15 @@ def train_cached_colorizer(
         state["samples"] += trained
         state["epoch"] += 1
         state["seconds"] += time.monotonic() - started
-        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "phase": recipe.phase, "train_loss": running / max(trained, 1),
-                 "samples": state["samples"], "seconds": round(state["seconds"], 1), "lr": recipe.lr}
+        entry = {
+            "schema": LOG_SCHEMA,
+            "epoch": state["epoch"],
+            "phase": recipe.phase,
+            "train_loss": running / max(trained, 1),
+            "samples": state["samples"],
+            "seconds": round(state["seconds"], 1),
+            "lr": recipe.lr,
+        }
         if len(folder.val):
             entry.update(validate(model, folder.val, size, 0.0, recipe.batch_size))
         state["log"].append(entry)
@@ -236,8 +264,19 @@ def train_cached_colorizer(
     return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 
-def _save(model: Any, output: Path, recipe: CachedRecipe, spec: Any, folder: Any, data: Path, size: int, state: dict[str, Any],
-          carried: dict[str, float], pretrained: dict[str, str] | None, cached: int) -> dict[str, Any]:
+def _save(
+    model: Any,
+    output: Path,
+    recipe: CachedRecipe,
+    spec: Any,
+    folder: Any,
+    data: Path,
+    size: int,
+    state: dict[str, Any],
+    carried: dict[str, float],
+    pretrained: dict[str, str] | None,
+    cached: int,
+) -> dict[str, Any]:
     final = state["log"][-1] if state["log"] else {}
     card = {
         "name": recipe.model,
@@ -264,4 +303,3 @@ def _save(model: Any, output: Path, recipe: CachedRecipe, spec: Any, folder: Any
         "metrics": {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "gray_", "colourfulness"))},
     }
     return save_model(model, output, card, half=recipe.half)
-

@@ -17,8 +17,16 @@ from safetensors.torch import load_file, save
 from cfx.imageio import atomic_write_bytes
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator | None, progress: dict[str, Any]) -> None:
-    tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+def save_checkpoint(
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator | None,
+    progress: dict[str, Any],
+) -> None:
+    tensors: dict[str, torch.Tensor] = {
+        f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+    }
     opt = optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
     for pid, state in opt["state"].items():
@@ -39,7 +47,9 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator | None) -> dict[str, Any]:
+def load_checkpoint(
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator | None
+) -> dict[str, Any]:
     """Restore everything saved by :func:`save_checkpoint`; returns the progress dict."""
     from safetensors import safe_open
 

@@ -63,7 +63,15 @@ def validate(model: torch.nn.Module, val: ImageSet, size: int, alpha: float, bat
     """Loss, PSNR, AuC and colourfulness ratio on centre crops, with the gray baseline."""
     model.eval()
     device = next(model.parameters()).device
-    totals = {"val_loss": 0.0, "val_psnr": 0.0, "val_auc": 0.0, "gray_psnr": 0.0, "gray_auc": 0.0, "colourfulness": 0.0, "true_colourfulness": 0.0}
+    totals = {
+        "val_loss": 0.0,
+        "val_psnr": 0.0,
+        "val_auc": 0.0,
+        "gray_psnr": 0.0,
+        "gray_auc": 0.0,
+        "colourfulness": 0.0,
+        "true_colourfulness": 0.0,
+    }
     count = 0
     for start in range(0, len(val), batch_size):
         rgb = torch.stack([center_crop(im, size) for im in val.images[start : start + batch_size]]).to(device)
@@ -109,7 +117,9 @@ class _TrainingLoss(torch.nn.Module):
         super().__init__()
         self.model, self.alpha = model, alpha
 
-    def forward(self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model.training_loss(lightness, ab, labels, self.alpha)
 
 
@@ -158,8 +168,13 @@ def _train(
     if not len(folder.train):
         raise UsageError(f"{data}: no training images found")
     if len(folder.train) < 2 * world.size:
-        raise UsageError(f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}")
-    message(f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}", quiet)
+        raise UsageError(
+            f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}"
+        )
+    message(
+        f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}",
+        quiet,
+    )
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model, num_classes=len(folder.classes))
     start_from(model, recipe.init, "colorize", quiet)  # a resumed checkpoint overwrites these below
@@ -184,7 +199,14 @@ def _train(
         with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=sum(map(len, batches)), quiet=quiet) as bar:
             for batch in batches:
                 mine = world.my_part(batch)
-                rgb = torch.stack([random_crop(folder.train.images[i], size, seeded(recipe.seed, state["epoch"], i), recipe.min_scale) for i in mine])
+                rgb = torch.stack(
+                    [
+                        random_crop(
+                            folder.train.images[i], size, seeded(recipe.seed, state["epoch"], i), recipe.min_scale
+                        )
+                        for i in mine
+                    ]
+                )
                 labels = torch.tensor([folder.train.labels[i] for i in mine], device=world.device)
                 lightness, ab = lab_batch(rgb.to(world.device))
                 with amp:
@@ -200,7 +222,15 @@ def _train(
         state["samples"] += int(trained)
         state["epoch"] += 1
         state["seconds"] += time.monotonic() - started
-        entry = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": running / max(trained, 1), "samples": state["samples"], "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"], "processes": world.size}
+        entry = {
+            "schema": LOG_SCHEMA,
+            "epoch": state["epoch"],
+            "train_loss": running / max(trained, 1),
+            "samples": state["samples"],
+            "seconds": round(state["seconds"], 1),
+            "lr": optimizer.param_groups[0]["lr"],
+            "processes": world.size,
+        }
         if world.is_main:
             if len(folder.val):
                 entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
@@ -216,10 +246,25 @@ def _train(
             break
     if card is None and world.is_main:
         card = _save(model, output, recipe, spec, folder, data, size, state)
-    return {**(card or {}), "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+    return {
+        **(card or {}),
+        "schema": REPORT_SCHEMA,
+        "output": str(output),
+        "checkpoint": str(checkpoint),
+        "log": state["log"],
+    }
 
 
-def _save(model: torch.nn.Module, output: Path, recipe: ColorizerRecipe, spec: Any, folder: Any, data: Path, size: int, state: dict[str, Any]) -> dict[str, Any]:
+def _save(
+    model: torch.nn.Module,
+    output: Path,
+    recipe: ColorizerRecipe,
+    spec: Any,
+    folder: Any,
+    data: Path,
+    size: int,
+    state: dict[str, Any],
+) -> dict[str, Any]:
     """Write the weights and their card as they are after the last epoch."""
     final = state["log"][-1] if state["log"] else {}
     card = {

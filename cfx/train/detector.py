@@ -64,7 +64,9 @@ class DetectorRecipe(PrecisionChecked):
     init: str | None = None  # weights file to start from (fine-tuning a shipped or earlier detector)
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
     mode: str = "resize"  # resize (the paper's) or patch (random native-resolution crops; see the module docstring)
-    frozen_stages: int | None = None  # pretrained-encoder detectors (litenet): encoder stages kept at their weights (None: the preset's)
+    frozen_stages: int | None = (
+        None  # pretrained-encoder detectors (litenet): encoder stages kept at their weights (None: the preset's)
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -74,7 +76,9 @@ class DetectorRecipe(PrecisionChecked):
 # ---------------------------------------------------------------- training core
 
 
-def balanced_batches(natural_pool: int, colorized_pool: int, half: int, generator: torch.Generator, count: int | None = None) -> list[tuple[list[int], list[int]]]:
+def balanced_batches(
+    natural_pool: int, colorized_pool: int, half: int, generator: torch.Generator, count: int | None = None
+) -> list[tuple[list[int], list[int]]]:
     """One epoch of (natural indices, colorized indices) batches, ``half`` of each.
 
     The epoch covers ``count`` images of each class (default: one pass over the larger
@@ -135,7 +139,9 @@ def train_epoch(
             images = [image for i, j in zip(nat_idx, col_idx) for image in (natural[i], colorized[j])]
             labels = [NATURAL_INDEX, COLORIZED_INDEX] * len(nat_idx)
             mine = world.my_part(list(range(len(images))))
-            x = torch.stack([random_patch(images[k], crop, generator) if crop else images[k] for k in mine]).to(world.device)
+            x = torch.stack([random_patch(images[k], crop, generator) if crop else images[k] for k in mine]).to(
+                world.device
+            )
             if flip:
                 x = torch.where(flips[b, mine].to(world.device)[:, None, None, None], x.flip(-1), x)
             x = (x.float() / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
@@ -153,7 +159,9 @@ def train_epoch(
 
 
 @torch.no_grad()
-def score_images(model: torch.nn.Module, images: Sequence[torch.Tensor], batch_size: int = 64, mode: str = "resize") -> np.ndarray:
+def score_images(
+    model: torch.nn.Module, images: Sequence[torch.Tensor], batch_size: int = 64, mode: str = "resize"
+) -> np.ndarray:
     """P(colorized) for uint8 3×S×S images, or in ``patch`` mode for native-size uint8
     images (each the maximum over its grid of crops, as `cfx detect --mode patch`);
     eval mode restored to train mode after."""
@@ -171,13 +179,20 @@ def score_images(model: torch.nn.Module, images: Sequence[torch.Tensor], batch_s
     return result
 
 
-def _probabilities(model: torch.nn.Module, inputs: Sequence[torch.Tensor], batch_size: int, device: torch.device) -> np.ndarray:
+def _probabilities(
+    model: torch.nn.Module, inputs: Sequence[torch.Tensor], batch_size: int, device: torch.device
+) -> np.ndarray:
     """The model's P(colorized) for inputs already in [-1, 1] (3×S×S each)."""
-    scores = [model.probability(torch.stack(list(inputs[start : start + batch_size])).to(device)).float().cpu() for start in range(0, len(inputs), batch_size)]
+    scores = [
+        model.probability(torch.stack(list(inputs[start : start + batch_size])).to(device)).float().cpu()
+        for start in range(0, len(inputs), batch_size)
+    ]
     return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
 
 
-def validation_metrics(model: torch.nn.Module, val: PairSet, threshold: float | None = None, mode: str = "resize") -> dict[str, Any]:
+def validation_metrics(
+    model: torch.nn.Module, val: PairSet, threshold: float | None = None, mode: str = "resize"
+) -> dict[str, Any]:
     """Scores on the validation NIs and CIs: overall and per colorizer, at ``threshold``
     (default: the lowest-HTER threshold on these scores, returned as ``threshold``)."""
     nat = score_images(model, val.natural, mode=mode)
@@ -232,7 +247,19 @@ def train_detector(
     """Train ``recipe.model``; returns the final report (``cfx.train/1``). Runs under torchrun too."""
     world = setup(recipe.device)
     try:
-        return _train(world, natural, output, recipe, colorized_dirs, colorizer_names, checkpoint, resume, log_path, quiet or not world.is_main, on_epoch)
+        return _train(
+            world,
+            natural,
+            output,
+            recipe,
+            colorized_dirs,
+            colorizer_names,
+            checkpoint,
+            resume,
+            log_path,
+            quiet or not world.is_main,
+            on_epoch,
+        )
     finally:
         teardown(world)
 
@@ -260,10 +287,22 @@ def _train(
     pretrained = _starting_weights(model, recipe, resuming, quiet)  # a resumed checkpoint overwrites these below
     model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs
     colorizers = load_colorizers(colorizer_names, device=str(world.device))
-    data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, quiet, recipe.mode)
+    data = load_detector_data(
+        natural,
+        colorized_dirs,
+        colorizers,
+        model.input_size,
+        recipe.val_fraction,
+        recipe.max_short_side,
+        quiet,
+        recipe.mode,
+    )
     crop = model.input_size if recipe.mode == "patch" else None
-    message(f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "
-            f"{len(data.val.natural)} / {len(data.val.colorized)} val; {world.size} process(es) on {world.device}", quiet)
+    message(
+        f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "
+        f"{len(data.val.natural)} / {len(data.val.colorized)} val; {world.size} process(es) on {world.device}",
+        quiet,
+    )
     optimizer = make_optimizer(model, recipe)
     state: dict[str, Any] = {"epoch": 0, "samples": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
     if resuming:
@@ -275,20 +314,41 @@ def _train(
         started = time.monotonic()
         set_lr(optimizer, scheduled_lr(recipe, state["epoch"]))
         loss, seen = train_epoch(
-            trainer, optimizer, data.train.natural, data.train.colorized, recipe.batch_size,
-            seeded(recipe.seed, state["epoch"]), world, recipe.flip, quiet, f"epoch {state['epoch'] + 1}/{recipe.epochs}",
-            precision=recipe.precision, crop=crop,
+            trainer,
+            optimizer,
+            data.train.natural,
+            data.train.colorized,
+            recipe.batch_size,
+            seeded(recipe.seed, state["epoch"]),
+            world,
+            recipe.flip,
+            quiet,
+            f"epoch {state['epoch'] + 1}/{recipe.epochs}",
+            precision=recipe.precision,
+            crop=crop,
         )
         state["epoch"] += 1
         state["samples"] += seen
         state["seconds"] += time.monotonic() - started
-        entry: dict[str, Any] = {"schema": LOG_SCHEMA, "epoch": state["epoch"], "train_loss": loss, "samples": state["samples"],
-                                 "seconds": round(state["seconds"], 1), "lr": optimizer.param_groups[0]["lr"], "processes": world.size}
+        entry: dict[str, Any] = {
+            "schema": LOG_SCHEMA,
+            "epoch": state["epoch"],
+            "train_loss": loss,
+            "samples": state["samples"],
+            "seconds": round(state["seconds"], 1),
+            "lr": optimizer.param_groups[0]["lr"],
+            "processes": world.size,
+        }
         if world.is_main:
             metrics = _validate(model, data.val, recipe.mode)
             if metrics is not None:
-                entry.update(threshold=metrics["threshold"], val_hter=metrics["overall"]["hter"], val_auc=metrics["overall"]["roc_auc"],
-                             val_natural_miss=metrics["overall"]["natural_miss_rate"], val_colorized_miss=metrics["overall"]["colorized_miss_rate"])
+                entry.update(
+                    threshold=metrics["threshold"],
+                    val_hter=metrics["overall"]["hter"],
+                    val_auc=metrics["overall"]["roc_auc"],
+                    val_natural_miss=metrics["overall"]["natural_miss_rate"],
+                    val_colorized_miss=metrics["overall"]["colorized_miss_rate"],
+                )
             state["log"].append(entry)
             emit_log(entry, log_path, quiet)
             if on_epoch:
@@ -301,7 +361,13 @@ def _train(
             break
     if card is None and world.is_main:
         card = save_detector(model, output, _card(recipe, spec, data, state), _validate(model, data.val, recipe.mode))
-    return {**(card or {}), "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+    return {
+        **(card or {}),
+        "schema": REPORT_SCHEMA,
+        "output": str(output),
+        "checkpoint": str(checkpoint),
+        "log": state["log"],
+    }
 
 
 def _create(recipe: DetectorRecipe) -> torch.nn.Module:
@@ -309,14 +375,18 @@ def _create(recipe: DetectorRecipe) -> torch.nn.Module:
     if recipe.frozen_stages is None:
         return create_model(recipe.model)
     if not hasattr(get_spec(recipe.model).config, "frozen_stages"):
-        raise UsageError(f"--frozen-stages applies to detectors on a pretrained encoder (litenet.*), not {recipe.model}")
+        raise UsageError(
+            f"--frozen-stages applies to detectors on a pretrained encoder (litenet.*), not {recipe.model}"
+        )
     try:
         return create_model(recipe.model, frozen_stages=recipe.frozen_stages)
     except ValueError as error:
         raise UsageError(f"--frozen-stages: {error}") from None
 
 
-def _starting_weights(model: torch.nn.Module, recipe: DetectorRecipe, resuming: bool, quiet: bool) -> dict[str, str] | None:
+def _starting_weights(
+    model: torch.nn.Module, recipe: DetectorRecipe, resuming: bool, quiet: bool
+) -> dict[str, str] | None:
     """``--init``'s tensors, or (training from scratch) the encoder's ImageNet weights of a
     detector on a pretrained encoder; returns the pretrained weights' provenance for the card."""
     if recipe.init:
@@ -340,7 +410,9 @@ def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str
         "task": spec.task,
         "classes": list(CLASSES),
         "mode": recipe.mode,  # the default mode of `cfx detect` for these weights
-        **({"pretrained": state["pretrained"]} if state.get("pretrained") else {}),  # the ImageNet weights it started from
+        **(
+            {"pretrained": state["pretrained"]} if state.get("pretrained") else {}
+        ),  # the ImageNet weights it started from
         "training": {
             **data.description,
             "recipe": asdict(recipe),
@@ -351,10 +423,18 @@ def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str
     }
 
 
-def save_detector(model: torch.nn.Module, output: Path, card: dict[str, Any], metrics: dict[str, Any] | None, half: bool | None = None) -> dict[str, Any]:
+def save_detector(
+    model: torch.nn.Module, output: Path, card: dict[str, Any], metrics: dict[str, Any] | None, half: bool | None = None
+) -> dict[str, Any]:
     """Weights + card with the validation threshold and metrics (:func:`validation_metrics`; 0.5 without)."""
     threshold = 0.5 if metrics is None else float(metrics["threshold"])
-    summary_metrics = {} if metrics is None else rounded({"val": metrics["overall"], "val_per_colorizer": metrics["per_colorizer"]})
+    summary_metrics = (
+        {} if metrics is None else rounded({"val": metrics["overall"], "val_per_colorizer": metrics["per_colorizer"]})
+    )
     recipe = card.get("training", {}).get("recipe", {})
-    return save_model(model, output, {**card, "threshold": threshold, "metrics": summary_metrics},
-                      half=bool(recipe.get("half")) if half is None else half)
+    return save_model(
+        model,
+        output,
+        {**card, "threshold": threshold, "metrics": summary_metrics},
+        half=bool(recipe.get("half")) if half is None else half,
+    )

@@ -63,14 +63,21 @@ class HardenRecipe(PrecisionChecked):
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
 
 
-def negative_samples(natural: Sequence[torch.Tensor], colorized: Sequence[torch.Tensor], pairs: Sequence[tuple[int, int]], alpha: float) -> list[torch.Tensor]:
+def negative_samples(
+    natural: Sequence[torch.Tensor], colorized: Sequence[torch.Tensor], pairs: Sequence[tuple[int, int]], alpha: float
+) -> list[torch.Tensor]:
     """Eq. 2 for each pair (i, j): α·I_N[i] + (1 − α)·I_C[j], rounded back to uint8."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     for i, j in pairs:
         if natural[i].shape != colorized[j].shape:
-            raise UsageError(f"a natural image and its colorized version differ in size ({tuple(natural[i].shape)} vs {tuple(colorized[j].shape)}): they cannot be blended")
-    return [(alpha * natural[i].float() + (1.0 - alpha) * colorized[j].float()).round().clamp(0, 255).to(torch.uint8) for i, j in pairs]
+            raise UsageError(
+                f"a natural image and its colorized version differ in size ({tuple(natural[i].shape)} vs {tuple(colorized[j].shape)}): they cannot be blended"
+            )
+    return [
+        (alpha * natural[i].float() + (1.0 - alpha) * colorized[j].float()).round().clamp(0, 255).to(torch.uint8)
+        for i, j in pairs
+    ]
 
 
 def selection_bound(error_rate: float, beta: float = 2.0) -> float:
@@ -90,7 +97,9 @@ def select_candidate(errors: Sequence[float], theta: float) -> tuple[int, bool]:
     return max(i for i, r in enumerate(errors) if r == low), False
 
 
-def natural_error_rate(model: torch.nn.Module, natural: Sequence[torch.Tensor], threshold: float, mode: str = "resize") -> float:
+def natural_error_rate(
+    model: torch.nn.Module, natural: Sequence[torch.Tensor], threshold: float, mode: str = "resize"
+) -> float:
     """Share of natural images judged colorized (score ≥ threshold)."""
     if not natural:
         raise ValueError("no natural validation images")
@@ -149,19 +158,35 @@ class _Hardening:
         self.candidates: list[_Candidate] = []
         self.rounds: list[dict[str, Any]] = []
 
-    def load_data(self, natural: Path, colorized_dirs: Sequence[tuple[str, Path]], colorizer_names: Sequence[str]) -> None:
+    def load_data(
+        self, natural: Path, colorized_dirs: Sequence[tuple[str, Path]], colorizer_names: Sequence[str]
+    ) -> None:
         """P and V, the error rate on V before hardening and θ; the optimizer and D."""
         recipe, model = self.recipe, self.model
         colorizers = load_colorizers(colorizer_names, device=str(self.world.device))
-        self.data = load_detector_data(natural, colorized_dirs, colorizers, model.input_size, recipe.val_fraction, recipe.max_short_side, self.quiet, self.mode)
+        self.data = load_detector_data(
+            natural,
+            colorized_dirs,
+            colorizers,
+            model.input_size,
+            recipe.val_fraction,
+            recipe.max_short_side,
+            self.quiet,
+            self.mode,
+        )
         train, val = self.data.train, self.data.val
         if not val.natural:
             raise UsageError(f"{natural}: no natural validation images (V)")
         self.before = validation_metrics(model, val, self.threshold, self.mode) if val.colorized else None
         self.base_error = natural_error_rate(model, val.natural, self.threshold, self.mode)
         self.theta = selection_bound(self.base_error, recipe.beta)
-        message(f"error rate on V: {self.base_error:.4f}; θ = {self.theta:.4f}; {len(train.pairs)} pairs; lr^0 = {self.lr:g}", self.quiet)
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        message(
+            f"error rate on V: {self.base_error:.4f}; θ = {self.theta:.4f}; {len(train.pairs)} pairs; lr^0 = {self.lr:g}",
+            self.quiet,
+        )
+        self.optimizer = torch.optim.SGD(
+            model.parameters(), lr=self.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+        )
         self.trainer = self.world.wrap(_Loss(model))
         self.active = list(range(len(train.pairs)))  # P: indices into train.pairs
         self.colorized_pool: list[torch.Tensor] = list(train.colorized)  # D's colorized part
@@ -175,7 +200,15 @@ class _Hardening:
         negatives = negative_samples(train.natural, train.colorized, pairs, alpha)
         self.colorized_pool += negatives
         set_lr(self.optimizer, self.lr)
-        info: dict[str, Any] = {"round": r, "alpha": alpha, "lr": self.lr, "pairs": len(pairs), "negatives": len(negatives), "train_colorized_pool": len(self.colorized_pool), "epochs": []}
+        info: dict[str, Any] = {
+            "round": r,
+            "alpha": alpha,
+            "lr": self.lr,
+            "pairs": len(pairs),
+            "negatives": len(negatives),
+            "train_colorized_pool": len(self.colorized_pool),
+            "epochs": [],
+        }
         round_candidates = [self._train_epoch(r, alpha, epoch, info) for epoch in range(1, recipe.round_epochs + 1)]
         round_candidates = [c for c in round_candidates if c is not None]
         # Lines 7-11: a misclassified negative sample (judged natural) drops its pair.
@@ -194,11 +227,29 @@ class _Hardening:
         """One epoch of a round; the index of the candidate it made (second half of the round), else None."""
         recipe = self.recipe
         loss, seen = train_epoch(
-            self.trainer, self.optimizer, self.data.train.natural, self.colorized_pool, recipe.batch_size, seeded(recipe.seed, r, epoch), self.world,
-            recipe.flip, self.quiet, f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}", count=len(self.data.train.natural),
-            precision=recipe.precision, crop=self.crop,
+            self.trainer,
+            self.optimizer,
+            self.data.train.natural,
+            self.colorized_pool,
+            recipe.batch_size,
+            seeded(recipe.seed, r, epoch),
+            self.world,
+            recipe.flip,
+            self.quiet,
+            f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}",
+            count=len(self.data.train.natural),
+            precision=recipe.precision,
+            crop=self.crop,
         )
-        entry: dict[str, Any] = {"schema": LOG_SCHEMA, "round": r, "alpha": alpha, "epoch": epoch, "train_loss": loss, "samples": seen, "lr": self.lr}
+        entry: dict[str, Any] = {
+            "schema": LOG_SCHEMA,
+            "round": r,
+            "alpha": alpha,
+            "epoch": epoch,
+            "train_loss": loss,
+            "samples": seen,
+            "lr": self.lr,
+        }
         candidate = None
         if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
             error = natural_error_rate(self.model, self.data.val.natural, self.threshold, self.mode)
@@ -215,7 +266,11 @@ class _Hardening:
         chosen_index, under_theta = select_candidate([c.error for c in self.candidates], self.theta)
         chosen = self.candidates[chosen_index]
         self.model.load_state_dict(chosen.state)
-        after = validation_metrics(self.model, self.data.val, self.threshold, self.mode) if self.data.val.colorized else None
+        after = (
+            validation_metrics(self.model, self.data.val, self.threshold, self.mode)
+            if self.data.val.colorized
+            else None
+        )
         card = self.card
         hardening = {
             "parent": {"name": card["name"], "weights": str(self.weights), "sha256": card.get("sha256")},
@@ -223,15 +278,32 @@ class _Hardening:
             "lr0": self.rounds[0]["lr"] if self.rounds else self.lr,
             "base_val_error": self.base_error,
             "theta": self.theta,
-            "selected": {"round": chosen.round, "epoch": chosen.epoch, "alpha": chosen.alpha, "val_error": chosen.error, "under_theta": under_theta},
+            "selected": {
+                "round": chosen.round,
+                "epoch": chosen.epoch,
+                "alpha": chosen.alpha,
+                "val_error": chosen.error,
+                "under_theta": under_theta,
+            },
             "rounds": self.rounds,
             "train_seconds": round(time.monotonic() - self.started, 1),
         }
-        new_card = {k: v for k, v in card.items() if k not in ("schema", "sha256", "bytes", "params", "dtype", "config", "metrics", "threshold", "weights_path")}
-        new_card.update(parent=card.get("sha256"), hardening=rounded(hardening), training={**card.get("training", {}), "hardening_data": self.data.description})
+        new_card = {
+            k: v
+            for k, v in card.items()
+            if k
+            not in ("schema", "sha256", "bytes", "params", "dtype", "config", "metrics", "threshold", "weights_path")
+        }
+        new_card.update(
+            parent=card.get("sha256"),
+            hardening=rounded(hardening),
+            training={**card.get("training", {}), "hardening_data": self.data.description},
+        )
         saved: dict[str, Any] = {}
         if self.world.is_main:
-            saved = save_detector(self.model, output, new_card, after, half=self.recipe.half)  # ``after`` is at the parent's threshold
+            saved = save_detector(
+                self.model, output, new_card, after, half=self.recipe.half
+            )  # ``after`` is at the parent's threshold
         return {
             "schema": REPORT_SCHEMA,
             "output": str(output),
@@ -254,4 +326,6 @@ def _final_lr(card: dict[str, Any]) -> float:
     """The rate the parent's training ended with (its recipe's schedule at its last epoch)."""
     training = card.get("training", {})
     recipe = training.get("recipe", {})
-    return step_lr(float(recipe.get("lr", 1e-2)), int(recipe.get("lr_step", 0) or 0), int(training.get("epochs", 1)) - 1)
+    return step_lr(
+        float(recipe.get("lr", 1e-2)), int(recipe.get("lr_step", 0) or 0), int(training.get("epochs", 1)) - 1
+    )

@@ -102,14 +102,23 @@ def harden_colorizer(
     train, held = split_cases(cases, data, recipe.held_out)
     if len(train) < 2 or not held:
         raise UsageError(f"{len(cases)} hard cases split into {len(train)} train / {len(held)} held out: raise --k")
-    message(f"{len(paths)} photos scored; {len(cases)} hard cases (P(colorized) ≤ {cases[-1][1]:.4f}): {len(train)} train / {len(held)} held out", quiet)
+    message(
+        f"{len(paths)} photos scored; {len(cases)} hard cases (P(colorized) ≤ {cases[-1][1]:.4f}): {len(train)} train / {len(held)} held out",
+        quiet,
+    )
     with tempfile.TemporaryDirectory(prefix="cfx-harden-") as tmp:
         folder = Path(tmp)
         _link_tree(train, data, folder / "train")
         _link_tree(held, data, folder / "val")
         colorizer_recipe = ColorizerRecipe(
-            model=parent.name, epochs=recipe.epochs, lr=recipe.lr, batch_size=recipe.batch_size, seed=recipe.seed,
-            half=recipe.half, device=recipe.device, init=str(parent_path),
+            model=parent.name,
+            epochs=recipe.epochs,
+            lr=recipe.lr,
+            batch_size=recipe.batch_size,
+            seed=recipe.seed,
+            half=recipe.half,
+            device=recipe.device,
+            init=str(parent_path),
         )
         trained = train_colorizer(folder, output, colorizer_recipe, log_path=log_path, quiet=quiet)
     child = load_colorizer(None, output, recipe.device)
@@ -118,11 +127,17 @@ def harden_colorizer(
         comparison = evaluate_colorizers([parent, child], held, on_image=lambda _: bar.advance(), detector=detector)
     hardening = {
         "parent": {"name": parent.name, "weights": str(parent_path), "sha256": parent.card.get("sha256")},
-        "detector": {"model": detector.name, "weights_sha256": detector.card.get("sha256"), "threshold": detector.threshold},
+        "detector": {
+            "model": detector.name,
+            "weights_sha256": detector.card.get("sha256"),
+            "threshold": detector.threshold,
+        },
         "recipe": asdict(recipe),
         "data": str(data),
         "photos_scored": len(paths),
-        "hard_cases": [{"path": str(p), "score": round(s, 6), "part": "held_out" if p in held else "train"} for p, s in cases],
+        "hard_cases": [
+            {"path": str(p), "score": round(s, 6), "part": "held_out" if p in held else "train"} for p, s in cases
+        ],
     }
     _add_to_card(output, parent.card.get("sha256"), {k: v for k, v in hardening.items() if k != "hard_cases"})
     return {
