@@ -314,3 +314,15 @@ def test_unet_decodings_of_the_two_heads() -> None:
         assert torch.allclose(regression.predict_ab(lightness), torch.tanh(regression(lightness)[0]) * 110.0)
     with pytest.raises(ValueError, match="decoding"):
         create_model("unet.tiny", decode="median")
+
+
+def test_cosine_rate_and_feature_flips() -> None:
+    from cfx.train.cached_colorizer import cosine_rate, flip_rows
+
+    assert cosine_rate(1e-3, 0, 10) == pytest.approx(1e-3)
+    assert cosine_rate(1e-3, 5, 10) == pytest.approx(5e-4)
+    assert cosine_rate(1e-3, 9, 10) < 3e-5
+    x = torch.arange(24.0).view(2, 1, 3, 4)
+    flipped = flip_rows(x, torch.tensor([True, False]))
+    assert torch.equal(flipped[0], x[0].flip(-1)) and torch.equal(flipped[1], x[1])
+    assert torch.equal(x, torch.arange(24.0).view(2, 1, 3, 4))  # the cache is not changed

@@ -48,7 +48,7 @@ class UNetConfig:
     depth: float = 1.0  # encoder depth coefficient (lite0 1.0, lite1 1.1, lite2 1.2)
     stem: int = 32
     decoder: tuple[int, ...] = (192, 96, 48)  # channels after the stride-16, 8 and 4 merges
-    loss: str = "both"  # classification, regression or both
+    loss: str = "regression"  # classification, regression or both (the comparison: docs/models.md)
     regression_weight: float = 1.0  # weight of the smooth-L1 term when loss = both
     decode: str = "annealed"  # annealed, regression or blend (loss = both; else the one head's)
     bin_size: float = 10.0
@@ -58,6 +58,7 @@ class UNetConfig:
     sigma: float = 5.0
     neighbours: int = 5
     frozen_stages: int = 3  # encoder stages 0..2 (up to stride 8) never train
+    dropout: float = 0.1  # Dropout2d on the encoder features the decoder reads (training only)
     train_size: int = 224
     num_classes: int = 0  # > 0: a scene-class head on the pooled stride-32 features
 
@@ -104,6 +105,7 @@ class UNetColorizer(ColorizerBase):
         self.up16 = _double_conv(c.decoder[0] + s16, c.decoder[0])
         self.up8 = _double_conv(c.decoder[0] + s8, c.decoder[1])
         self.up4 = _double_conv(c.decoder[1] + s4, c.decoder[2])
+        self.feature_dropout = nn.Dropout2d(c.dropout) if c.dropout > 0 else nn.Identity()
         self.classifies = c.loss in ("classification", "both")
         self.regresses = c.loss in ("regression", "both")
         outputs = (c.num_bins if self.classifies else 0) + (2 if self.regresses else 0)
@@ -166,7 +168,10 @@ class UNetColorizer(ColorizerBase):
     def decode(
         self, s4: torch.Tensor, s8: torch.Tensor, s16: torch.Tensor, s32: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = self.bottom(s32.float() if s32.dtype == torch.float16 else s32)
+        s4, s8, s16, s32 = (
+            self.feature_dropout(f.float() if f.dtype == torch.float16 else f) for f in (s4, s8, s16, s32)
+        )
+        x = self.bottom(s32)
         for skip, block in ((s16, self.up16), (s8, self.up8), (s4, self.up4)):
             skip = skip.to(x.dtype)
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
@@ -253,7 +258,7 @@ register(
     config=UNetConfig(),
     render_size=384,
     trainer="cached",
-    description="U-Net decoder on an ImageNet EfficientNet-Lite0 encoder; a*b* bins (rebalanced, annealed mean) + smooth-L1",
+    description="U-Net decoder on an ImageNet EfficientNet-Lite0 encoder; smooth-L1 regression of a*b*",
 )(_factory)
 register(
     "unet.lite1",

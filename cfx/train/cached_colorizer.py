@@ -23,6 +23,7 @@ it. The card sums CPU time and samples over both phases and every resumed sessio
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,8 +54,10 @@ class CachedRecipe(PrecisionChecked):
     crops_per_image: int = 6
     crop_size: int = 0  # 0: the model's train_size
     min_scale: float = 0.4
-    lr: float = 1e-3  # the decoder's (Adam)
-    encoder_lr: float = 1e-4  # the upper encoder's, phase finetune
+    lr: float = 1e-3  # the decoder's (Adam), decayed to 0 over ``epochs`` on a cosine
+    encoder_lr: float = 1e-4  # the upper encoder's, phase finetune (same schedule)
+    dropout: float | None = None  # override the preset's feature dropout
+    flip: bool = True  # flip half of each batch's cached features and targets left-right
     val_fraction: float = 0.1
     seed: int = 0
     max_short_side: int = 256
@@ -142,6 +145,18 @@ def load_or_build_cache(
     return cache
 
 
+def cosine_rate(rate: float, epoch: int, epochs: int) -> float:
+    """The rate of epoch ``epoch`` (0-based) of ``epochs`` on a cosine from ``rate`` towards 0."""
+    return rate * 0.5 * (1.0 + math.cos(math.pi * epoch / max(epochs, 1)))
+
+
+def flip_rows(tensor: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``tensor`` (N×C×H×W) with the samples where ``rows`` is true mirrored left-right."""
+    out = tensor.clone()
+    out[rows] = tensor[rows].flip(-1)
+    return out
+
+
 def _parameter_groups(model: Any, recipe: CachedRecipe) -> list[dict[str, Any]]:
     decoder = [p for name, p in model.named_parameters() if not name.startswith("encoder.") and p.requires_grad]
     groups = [{"params": decoder, "lr": recipe.lr}]
@@ -180,7 +195,7 @@ def train_cached_colorizer(
     folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
     if len(folder.train) < 2:
         raise UsageError(f"{data}: {len(folder.train)} training images; at least 2 are needed")
-    overrides = {"loss": recipe.loss} if recipe.loss else {}
+    overrides = {k: v for k, v in (("loss", recipe.loss), ("dropout", recipe.dropout)) if v is not None}
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model, **overrides)
     if not hasattr(model, "lower"):
@@ -214,8 +229,11 @@ def train_cached_colorizer(
     amp = training_autocast(torch.device("cpu"), recipe.precision)
     card: dict[str, Any] | None = None
     model.train()
+    base_rates = [recipe.lr, recipe.encoder_lr][: len(optimizer.param_groups)]
     while state["epoch"] < recipe.epochs:
         started = time.monotonic()
+        for group, rate in zip(optimizer.param_groups, base_rates):
+            group["lr"] = cosine_rate(rate, state["epoch"], recipe.epochs)
         order = torch.randperm(count, generator=seeded(recipe.seed, state["epoch"])).tolist()
         batches = [order[i : i + recipe.batch_size] for i in range(0, count, recipe.batch_size)]
         batches = [b for b in batches if len(b) >= 2]
@@ -224,6 +242,11 @@ def train_cached_colorizer(
             for batch in batches:
                 index = torch.tensor(batch)
                 s4, s8, s16, s32, ab = (cache[k][index] for k in FEATURES)
+                if recipe.flip:
+                    flipped = (
+                        torch.rand(len(batch), generator=seeded(recipe.seed, state["epoch"], state["steps"])) < 0.5
+                    )
+                    s4, s8, s16, s32, ab = (flip_rows(t, flipped) for t in (s4, s8, s16, s32, ab))
                 with amp:
                     if recipe.phase == "finetune":
                         s16, s32 = model.upper(s8.float())
@@ -246,7 +269,7 @@ def train_cached_colorizer(
             "train_loss": running / max(trained, 1),
             "samples": state["samples"],
             "seconds": round(state["seconds"], 1),
-            "lr": recipe.lr,
+            "lr": optimizer.param_groups[0]["lr"],
         }
         if len(folder.val):
             entry.update(validate(model, folder.val, size, 0.0, recipe.batch_size))
