@@ -153,6 +153,7 @@ def test_unet_lower_encoder_is_frozen() -> None:
     lightness = torch.rand(2, 1, 64, 64)
     s4, s8 = model.lower(lightness)
     assert model.encoder.stem.bn.running_mean.abs().sum() == 0  # no statistics moved
+    model.eval()  # no feature dropout: decode of the parts is the whole forward pass
     head, _ = model.decode(s4, s8, *model.upper(s8))
     assert torch.allclose(head, model(lightness)[0])
     with pytest.raises(ValueError, match="loss"):
