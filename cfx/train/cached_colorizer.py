@@ -36,7 +36,7 @@ from cfx.errors import UsageError
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, lab_batch, validate
+from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, epoch_batches, lab_batch, validate
 from cfx.train.common import PrecisionChecked, emit_log, seeded, training_autocast
 from cfx.weights import read_card, save_model
 
@@ -234,9 +234,7 @@ def train_cached_colorizer(
         started = time.monotonic()
         for group, rate in zip(optimizer.param_groups, base_rates):
             group["lr"] = cosine_rate(rate, state["epoch"], recipe.epochs)
-        order = torch.randperm(count, generator=seeded(recipe.seed, state["epoch"])).tolist()
-        batches = [order[i : i + recipe.batch_size] for i in range(0, count, recipe.batch_size)]
-        batches = [b for b in batches if len(b) >= 2]
+        batches = epoch_batches(count, recipe, state["epoch"], 1)
         running, trained = 0.0, 0
         with progress(f"epoch {state['epoch'] + 1} ({recipe.phase})", total=count, quiet=quiet) as bar:
             for batch in batches:

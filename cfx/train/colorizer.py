@@ -123,7 +123,7 @@ class _TrainingLoss(torch.nn.Module):
         return self.model.training_loss(lightness, ab, labels, self.alpha)
 
 
-def _epoch_batches(count: int, recipe: ColorizerRecipe, epoch: int, processes: int) -> list[list[int]]:
+def epoch_batches(count: int, recipe: Any, epoch: int, processes: int) -> list[list[int]]:
     """Global batches of one epoch; batch norm needs two samples per process, so a short last batch waits."""
     order = torch.randperm(count, generator=seeded(recipe.seed, epoch)).tolist()
     batches = [order[i : i + recipe.batch_size] for i in range(0, count, recipe.batch_size)]
@@ -194,7 +194,7 @@ def _train(
     model.train()
     while state["epoch"] < recipe.epochs:
         started = time.monotonic()
-        batches = _epoch_batches(len(folder.train), recipe, state["epoch"], world.size)
+        batches = epoch_batches(len(folder.train), recipe, state["epoch"], world.size)
         running, trained = 0.0, 0
         with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=sum(map(len, batches)), quiet=quiet) as bar:
             for batch in batches:
