@@ -128,14 +128,18 @@ def build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, q
 
 
 def load_or_build_cache(
-    model: Any, images: ImageSet, recipe: CachedRecipe, size: int, key: str, quiet: bool
+    model: Any, images: ImageSet, recipe: CachedRecipe, size: int, keys: list[str], quiet: bool
 ) -> dict[str, torch.Tensor]:
+    """The first cache file of ``keys`` that exists, else the features computed and saved under ``keys[0]``."""
     from safetensors.torch import load_file, save_file
 
-    path = Path(recipe.cache_dir) / f"features-{key}.safetensors" if recipe.cache_dir else None
-    if path is not None and path.is_file():
-        message(f"features from the cache {path}", quiet)
-        return load_file(str(path))
+    folder = Path(recipe.cache_dir) if recipe.cache_dir else None
+    for key in keys if folder is not None else ():
+        found = folder / f"features-{key}.safetensors"
+        if found.is_file():
+            message(f"features from the cache {found}", quiet)
+            return load_file(str(found))
+    path = folder / f"features-{keys[0]}.safetensors" if folder is not None else None
     cache = build_cache(model, images, recipe, size, quiet)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,8 +218,13 @@ def train_cached_colorizer(
         f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each",
         quiet,
     )
-    key = cache_key(recipe, folder.manifest_sha256, encoder_digest(model, recipe.phase), size, len(folder.train))
-    cache = load_or_build_cache(model, folder.train, recipe, size, key, quiet)
+    # Phase finetune reads only the lower stages' features, so a phase-frozen cache of the same
+    # lower weights serves it too (its upper features are recomputed at every step).
+    keys = [
+        cache_key(recipe, folder.manifest_sha256, encoder_digest(model, phase), size, len(folder.train))
+        for phase in dict.fromkeys((recipe.phase, "frozen"))
+    ]
+    cache = load_or_build_cache(model, folder.train, recipe, size, keys, quiet)
     count = len(cache["ab"])
     if not recipe.init:
         model.set_prior(model.prior_counts(cache["ab"].float()))
