@@ -328,6 +328,8 @@ def _load_global(
     render_size: int | None = None,
     **_: Any,
 ) -> GlobalTransfer:
+    if model is None and weights is None:
+        model = GLOBAL_TRANSFER_MODEL  # the default colorizer (unet) has no global features to swap
     return GlobalTransfer(load_colorizer(model, weights, device, precision, render_size))
 
 
@@ -347,6 +349,7 @@ METHODS: dict[str, Callable[..., TransferMethod]] = {
     "welsh": _load_welsh,
 }
 DEFAULT_METHOD = "global"
+GLOBAL_TRANSFER_MODEL = "iizuka.compact"  # --method global without --model/--weights
 
 
 def load_method(name: str = DEFAULT_METHOD, **options: Any) -> TransferMethod:
