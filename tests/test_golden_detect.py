@@ -79,7 +79,16 @@ def test_cli_pipeline_colorize_then_detect(tmp_path: Path) -> None:
     runner = CliRunner()
     colorized = runner.invoke(
         app,
-        ["colorize", str(EXAMPLES / "old_photos"), "-o", str(tmp_path), "--model", "iizuka.compact", "--json", "--quiet"],
+        [
+            "colorize",
+            str(EXAMPLES / "old_photos"),
+            "-o",
+            str(tmp_path),
+            "--model",
+            "iizuka.compact",
+            "--json",
+            "--quiet",
+        ],
         catch_exceptions=False,
     )
     assert colorized.exit_code == 0
