@@ -101,3 +101,22 @@ def test_cli_pipeline_colorize_then_detect(tmp_path: Path) -> None:
     judged = sum(r["label"] == "colorized" for r in records)
     assert result.exit_code == (3 if judged else 0)
     assert judged >= 6  # old photos coloured by iizuka.compact are caught
+
+
+def test_litenet_catches_the_default_colorizer() -> None:
+    """litenet.lite0 (ImageNet-pretrained encoder, trained against unet.lite0 and iizuka.compact) on the
+    62 example photos (never trained on) and the default colorizer's colorizations of them."""
+    path = find_weights("litenet.lite0")
+    assert path is not None, "weights/litenet.lite0.safetensors is missing"
+    card = read_card(path)
+    assert card["pretrained"]["license"] == "Apache-2.0" and path.stat().st_size < 16 * 1024 * 1024
+    detector = load_detector("litenet.lite0", device="cpu")
+    colorizer = load_colorizer(device="cpu")
+    natural, colorized = [], []
+    for photo in PHOTOS:
+        image = load_image(photo)
+        natural.append(detector.score_array(image.rgb))
+        colorized.append(detector.score_array(as_written_jpeg(colorizer.colorize_array(image))))
+    natural_miss = float(np.mean(np.array(natural) >= detector.threshold))
+    colorized_miss = float(np.mean(np.array(colorized) < detector.threshold))
+    assert natural_miss <= 0.10 and colorized_miss <= 0.10, (natural_miss, colorized_miss)
