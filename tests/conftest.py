@@ -76,3 +76,23 @@ def photo_dir(tmp_path: Path) -> Path:
     Image.fromarray(rgba, "RGBA").save(root / "alpha.png")
     (root / "notes.txt").write_text("not an image")
     return root
+
+
+def eval_detector_html(tmp_path: Path, detector_weights: Path, count: int):
+    """``count`` natural and ``count`` "fake" photos, scored by ``cfx eval detector --html``;
+    (the CLI result, the HTML file)."""
+    from typer.testing import CliRunner
+
+    from cfx.cli.main import app
+
+    natural, colorized = tmp_path / "natural", tmp_path / "fake"
+    natural.mkdir()
+    colorized.mkdir()
+    for i in range(count):
+        Image.fromarray(smooth_image(32, 40, i)).save(natural / f"{i}.png")
+        Image.fromarray(smooth_image(32, 40, 10 + i)).save(colorized / f"{i}.png")
+    report = tmp_path / "detector.html"
+    args = ["eval", "detector", "--natural", natural, "--colorized", f"fake={colorized}", "--weights", detector_weights]
+    args += ["--html", report, "--quiet", "--device", "cpu"]
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return result, report

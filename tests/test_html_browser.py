@@ -16,7 +16,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cfx.cli.main import app
-from tests.conftest import smooth_image
+from tests.conftest import eval_detector_html
 
 runner = CliRunner()
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -114,28 +114,7 @@ def test_colorizer_report_draws_its_contact_sheet(tmp_path: Path, tiny_weights: 
 
 def test_detector_report_draws_its_roc_curve(tmp_path: Path, detector_weights: Path) -> None:
     browser()
-    natural, colorized = tmp_path / "natural", tmp_path / "fake"
-    natural.mkdir()
-    colorized.mkdir()
-    for i in range(6):
-        Image.fromarray(smooth_image(32, 40, i)).save(natural / f"{i}.png")
-        Image.fromarray(smooth_image(32, 40, 10 + i)).save(colorized / f"{i}.png")
-    report = tmp_path / "detector.html"
-    result = invoke(
-        "eval",
-        "detector",
-        "--natural",
-        natural,
-        "--colorized",
-        f"fake={colorized}",
-        "--weights",
-        detector_weights,
-        "--html",
-        report,
-        "--quiet",
-        "--device",
-        "cpu",
-    )
+    result, report = eval_detector_html(tmp_path, detector_weights, 6)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["schema"] == "cfx.eval-detector/1"
     pixels = render(report, tmp_path / "detector.png")

@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cfx.cli.main import app
-from tests.conftest import smooth_image
+from tests.conftest import eval_detector_html, smooth_image
 
 runner = CliRunner()
 VOID = {"meta", "img", "br", "hr", "input", "link", "col", "area", "base", "wbr", "source", "track", "embed", "param"}
@@ -263,28 +263,7 @@ def test_cli_eval_colorizer_html(truth_dir: Path, tmp_path: Path, tiny_weights: 
 
 
 def test_cli_eval_detector_html(tmp_path: Path, detector_weights: Path) -> None:
-    natural, colorized = tmp_path / "natural", tmp_path / "fake"
-    natural.mkdir()
-    colorized.mkdir()
-    for i in range(3):
-        Image.fromarray(smooth_image(32, 40, i)).save(natural / f"{i}.png")
-        Image.fromarray(smooth_image(32, 40, 10 + i)).save(colorized / f"{i}.png")
-    out = tmp_path / "detector.html"
-    result = invoke(
-        "eval",
-        "detector",
-        "--natural",
-        natural,
-        "--colorized",
-        f"fake={colorized}",
-        "--weights",
-        detector_weights,
-        "--html",
-        out,
-        "--quiet",
-        "--device",
-        "cpu",
-    )
+    result, out = eval_detector_html(tmp_path, detector_weights, 3)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["schema"] == "cfx.eval-detector/1"
     assert result.stderr == ""  # --quiet: no "wrote"
