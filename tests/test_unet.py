@@ -327,3 +327,22 @@ def test_cosine_rate_and_feature_flips() -> None:
     flipped = flip_rows(x, torch.tensor([True, False]))
     assert torch.equal(flipped[0], x[0].flip(-1)) and torch.equal(flipped[1], x[1])
     assert torch.equal(x, torch.arange(24.0).view(2, 1, 3, 4))  # the cache is not changed
+
+
+def test_colorizer_trainer_starts_a_pretrained_part_from_its_imagenet_weights(tmp_path: Path, monkeypatch) -> None:
+    """`cfx train colorizer` on a model with pretrained weights (koala.lite0's embedding) loads
+    them when training from scratch and records their provenance; other cards get none."""
+    from cfx.models.koala import KoalaColorizer
+    from cfx.train.colorizer import ColorizerRecipe, train_colorizer
+
+    calls = []
+    origin = {"package": "fake", "license": "Apache-2.0"}
+    monkeypatch.setattr(KoalaColorizer, "load_pretrained", lambda self: calls.append(1) or origin)
+    data = _folder(tmp_path / "data", 4)
+    recipe = ColorizerRecipe(model="koala.tiny", epochs=1, batch_size=4, precision="fp32")
+    card = train_colorizer(data, tmp_path / "k.safetensors", recipe, quiet=True)
+    assert calls == [1] and card["pretrained"] == origin
+    plain = train_colorizer(
+        data, tmp_path / "z.safetensors", ColorizerRecipe(model="zhang.tiny", epochs=1, batch_size=4), quiet=True
+    )
+    assert "pretrained" not in plain

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,8 +36,8 @@ from cfx.errors import UsageError
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, epoch_batches, lab_batch, validate
-from cfx.train.common import PrecisionChecked, emit_log, seeded, training_autocast
+from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
+from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
 from cfx.weights import read_card, save_model
 
 PHASES = ("frozen", "finetune")
@@ -204,15 +204,9 @@ def train_cached_colorizer(
     model = create_model(recipe.model, **overrides)
     if not hasattr(model, "lower"):
         raise UsageError(f"{recipe.model} has no frozen encoder to cache; train it without --phase")
-    pretrained = None
-    if recipe.init:
-        from cfx.train.common import initialize_from
-
-        initialize_from(model, Path(recipe.init), "colorize")
-        pretrained = read_card(Path(recipe.init)).get("pretrained")
-        message(f"started from {recipe.init}", quiet)
-    else:
-        pretrained = model.load_pretrained()
+    # Also when resuming: the cache is keyed by the encoder's weights, which the checkpoint
+    # then overwrites with the same frozen lower stages.
+    pretrained = starting_weights(model, recipe.init, "colorize", False, quiet)
     size = recipe.crop_size or model.train_size
     message(
         f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each",
@@ -231,7 +225,7 @@ def train_cached_colorizer(
     optimizer = torch.optim.Adam(_parameter_groups(model, recipe))
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
     carried = _carried_totals(recipe.init)
-    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": []}
+    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
     if resume and checkpoint.is_file():
         state = load_checkpoint(checkpoint, model, optimizer, None)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
@@ -285,12 +279,12 @@ def train_cached_colorizer(
         if on_epoch:
             on_epoch(entry)
         save_checkpoint(checkpoint, model, optimizer, None, state)
-        card = _save(model, output, recipe, spec, folder, data, size, state, carried, pretrained, count)
+        card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
         if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
     if card is None:
-        card = _save(model, output, recipe, spec, folder, data, size, state, carried, pretrained, count)
+        card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
     return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 
@@ -304,32 +298,12 @@ def _save(
     size: int,
     state: dict[str, Any],
     carried: dict[str, float],
-    pretrained: dict[str, str] | None,
     cached: int,
 ) -> dict[str, Any]:
-    final = state["log"][-1] if state["log"] else {}
-    card = {
-        "name": recipe.model,
-        "arch": spec.arch,
-        "preset": spec.preset,
-        "task": spec.task,
-        "classes": [],
-        "pretrained": pretrained,
-        "training": {
-            "data": str(data),
-            "manifest_sha256": folder.manifest_sha256,
-            "train_images": len(folder.train),
-            "val_images": len(folder.val),
-            "cached_crops": cached,
-            "recipe": asdict(recipe),
-            "crop_size": size,
-            "epochs": state["epoch"],
-            "steps": state["steps"],
-            "samples_seen": state["samples"],
-            "train_seconds": round(state["seconds"], 1),
-            "total_samples_seen": int(carried["samples"] + state["samples"]),
-            "total_train_seconds": round(carried["seconds"] + state["seconds"], 1),
-        },
-        "metrics": {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "gray_", "colourfulness"))},
-    }
+    """The colorizer card, with the cache's size and the totals over every run behind ``--init``."""
+    card = colorizer_card(recipe, spec, folder, data, size, state)
+    card["classes"] = []  # no scene-class head
+    card["training"]["cached_crops"] = cached
+    card["training"]["total_samples_seen"] = int(carried["samples"] + state["samples"])
+    card["training"]["total_train_seconds"] = round(carried["seconds"] + state["seconds"], 1)
     return save_model(model, output, card, half=recipe.half)

@@ -25,7 +25,7 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import PrecisionChecked, emit_log, seeded, start_from, training_autocast
+from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
 from cfx.train.distributed import World, setup, teardown
 from cfx.weights import save_model
 
@@ -177,13 +177,16 @@ def _train(
     )
     torch.manual_seed(recipe.seed)
     model = create_model(recipe.model, num_classes=len(folder.classes))
-    start_from(model, recipe.init, "colorize", quiet)  # a resumed checkpoint overwrites these below
+    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
+    resuming = resume and checkpoint.is_file()
+    pretrained = starting_weights(
+        model, recipe.init, "colorize", resuming, quiet
+    )  # a resumed checkpoint overwrites these
     model = model.to(world.device)
     size = recipe.crop_size or model.train_size
     optimizer = _optimizer(model, recipe)
-    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
-    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": []}
-    if resume and checkpoint.is_file():
+    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
+    if resuming:
         state = load_checkpoint(checkpoint, model, optimizer, None)  # crops are seeded per image and epoch
         for group in optimizer.param_groups:  # the command line's rate wins (a later, lower-rate phase)
             group["lr"] = _learning_rate(recipe)
@@ -266,6 +269,11 @@ def _save(
     state: dict[str, Any],
 ) -> dict[str, Any]:
     """Write the weights and their card as they are after the last epoch."""
+    return save_model(model, output, colorizer_card(recipe, spec, folder, data, size, state), half=recipe.half)
+
+
+def colorizer_card(recipe: Any, spec: Any, folder: Any, data: Path, size: int, state: dict[str, Any]) -> dict[str, Any]:
+    """A colorizer's card after the last epoch of ``state`` (``pretrained``: only for models that hold pretrained weights)."""
     final = state["log"][-1] if state["log"] else {}
     card = {
         "name": recipe.model,
@@ -287,4 +295,6 @@ def _save(
         },
         "metrics": {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "gray_", "colourfulness"))},
     }
-    return save_model(model, output, card, half=recipe.half)
+    if state.get("pretrained"):
+        card["pretrained"] = state["pretrained"]
+    return card

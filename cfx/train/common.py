@@ -96,3 +96,24 @@ def start_from(model: torch.nn.Module, init: str | None, task: str, quiet: bool)
     if init:
         fresh = initialize_from(model, Path(init), task)
         message(f"started from {init}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""), quiet)
+
+
+def starting_weights(
+    model: torch.nn.Module, init: str | None, task: str, resuming: bool, quiet: bool
+) -> dict[str, str] | None:
+    """``--init``'s tensors, or (training from scratch) the ImageNet weights of a model on a
+    pretrained encoder (``model.load_pretrained()``: unet, koala.lite0, litenet); returns the
+    pretrained weights' provenance for the card (``--init``: the parent card's)."""
+    if init:
+        from cfx.weights import read_card
+
+        start_from(model, init, task, quiet)
+        return read_card(Path(init)).get("pretrained")
+    if resuming or not hasattr(model, "load_pretrained"):
+        return None  # a resumed run reads its provenance from the checkpoint
+    from cfx.models.pretrained import PretrainedError
+
+    try:
+        return model.load_pretrained()
+    except PretrainedError as error:
+        raise UsageError(str(error)) from None

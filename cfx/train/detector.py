@@ -37,9 +37,9 @@ from cfx.labels import CLASSES, COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded, start_from, training_autocast
+from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded, starting_weights, training_autocast
 from cfx.train.distributed import World, setup, teardown
-from cfx.weights import read_card, save_model
+from cfx.weights import save_model
 
 LOG_SCHEMA = "cfx.train-detector-log/1"
 REPORT_SCHEMA = "cfx.train/1"
@@ -284,7 +284,9 @@ def _train(
     model = _create(recipe)
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
     resuming = resume and checkpoint.is_file()
-    pretrained = _starting_weights(model, recipe, resuming, quiet)  # a resumed checkpoint overwrites these below
+    pretrained = starting_weights(
+        model, recipe.init, "detect", resuming, quiet
+    )  # a resumed checkpoint overwrites these below
     model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs
     colorizers = load_colorizers(colorizer_names, device=str(world.device))
     data = load_detector_data(
@@ -382,24 +384,6 @@ def _create(recipe: DetectorRecipe) -> torch.nn.Module:
         return create_model(recipe.model, frozen_stages=recipe.frozen_stages)
     except ValueError as error:
         raise UsageError(f"--frozen-stages: {error}") from None
-
-
-def _starting_weights(
-    model: torch.nn.Module, recipe: DetectorRecipe, resuming: bool, quiet: bool
-) -> dict[str, str] | None:
-    """``--init``'s tensors, or (training from scratch) the encoder's ImageNet weights of a
-    detector on a pretrained encoder; returns the pretrained weights' provenance for the card."""
-    if recipe.init:
-        start_from(model, recipe.init, "detect", quiet)
-        return read_card(Path(recipe.init)).get("pretrained")
-    if resuming or not hasattr(model, "load_pretrained"):
-        return None  # a resumed run reads its provenance from the checkpoint
-    from cfx.models.pretrained import PretrainedError
-
-    try:
-        return model.load_pretrained()
-    except PretrainedError as error:
-        raise UsageError(str(error)) from None
 
 
 def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str, Any]) -> dict[str, Any]:
