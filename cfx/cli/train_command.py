@@ -150,6 +150,20 @@ def detector(
             help="litenet (pretrained encoder): stages kept at their ImageNet weights; 0 none, 3 up to stride 8, 8 the whole encoder (only the last layer trains). Default: the preset's.",
         ),
     ] = None,
+    cache_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="litenet: train above the frozen stages (default 7 here) on their cached output, stored in this folder and reused by later runs; resize mode, with --views.",
+            file_okay=False,
+        ),
+    ] = None,
+    views: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="With --cache-dir: views per image, the test-time resize + augmented ones (crop, rescale, JPEG).",
+        ),
+    ] = 2,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
     time_limit: opt.TimeLimit = 0.0,
@@ -171,6 +185,34 @@ def detector(
     from cfx.reports import write_document
     from cfx.train.detector import DetectorRecipe, train_detector
 
+    dirs, names = colorized_sources(colorized, colorizers)
+    if cache_dir is not None:
+        from cfx.errors import UsageError
+        from cfx.train.cached_detector import DEFAULT_CUT, CachedDetectorRecipe, train_cached_detector
+
+        if mode != "resize":
+            raise UsageError("--cache-dir trains in resize mode (with augmented views); drop --mode patch")
+        cached = CachedDetectorRecipe(
+            model=model,
+            epochs=epochs,
+            lr=lr,
+            lr_step=lr_step,
+            batch_size=batch_size,
+            views=views,
+            frozen_stages=DEFAULT_CUT if frozen_stages is None else frozen_stages,
+            val_fraction=val_fraction,
+            seed=seed,
+            time_limit_minutes=time_limit,
+            half=half,
+            init=str(init) if init else None,
+            cache_dir=str(cache_dir),
+            precision=precision,
+        )
+        result = train_cached_detector(
+            natural, output, cached, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet
+        )
+        write_document(result, str(report) if report else None)
+        return
     recipe = DetectorRecipe(
         model=model,
         epochs=epochs,
@@ -187,7 +229,6 @@ def detector(
         mode=mode,
         frozen_stages=frozen_stages,
     )
-    dirs, names = colorized_sources(colorized, colorizers)
     result = train_detector(
         natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet
     )

@@ -110,13 +110,29 @@ class LiteDetector(DetectorBase):
         return self
 
     # ------------------------------------------------------------------ forward
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The pooled head-conv feature (N×head) of RGB in [-1, 1]."""
+    def lower(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """What :meth:`frozen_modules` ``(cut)`` compute from RGB in [-1, 1]: the input to the
+        layers that ``frozen_stages = cut`` trains (the features a cached trainer stores)."""
+        if not 1 <= cut <= WHOLE_ENCODER:
+            raise ValueError(f"cut must be 1..{WHOLE_ENCODER}, got {cut}")
         e = self.encoder
         y = e.stem(x)
-        for stage in e.stages:
+        for stage in e.stages[: cut - 1]:
             y = stage(y)
-        return e.head(y).mean(dim=(2, 3))
+        return e.head(y) if cut >= WHOLE_ENCODER else y
+
+    def upper(self, y: torch.Tensor, cut: int) -> torch.Tensor:
+        """The class scores from :meth:`lower` ``(x, cut)``: ``self(x) == self.upper(self.lower(x, cut), cut)``."""
+        e = self.encoder
+        if cut < WHOLE_ENCODER:
+            for stage in e.stages[cut - 1 :]:
+                y = stage(y)
+            y = e.head(y)
+        return self.fc(self.dropout(y.mean(dim=(2, 3))))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled head-conv feature (N×head) of RGB in [-1, 1]."""
+        return self.lower(x, WHOLE_ENCODER).mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))

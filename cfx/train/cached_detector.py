@@ -1,0 +1,438 @@
+"""`cfx train detector --cache-dir`: a detector on a pretrained encoder (``litenet``) trained
+on cached features of augmented views.
+
+The training protocol is Quan et al. (2019), §IV-A (balanced minibatches of natural and
+colorized images, cross-entropy, SGD with momentum; the threshold of lowest validation HTER).
+The network is an ImageNet-pretrained EfficientNet-Lite (Tan & Le 2019, §4) fine-tuned in
+stages, as detectors that must generalize to manipulations they never saw are made (the top
+entries of the Deepfake Detection Challenge; Dolhansky et al. 2020): the lower encoder stays
+at its ImageNet weights (``frozen_stages``, the *cut*), so its output for every image is
+computed once and stored (fp16, one file per image set under ``cache_dir``; a later run
+that leaves a set out, or adds one, reuses the others), and each step trains only the
+layers above the cut.
+
+What the detector sees is made to remove the easy cues that do not carry from one
+colouring method to another: besides the test-time view (the whole image resized to the
+input size, as `cfx detect` does), each image gets ``views − 1`` augmented views, each a
+random crop (60–100 % of each side) at native resolution, rescaled by 0.5–1, passed
+through a JPEG round trip at quality 50–95 (three views in four) and then resized. A
+natural image and every colorized version of it get the same crop, scale and quality, so
+the only difference left between the two classes is the colour. Horizontal flips are
+applied to the cached features.
+
+Validation scores the test-time view of the validation split; the per-source HTER and ROC
+AUC go to the log and the card as in :mod:`cfx.train.detector`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from cfx.data.pairs import DetectorData, PairSet, load_colorizers, load_detector_data
+from cfx.detect import model_input
+from cfx.detection_metrics import by_source, choose_threshold
+from cfx.errors import UsageError
+from cfx.labels import CLASSES, COLORIZED_INDEX, NATURAL_INDEX
+from cfx.progress import message, progress
+from cfx.registry import create_model, get_spec
+from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
+from cfx.train.detector import LOG_SCHEMA, REPORT_SCHEMA, balanced_batches, save_detector, set_lr, step_lr
+
+DEFAULT_CUT = 7  # frozen_stages of the cached trainer: everything below the last MBConv stage
+MIN_CROP, MIN_SCALE = 0.6, 0.5
+JPEG_QUALITIES = (50, 95)
+JPEG_SHARE = 0.75
+MIN_SIDE = 32  # augmented views are not rescaled below this short side
+
+
+@dataclass
+class CachedDetectorRecipe(PrecisionChecked):
+    model: str = "litenet.lite0"
+    epochs: int = 3
+    lr: float = 1e-2
+    lr_step: int = 0  # divide the rate by 10 every lr_step epochs (0: never)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 64  # half natural, half colorized
+    views: int = 2  # per image: the test-time view + views − 1 augmented ones
+    frozen_stages: int = DEFAULT_CUT  # the cut: layers below it are cached
+    val_fraction: float = 0.1
+    seed: int = 0
+    flip: bool = True
+    max_short_side: int = 256
+    time_limit_minutes: float = 0.0
+    half: bool = False
+    init: str | None = None
+    cache_dir: str | None = None
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.views < 1:
+            raise UsageError(f"--views must be at least 1, got {self.views}")
+
+
+# ---------------------------------------------------------------- views
+
+
+def augment(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One augmented view of a uint8 3×H×W image (see the module docstring), uint8 3×h×w at native scale."""
+    _, h, w = image.shape
+    draws = torch.rand(6, generator=generator).tolist()
+    ch = max(1, round(h * (MIN_CROP + (1 - MIN_CROP) * draws[0])))
+    cw = max(1, round(w * (MIN_CROP + (1 - MIN_CROP) * draws[1])))
+    top, left = int(draws[2] * (h - ch + 1)), int(draws[3] * (w - cw + 1))
+    crop = image[:, top : top + ch, left : left + cw]
+    scale = max(MIN_SCALE + (1 - MIN_SCALE) * draws[4], min(1.0, MIN_SIDE / max(1, min(ch, cw))))
+    if scale < 1.0:
+        size = (max(1, round(ch * scale)), max(1, round(cw * scale)))
+        crop = F.interpolate(crop[None].float(), size=size, mode="bilinear", antialias=True, align_corners=False)[0]
+        crop = crop.round().clamp(0, 255).to(torch.uint8)
+    if draws[5] < JPEG_SHARE:
+        low, high = JPEG_QUALITIES
+        quality = low + int(torch.randint(0, high - low + 1, (1,), generator=generator))
+        crop = jpeg(crop, quality)
+    return crop
+
+
+def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
+    """A uint8 3×H×W image after a JPEG round trip at ``quality`` (Pillow, 4:2:0 as `cfx colorize` writes)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, "JPEG", quality=quality)
+    with Image.open(io.BytesIO(buffer.getvalue())) as decoded:
+        return torch.from_numpy(np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def view(image: torch.Tensor, k: int, photo: int, recipe: CachedDetectorRecipe, size: int) -> torch.Tensor:
+    """View ``k`` of an image of photo ``photo`` as the detector's input (3×S×S in [-1, 1]):
+    view 0 is the test-time resize; the others are augmented, alike for every image of the photo."""
+    if k > 0:
+        image = augment(image, seeded(recipe.seed, 7919 * k + 1, photo))
+    return model_input(image[None], size)[0]
+
+
+# ---------------------------------------------------------------- the cache
+
+
+def cut_digest(model: Any, cut: int) -> str:
+    """Of the weights below the cut (the ones whose output is cached)."""
+    digest = hashlib.sha256(str(cut).encode())
+    for module in model.frozen_modules(cut):
+        for key, value in sorted(module.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(value.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def set_key(images: Sequence[torch.Tensor], photos: Sequence[int], views: int, common: str) -> str:
+    """What the cached features of one image set depend on: its pixels, the photos they
+    show (the augmentation's seeds), the views and ``common`` (model, cut, recipe)."""
+    digest = hashlib.sha256(f"{common}|{views}".encode())
+    for image, photo in zip(images, photos):
+        digest.update(f"{photo}:{tuple(image.shape)}".encode())
+        digest.update(image.numpy().tobytes())
+    return digest.hexdigest()[:20]
+
+
+@torch.no_grad()
+def encode_set(
+    model: Any,
+    images: Sequence[torch.Tensor],
+    photos: Sequence[int],
+    views: int,
+    recipe: CachedDetectorRecipe,
+    label: str,
+    quiet: bool,
+) -> torch.Tensor:
+    """The lower encoder's output (fp16, images × views × C × h × w) for every view of every image."""
+    model.eval()
+    cut, size, batch = recipe.frozen_stages, model.input_size, 32
+    jobs = [(i, k) for i in range(len(images)) for k in range(views)]
+    chunks: list[torch.Tensor] = []
+    with progress(f"caching {label}", total=len(jobs), quiet=quiet) as bar:
+        for start in range(0, len(jobs), batch):
+            part = jobs[start : start + batch]
+            x = torch.stack([view(images[i], k, photos[i], recipe, size) for i, k in part])
+            with training_autocast(x.device, recipe.precision):
+                chunks.append(model.lower(x.contiguous(memory_format=torch.channels_last), cut).half())
+            bar.advance(len(part))
+    model.train()
+    features = torch.cat(chunks) if chunks else torch.zeros(0)
+    return features.reshape(len(images), views, *features.shape[1:])
+
+
+def cached_set(
+    model: Any,
+    images: Sequence[torch.Tensor],
+    photos: Sequence[int],
+    views: int,
+    recipe: CachedDetectorRecipe,
+    common: str,
+    label: str,
+    quiet: bool,
+) -> torch.Tensor:
+    """:func:`encode_set`, read from ``recipe.cache_dir`` when an earlier run stored it (and stored there otherwise)."""
+    from safetensors.torch import load_file, save_file
+
+    folder = Path(recipe.cache_dir) if recipe.cache_dir else None
+    path = folder / f"detector-{set_key(images, photos, views, common)}.safetensors" if folder else None
+    if path is not None and path.is_file():
+        message(f"{label}: features from the cache {path}", quiet)
+        return load_file(str(path))["features"]
+    features = encode_set(model, images, photos, views, recipe, label, quiet)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_file({"features": features.contiguous()}, str(tmp))
+        tmp.replace(path)
+    return features
+
+
+@dataclass
+class FeatureSet:
+    """Cached features of one split: naturals (N × views × …) and colorized (M × views × …) with their sources."""
+
+    natural: torch.Tensor
+    colorized: torch.Tensor
+    sources: list[str]
+
+
+def cache_split(
+    model: Any, pairs: PairSet, views: int, recipe: CachedDetectorRecipe, common: str, split: str, quiet: bool
+) -> FeatureSet:
+    """Every image of a split, one cache file per source (the naturals, then each colorizer or folder)."""
+    photo_of = {j: i for i, j in pairs.pairs}
+    natural = cached_set(
+        model, pairs.natural, list(range(len(pairs.natural))), views, recipe, common, f"{split} natural", quiet
+    )
+    parts: list[torch.Tensor] = []
+    sources: list[str] = []
+    for name in dict.fromkeys(pairs.sources):
+        members = [j for j, source in enumerate(pairs.sources) if source == name]
+        images = [pairs.colorized[j] for j in members]
+        photos = [photo_of[j] for j in members]
+        parts.append(cached_set(model, images, photos, views, recipe, common, f"{split} {name}", quiet))
+        sources += [name] * len(members)
+    colorized = torch.cat(parts) if parts else natural[:0]
+    return FeatureSet(natural, colorized, sources)
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_cached_epoch(
+    model: Any,
+    optimizer: torch.optim.Optimizer,
+    train: FeatureSet,
+    recipe: CachedDetectorRecipe,
+    generator: torch.Generator,
+    label: str,
+    quiet: bool,
+) -> tuple[float, int]:
+    """One epoch of balanced minibatches over every cached view; returns (mean loss, samples)."""
+    cut, half = recipe.frozen_stages, max(1, recipe.batch_size // 2)
+    nat = train.natural.flatten(0, 1)
+    col = train.colorized.flatten(0, 1)
+    batches = balanced_batches(len(nat), len(col), half, generator)
+    running, seen = 0.0, 0
+    model.train()
+    amp = training_autocast(torch.device("cpu"), recipe.precision)
+    with progress(label, total=len(batches) * 2 * half, quiet=quiet) as bar:
+        for nat_idx, col_idx in batches:
+            x = torch.cat((nat[nat_idx], col[col_idx])).float()
+            y = torch.tensor([NATURAL_INDEX] * len(nat_idx) + [COLORIZED_INDEX] * len(col_idx))
+            if recipe.flip:
+                rows = torch.rand(len(x), generator=generator) < 0.5
+                x = torch.where(rows[:, None, None, None], x.flip(-1), x)
+            with amp:
+                logits = model.upper(x.contiguous(memory_format=torch.channels_last), cut)
+            loss = F.cross_entropy(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += loss.item() * len(x)
+            seen += len(x)
+            bar.advance(len(x))
+    return running / max(seen, 1), seen
+
+
+@torch.no_grad()
+def cached_scores(model: Any, features: torch.Tensor, cut: int, batch: int = 256) -> np.ndarray:
+    """P(colorized) of the test-time view (view 0) of cached images."""
+    was_training = model.training
+    model.eval()
+    first = features[:, 0] if features.ndim == 5 else features
+    scores = [
+        torch.softmax(model.upper(first[s : s + batch].float(), cut).float(), dim=1)[:, COLORIZED_INDEX]
+        for s in range(0, len(first), batch)
+    ]
+    model.train(was_training)
+    return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
+
+
+def cached_validation(model: Any, val: FeatureSet, cut: int) -> dict[str, Any] | None:
+    """The validation metrics of :func:`cfx.train.detector.validation_metrics`, from cached features."""
+    if not len(val.natural) or not len(val.colorized):
+        return None
+    nat, col = cached_scores(model, val.natural, cut), cached_scores(model, val.colorized, cut)
+    labels = np.concatenate((np.zeros(len(nat), int), np.ones(len(col), int)))
+    threshold = choose_threshold(np.concatenate((nat, col)), labels)
+    overall, per = by_source(nat, col, val.sources, threshold)
+    return {"threshold": threshold, "overall": overall, "per_colorizer": per}
+
+
+def _create(recipe: CachedDetectorRecipe) -> Any:
+    spec = get_spec(recipe.model, "detect")
+    if not hasattr(spec.config, "frozen_stages"):
+        raise UsageError(f"--cache-dir applies to detectors on a pretrained encoder (litenet.*), not {recipe.model}")
+    try:
+        model = create_model(recipe.model, frozen_stages=recipe.frozen_stages)
+    except ValueError as error:
+        raise UsageError(f"--frozen-stages: {error}") from None
+    if recipe.frozen_stages < 1:
+        raise UsageError(
+            "--cache-dir needs at least one frozen stage (--frozen-stages 1..8): its output is what is cached"
+        )
+    return model
+
+
+def train_cached_detector(
+    natural: Path,
+    output: Path,
+    recipe: CachedDetectorRecipe,
+    colorized_dirs: Sequence[tuple[str, Path]] = (),
+    colorizer_names: Sequence[str] = (),
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    log_path: Path | None = None,
+    quiet: bool = False,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``recipe.model`` above its cut on cached features; returns the report (``cfx.train/1``)."""
+    spec = get_spec(recipe.model, "detect")
+    torch.manual_seed(recipe.seed)
+    model = _create(recipe)
+    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
+    resuming = resume and checkpoint.is_file()
+    pretrained = starting_weights(model, recipe.init, "detect", resuming, quiet)
+    model = model.to(memory_format=torch.channels_last)
+    colorizers = load_colorizers(colorizer_names)
+    data = load_detector_data(
+        natural,
+        colorized_dirs,
+        colorizers,
+        model.input_size,
+        recipe.val_fraction,
+        recipe.max_short_side,
+        quiet,
+        "patch",  # native images: the views are made from them
+    )
+    common = "|".join(
+        map(str, (recipe.model, cut_digest(model, recipe.frozen_stages), model.input_size, recipe.seed, "aug1"))
+    )
+    train = cache_split(model, data.train, recipe.views, recipe, common, "train", quiet)
+    val = cache_split(model, data.val, 1, recipe, common, "val", quiet)
+    message(
+        f"cached: {tuple(train.natural.shape)} natural / {tuple(train.colorized.shape)} colorized train features",
+        quiet,
+    )
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    state: dict[str, Any] = {"epoch": 0, "samples": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
+    if resuming:
+        state = load_checkpoint(checkpoint, model, optimizer, None)
+        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
+    card: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    while state["epoch"] < recipe.epochs:
+        started = time.monotonic()
+        set_lr(optimizer, step_lr(recipe.lr, recipe.lr_step, state["epoch"]))
+        loss, seen = train_cached_epoch(
+            model,
+            optimizer,
+            train,
+            recipe,
+            seeded(recipe.seed, state["epoch"]),
+            f"epoch {state['epoch'] + 1}/{recipe.epochs}",
+            quiet,
+        )
+        state["epoch"] += 1
+        state["samples"] += seen
+        state["seconds"] += time.monotonic() - started
+        entry: dict[str, Any] = {
+            "schema": LOG_SCHEMA,
+            "epoch": state["epoch"],
+            "train_loss": loss,
+            "samples": state["samples"],
+            "seconds": round(state["seconds"], 1),
+            "lr": optimizer.param_groups[0]["lr"],
+            "processes": 1,
+        }
+        metrics = cached_validation(model, val, recipe.frozen_stages)
+        if metrics is not None:
+            entry.update(
+                threshold=metrics["threshold"],
+                val_hter=metrics["overall"]["hter"],
+                val_auc=metrics["overall"]["roc_auc"],
+                val_natural_miss=metrics["overall"]["natural_miss_rate"],
+                val_colorized_miss=metrics["overall"]["colorized_miss_rate"],
+            )
+        state["log"].append(entry)
+        emit_log(entry, log_path, quiet)
+        if on_epoch:
+            on_epoch(entry)
+        save_checkpoint(checkpoint, model, optimizer, None, state)
+        card = save_detector(model, output, _card(recipe, spec, data, state, train), metrics, half=recipe.half)
+        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
+            message(f"time limit reached after epoch {state['epoch']}", quiet)
+            break
+    if card is None:
+        metrics = cached_validation(model, val, recipe.frozen_stages)
+        card = save_detector(model, output, _card(recipe, spec, data, state, train), metrics, half=recipe.half)
+    return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+
+
+def _card(
+    recipe: CachedDetectorRecipe, spec: Any, data: DetectorData, state: dict[str, Any], train: FeatureSet
+) -> dict[str, Any]:
+    description = {**data.description, "mode": "resize"}
+    return {
+        "name": recipe.model,
+        "arch": spec.arch,
+        "preset": spec.preset,
+        "task": spec.task,
+        "classes": list(CLASSES),
+        "mode": "resize",  # trained and validated on whole images resized to the input (plus augmented views)
+        **({"pretrained": state["pretrained"]} if state.get("pretrained") else {}),
+        "training": {
+            **description,
+            "trainer": "cached",
+            "recipe": asdict(recipe),
+            "augmentation": {
+                "views": recipe.views,
+                "crop_side": [MIN_CROP, 1.0],
+                "scale": [MIN_SCALE, 1.0],
+                "jpeg_quality": list(JPEG_QUALITIES),
+                "jpeg_share": JPEG_SHARE,
+                "flip": recipe.flip,
+            },
+            "cached_views": {
+                "natural": int(train.natural.shape[0] * recipe.views),
+                "colorized": len(train.sources) * recipe.views,
+            },
+            "epochs": state["epoch"],
+            "samples_seen": state["samples"],
+            "train_seconds": round(state["seconds"], 1),
+        },
+    }
