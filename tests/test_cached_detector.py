@@ -38,7 +38,9 @@ def test_upper_of_lower_is_the_forward_pass(cut: int) -> None:
     model = create_model(TINY).eval()
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
-        torch.testing.assert_close(model.upper(model.lower(x, cut), cut), model(x), rtol=1e-5, atol=1e-5)
+        features, side = model.lower(x, cut)
+        assert (side is None) == (cut <= model.config.side_stage)  # the side branch's input, when below the cut
+        torch.testing.assert_close(model.upper(features, side, cut), model(x), rtol=1e-5, atol=1e-5)
 
 
 def test_lower_rejects_a_bad_cut() -> None:
@@ -101,6 +103,11 @@ def test_cached_training_writes_a_detector_and_reuses_its_cache(pairs: tuple[Pat
     assert set(card["metrics"]["val_per_colorizer"]) == {"hue"}
     files = sorted(p.name for p in cache.iterdir())
     assert len(files) == 4  # train natural, train hue, val natural, val hue
+    from safetensors.torch import load_file
+
+    stored = [load_file(str(cache / name)) for name in files]
+    assert all(set(part) == {"features", "side"} for part in stored)  # litenet.tiny's side branch reads stage 2
+    assert sorted(part["features"].shape[:2] for part in stored) == [(2, 1), (2, 1), (4, 3), (4, 3)]
     again = cached_train(pairs, tmp_path / "again.safetensors", cache, "--views", "3", "--frozen-stages", "6")
     assert again.exit_code == 0, again.stderr
     assert again.stderr.count("features from the cache") == 4

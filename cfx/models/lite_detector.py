@@ -51,6 +51,8 @@ class LiteDetectorConfig:
     dropout: float = 0.2
     frozen_stages: int = 3  # see the module docstring: 0 nothing, 1..7 stem + stages, 8 the whole encoder
     input_size: int = 256  # the side `cfx detect` resizes or crops to
+    side: int = 0  # channels of the side branch on a lower stage's output (0: none)
+    side_stage: int = 3  # the side branch reads the output of MBConv stage side_stage − 1 (3: stride 8)
 
 
 class LiteDetector(DetectorBase):
@@ -68,7 +70,8 @@ class LiteDetector(DetectorBase):
             LiteConfig(width=config.width, depth=config.depth, stem=config.stem, head=config.head, num_classes=0)
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.fc = nn.Linear(config.head, 2)
+        self.side = side_branch(self.encoder.stages[config.side_stage - 1], config.side) if config.side else None
+        self.fc = nn.Linear(config.head + 2 * config.side, 2)
         self._init_encoder()
         self.freeze_encoder(config.frozen_stages)
 
@@ -110,32 +113,41 @@ class LiteDetector(DetectorBase):
         return self
 
     # ------------------------------------------------------------------ forward
-    def lower(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+    def lower(self, x: torch.Tensor, cut: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """What :meth:`frozen_modules` ``(cut)`` compute from RGB in [-1, 1]: the input to the
-        layers that ``frozen_stages = cut`` trains (the features a cached trainer stores)."""
+        layers that ``frozen_stages = cut`` trains (the features a cached trainer stores), and
+        the side branch's input when it lies below the cut (else None)."""
         if not 1 <= cut <= WHOLE_ENCODER:
             raise ValueError(f"cut must be 1..{WHOLE_ENCODER}, got {cut}")
         e = self.encoder
-        y = e.stem(x)
-        for stage in e.stages[: cut - 1]:
+        y, side = e.stem(x), None
+        for index, stage in enumerate(e.stages[: cut - 1]):
             y = stage(y)
-        return e.head(y) if cut >= WHOLE_ENCODER else y
+            if index == self.config.side_stage - 1:
+                side = y
+        return (e.head(y) if cut >= WHOLE_ENCODER else y), side
 
-    def upper(self, y: torch.Tensor, cut: int) -> torch.Tensor:
-        """The class scores from :meth:`lower` ``(x, cut)``: ``self(x) == self.upper(self.lower(x, cut), cut)``."""
+    def upper(self, y: torch.Tensor, side: torch.Tensor | None, cut: int) -> torch.Tensor:
+        """The class scores from :meth:`lower` ``(x, cut)``: ``self(x) == self.upper(*self.lower(x, cut), cut)``."""
         e = self.encoder
         if cut < WHOLE_ENCODER:
-            for stage in e.stages[cut - 1 :]:
+            for index, stage in enumerate(e.stages[cut - 1 :], start=cut - 1):
                 y = stage(y)
+                if index == self.config.side_stage - 1:
+                    side = y
             y = e.head(y)
-        return self.fc(self.dropout(y.mean(dim=(2, 3))))
+        pooled = [y.mean(dim=(2, 3))]
+        if self.side is not None:
+            z = self.side(side)
+            pooled += [z.mean(dim=(2, 3)), z.amax(dim=(2, 3))]
+        return self.fc(self.dropout(torch.cat(pooled, dim=1)))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The pooled head-conv feature (N×head) of RGB in [-1, 1]."""
-        return self.lower(x, WHOLE_ENCODER).mean(dim=(2, 3))
+        return self.lower(x, WHOLE_ENCODER)[0].mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.features(x)))
+        return self.upper(*self.lower(x, 1), 1)
 
     def load_pretrained(self) -> dict[str, str] | None:
         """Fill the encoder with its ImageNet weights (training from scratch); returns their
@@ -147,6 +159,22 @@ class LiteDetector(DetectorBase):
         return load_pretrained(self.encoder, self.config.variant)
 
 
+def side_branch(stage: nn.Module, width: int) -> nn.Sequential:
+    """Two 3×3 convolutions (the first with stride 2) with batch norm and ReLU on the output of
+    ``stage``; its map is pooled by mean and by maximum beside the head conv's mean, so that
+    local colour traces at a finer scale than the last stages' (stride 8 against 32) reach the
+    classifier."""
+    channels = [m for m in stage.modules() if isinstance(m, nn.Conv2d)][-1].out_channels
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
+    )
+
+
 def _factory(config: LiteDetectorConfig) -> LiteDetector:
     return LiteDetector(config)
 
@@ -156,6 +184,12 @@ register(
     task="detect",
     config=LiteDetectorConfig(),
     description="EfficientNet-Lite0 encoder (ImageNet-pretrained) + pooled FC(2); stem and stages up to stride 8 frozen",
+)(_factory)
+register(
+    "litenet.lite0-ms",
+    task="detect",
+    config=LiteDetectorConfig(frozen_stages=7, side=64),
+    description="litenet.lite0 + a side branch on the stride-8 features; all but the last stage frozen",
 )(_factory)
 register(
     "litenet.lite1",
@@ -172,7 +206,7 @@ register(
 register(
     "litenet.tiny",
     task="detect",
-    config=LiteDetectorConfig(variant="", width=0.25, depth=0.5, stem=8, head=16, input_size=32),
+    config=LiteDetectorConfig(variant="", width=0.25, depth=0.5, stem=8, head=16, input_size=32, side=8),
     tiny=True,
     description="test-sized litenet with a random (not pretrained) encoder",
 )(_factory)

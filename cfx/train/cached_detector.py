@@ -145,6 +145,9 @@ def set_key(images: Sequence[torch.Tensor], photos: Sequence[int], views: int, c
     return digest.hexdigest()[:20]
 
 
+Features = dict[str, torch.Tensor]  # "features" (the cut's input) and, with a side branch below the cut, "side"
+
+
 @torch.no_grad()
 def encode_set(
     model: Any,
@@ -154,22 +157,24 @@ def encode_set(
     recipe: CachedDetectorRecipe,
     label: str,
     quiet: bool,
-) -> torch.Tensor:
-    """The lower encoder's output (fp16, images × views × C × h × w) for every view of every image."""
+) -> Features:
+    """The lower encoder's outputs (fp16, images × views × C × h × w) for every view of every image."""
     model.eval()
     cut, size, batch = recipe.frozen_stages, model.input_size, 32
     jobs = [(i, k) for i in range(len(images)) for k in range(views)]
-    chunks: list[torch.Tensor] = []
+    chunks: dict[str, list[torch.Tensor]] = {}
     with progress(f"caching {label}", total=len(jobs), quiet=quiet) as bar:
         for start in range(0, len(jobs), batch):
             part = jobs[start : start + batch]
             x = torch.stack([view(images[i], k, photos[i], recipe, size) for i, k in part])
             with training_autocast(x.device, recipe.precision):
-                chunks.append(model.lower(x.contiguous(memory_format=torch.channels_last), cut).half())
+                features, side = model.lower(x.contiguous(memory_format=torch.channels_last), cut)
+            for key, value in (("features", features), ("side", side)):
+                if value is not None:
+                    chunks.setdefault(key, []).append(value.half())
             bar.advance(len(part))
     model.train()
-    features = torch.cat(chunks) if chunks else torch.zeros(0)
-    return features.reshape(len(images), views, *features.shape[1:])
+    return {k: torch.cat(v).reshape(len(images), views, *v[0].shape[1:]) for k, v in chunks.items()}
 
 
 def cached_set(
@@ -181,7 +186,7 @@ def cached_set(
     common: str,
     label: str,
     quiet: bool,
-) -> torch.Tensor:
+) -> Features:
     """:func:`encode_set`, read from ``recipe.cache_dir`` when an earlier run stored it (and stored there otherwise)."""
     from safetensors.torch import load_file, save_file
 
@@ -189,12 +194,12 @@ def cached_set(
     path = folder / f"detector-{set_key(images, photos, views, common)}.safetensors" if folder else None
     if path is not None and path.is_file():
         message(f"{label}: features from the cache {path}", quiet)
-        return load_file(str(path))["features"]
+        return load_file(str(path))
     features = encode_set(model, images, photos, views, recipe, label, quiet)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        save_file({"features": features.contiguous()}, str(tmp))
+        save_file({k: v.contiguous() for k, v in features.items()}, str(tmp))
         tmp.replace(path)
     return features
 
@@ -203,9 +208,13 @@ def cached_set(
 class FeatureSet:
     """Cached features of one split: naturals (N × views × …) and colorized (M × views × …) with their sources."""
 
-    natural: torch.Tensor
-    colorized: torch.Tensor
+    natural: Features
+    colorized: Features
     sources: list[str]
+
+    def counts(self) -> tuple[int, int]:
+        """(natural images, colorized images)."""
+        return len(self.natural["features"]), len(self.sources)
 
 
 def cache_split(
@@ -216,7 +225,7 @@ def cache_split(
     natural = cached_set(
         model, pairs.natural, list(range(len(pairs.natural))), views, recipe, common, f"{split} natural", quiet
     )
-    parts: list[torch.Tensor] = []
+    parts: list[Features] = []
     sources: list[str] = []
     for name in dict.fromkeys(pairs.sources):
         members = [j for j, source in enumerate(pairs.sources) if source == name]
@@ -224,8 +233,20 @@ def cache_split(
         photos = [photo_of[j] for j in members]
         parts.append(cached_set(model, images, photos, views, recipe, common, f"{split} {name}", quiet))
         sources += [name] * len(members)
-    colorized = torch.cat(parts) if parts else natural[:0]
+    colorized = {k: torch.cat([part[k] for part in parts]) if parts else v[:0] for k, v in natural.items()}
     return FeatureSet(natural, colorized, sources)
+
+
+def _rows(features: Features, index: Sequence[int] | slice, view: int | None = None) -> list[torch.Tensor | None]:
+    """(features, side) of the given images (every view flattened, or one ``view``), as fp32."""
+    rows = []
+    for key in ("features", "side"):
+        t = features.get(key)
+        if t is not None:
+            t = (t.flatten(0, 1) if view is None else t[:, view])[index].float()
+            t = t.contiguous(memory_format=torch.channels_last)
+        rows.append(t)
+    return rows
 
 
 # ---------------------------------------------------------------- training
@@ -242,48 +263,50 @@ def train_cached_epoch(
 ) -> tuple[float, int]:
     """One epoch of balanced minibatches over every cached view; returns (mean loss, samples)."""
     cut, half = recipe.frozen_stages, max(1, recipe.batch_size // 2)
-    nat = train.natural.flatten(0, 1)
-    col = train.colorized.flatten(0, 1)
-    batches = balanced_batches(len(nat), len(col), half, generator)
+    natural, colorized = train.counts()
+    batches = balanced_batches(natural * recipe.views, colorized * recipe.views, half, generator)
     running, seen = 0.0, 0
     model.train()
     amp = training_autocast(torch.device("cpu"), recipe.precision)
     with progress(label, total=len(batches) * 2 * half, quiet=quiet) as bar:
         for nat_idx, col_idx in batches:
-            x = torch.cat((nat[nat_idx], col[col_idx])).float()
+            x, side = (
+                None if a is None else torch.cat((a, b))
+                for a, b in zip(_rows(train.natural, nat_idx), _rows(train.colorized, col_idx))
+            )
             y = torch.tensor([NATURAL_INDEX] * len(nat_idx) + [COLORIZED_INDEX] * len(col_idx))
             if recipe.flip:
-                rows = torch.rand(len(x), generator=generator) < 0.5
-                x = torch.where(rows[:, None, None, None], x.flip(-1), x)
+                rows = (torch.rand(len(y), generator=generator) < 0.5)[:, None, None, None]
+                x = torch.where(rows, x.flip(-1), x)
+                side = None if side is None else torch.where(rows, side.flip(-1), side)
             with amp:
-                logits = model.upper(x.contiguous(memory_format=torch.channels_last), cut)
+                logits = model.upper(x, side, cut)
             loss = F.cross_entropy(logits.float(), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            running += loss.item() * len(x)
-            seen += len(x)
-            bar.advance(len(x))
+            running += loss.item() * len(y)
+            seen += len(y)
+            bar.advance(len(y))
     return running / max(seen, 1), seen
 
 
 @torch.no_grad()
-def cached_scores(model: Any, features: torch.Tensor, cut: int, batch: int = 256) -> np.ndarray:
+def cached_scores(model: Any, features: Features, cut: int, batch: int = 256) -> np.ndarray:
     """P(colorized) of the test-time view (view 0) of cached images."""
     was_training = model.training
     model.eval()
-    first = features[:, 0] if features.ndim == 5 else features
-    scores = [
-        torch.softmax(model.upper(first[s : s + batch].float(), cut).float(), dim=1)[:, COLORIZED_INDEX]
-        for s in range(0, len(first), batch)
-    ]
+    scores = []
+    for start in range(0, len(features["features"]), batch):
+        logits = model.upper(*_rows(features, slice(start, start + batch), view=0), cut)
+        scores.append(torch.softmax(logits.float(), dim=1)[:, COLORIZED_INDEX])
     model.train(was_training)
     return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
 
 
 def cached_validation(model: Any, val: FeatureSet, cut: int) -> dict[str, Any] | None:
     """The validation metrics of :func:`cfx.train.detector.validation_metrics`, from cached features."""
-    if not len(val.natural) or not len(val.colorized):
+    if not all(val.counts()):
         return None
     nat, col = cached_scores(model, val.natural, cut), cached_scores(model, val.colorized, cut)
     labels = np.concatenate((np.zeros(len(nat), int), np.ones(len(col), int)))
@@ -344,7 +367,7 @@ def train_cached_detector(
     train = cache_split(model, data.train, recipe.views, recipe, common, "train", quiet)
     val = cache_split(model, data.val, 1, recipe, common, "val", quiet)
     message(
-        f"cached: {tuple(train.natural.shape)} natural / {tuple(train.colorized.shape)} colorized train features",
+        f"cached: {train.counts()[0]} natural and {train.counts()[1]} colorized training images × {recipe.views} views",
         quiet,
     )
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -428,8 +451,8 @@ def _card(
                 "flip": recipe.flip,
             },
             "cached_views": {
-                "natural": int(train.natural.shape[0] * recipe.views),
-                "colorized": len(train.sources) * recipe.views,
+                "natural": train.counts()[0] * recipe.views,
+                "colorized": train.counts()[1] * recipe.views,
             },
             "epochs": state["epoch"],
             "samples_seen": state["samples"],
