@@ -188,7 +188,7 @@ register(
 register(
     "litenet.lite0-ms",
     task="detect",
-    config=LiteDetectorConfig(frozen_stages=7, side=64),
+    config=LiteDetectorConfig(frozen_stages=7, side=128),
     description="litenet.lite0 + a side branch on the stride-8 features; all but the last stage frozen",
 )(_factory)
 register(
