@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -42,12 +42,20 @@ from cfx.data.pairs import DetectorData, PairSet, load_colorizers, load_detector
 from cfx.detect import model_input
 from cfx.detection_metrics import by_source, choose_threshold
 from cfx.errors import UsageError
-from cfx.labels import CLASSES, COLORIZED_INDEX, NATURAL_INDEX
+from cfx.labels import COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
 from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
-from cfx.train.detector import LOG_SCHEMA, REPORT_SCHEMA, balanced_batches, save_detector, set_lr, step_lr
+from cfx.train.detector import (
+    REPORT_SCHEMA,
+    balanced_batches,
+    detector_card,
+    epoch_entry,
+    save_detector,
+    set_lr,
+    step_lr,
+)
 
 DEFAULT_CUT = 7  # frozen_stages of the cached trainer: everything below the last MBConv stage
 MIN_CROP, MIN_SCALE = 0.6, 0.5
@@ -393,24 +401,8 @@ def train_cached_detector(
         state["epoch"] += 1
         state["samples"] += seen
         state["seconds"] += time.monotonic() - started
-        entry: dict[str, Any] = {
-            "schema": LOG_SCHEMA,
-            "epoch": state["epoch"],
-            "train_loss": loss,
-            "samples": state["samples"],
-            "seconds": round(state["seconds"], 1),
-            "lr": optimizer.param_groups[0]["lr"],
-            "processes": 1,
-        }
         metrics = cached_validation(model, val, recipe.frozen_stages)
-        if metrics is not None:
-            entry.update(
-                threshold=metrics["threshold"],
-                val_hter=metrics["overall"]["hter"],
-                val_auc=metrics["overall"]["roc_auc"],
-                val_natural_miss=metrics["overall"]["natural_miss_rate"],
-                val_colorized_miss=metrics["overall"]["colorized_miss_rate"],
-            )
+        entry = epoch_entry(state, loss, optimizer.param_groups[0]["lr"], 1, metrics)
         state["log"].append(entry)
         emit_log(entry, log_path, quiet)
         if on_epoch:
@@ -429,33 +421,19 @@ def train_cached_detector(
 def _card(
     recipe: CachedDetectorRecipe, spec: Any, data: DetectorData, state: dict[str, Any], train: FeatureSet
 ) -> dict[str, Any]:
-    description = {**data.description, "mode": "resize"}
-    return {
-        "name": recipe.model,
-        "arch": spec.arch,
-        "preset": spec.preset,
-        "task": spec.task,
-        "classes": list(CLASSES),
-        "mode": "resize",  # trained and validated on whole images resized to the input (plus augmented views)
-        **({"pretrained": state["pretrained"]} if state.get("pretrained") else {}),
-        "training": {
-            **description,
-            "trainer": "cached",
-            "recipe": asdict(recipe),
-            "augmentation": {
-                "views": recipe.views,
-                "crop_side": [MIN_CROP, 1.0],
-                "scale": [MIN_SCALE, 1.0],
-                "jpeg_quality": list(JPEG_QUALITIES),
-                "jpeg_share": JPEG_SHARE,
-                "flip": recipe.flip,
-            },
-            "cached_views": {
-                "natural": train.counts()[0] * recipe.views,
-                "colorized": train.counts()[1] * recipe.views,
-            },
-            "epochs": state["epoch"],
-            "samples_seen": state["samples"],
-            "train_seconds": round(state["seconds"], 1),
+    card = detector_card(recipe, spec, data, state)
+    natural, colorized = train.counts()
+    card["training"].update(
+        mode="resize",  # trained and validated on whole images resized to the input (plus augmented views)
+        trainer="cached",
+        augmentation={
+            "views": recipe.views,
+            "crop_side": [MIN_CROP, 1.0],
+            "scale": [MIN_SCALE, 1.0],
+            "jpeg_quality": list(JPEG_QUALITIES),
+            "jpeg_share": JPEG_SHARE,
+            "flip": recipe.flip,
         },
-    }
+        cached_views={"natural": natural * recipe.views, "colorized": colorized * recipe.views},
+    )
+    return card

@@ -332,37 +332,23 @@ def _train(
         state["epoch"] += 1
         state["samples"] += seen
         state["seconds"] += time.monotonic() - started
-        entry: dict[str, Any] = {
-            "schema": LOG_SCHEMA,
-            "epoch": state["epoch"],
-            "train_loss": loss,
-            "samples": state["samples"],
-            "seconds": round(state["seconds"], 1),
-            "lr": optimizer.param_groups[0]["lr"],
-            "processes": world.size,
-        }
         if world.is_main:
             metrics = _validate(model, data.val, recipe.mode)
-            if metrics is not None:
-                entry.update(
-                    threshold=metrics["threshold"],
-                    val_hter=metrics["overall"]["hter"],
-                    val_auc=metrics["overall"]["roc_auc"],
-                    val_natural_miss=metrics["overall"]["natural_miss_rate"],
-                    val_colorized_miss=metrics["overall"]["colorized_miss_rate"],
-                )
+            entry = epoch_entry(state, loss, optimizer.param_groups[0]["lr"], world.size, metrics)
             state["log"].append(entry)
             emit_log(entry, log_path, quiet)
             if on_epoch:
                 on_epoch(entry)
             save_checkpoint(checkpoint, model, optimizer, None, state)
-            card = save_detector(model, output, _card(recipe, spec, data, state), metrics)
+            card = save_detector(model, output, detector_card(recipe, spec, data, state), metrics)
         world.barrier()
         if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
     if card is None and world.is_main:
-        card = save_detector(model, output, _card(recipe, spec, data, state), _validate(model, data.val, recipe.mode))
+        card = save_detector(
+            model, output, detector_card(recipe, spec, data, state), _validate(model, data.val, recipe.mode)
+        )
     return {
         **(card or {}),
         "schema": REPORT_SCHEMA,
@@ -386,14 +372,40 @@ def _create(recipe: DetectorRecipe) -> torch.nn.Module:
         raise UsageError(f"--frozen-stages: {error}") from None
 
 
-def _card(recipe: DetectorRecipe, spec: Any, data: DetectorData, state: dict[str, Any]) -> dict[str, Any]:
+def epoch_entry(
+    state: dict[str, Any], loss: float, lr: float, processes: int, metrics: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One line of the training log: the epoch's loss and totals, and the validation metrics."""
+    entry: dict[str, Any] = {
+        "schema": LOG_SCHEMA,
+        "epoch": state["epoch"],
+        "train_loss": loss,
+        "samples": state["samples"],
+        "seconds": round(state["seconds"], 1),
+        "lr": lr,
+        "processes": processes,
+    }
+    if metrics is not None:
+        overall = metrics["overall"]
+        entry.update(
+            threshold=metrics["threshold"],
+            val_hter=overall["hter"],
+            val_auc=overall["roc_auc"],
+            val_natural_miss=overall["natural_miss_rate"],
+            val_colorized_miss=overall["colorized_miss_rate"],
+        )
+    return entry
+
+
+def detector_card(recipe: Any, spec: Any, data: DetectorData, state: dict[str, Any]) -> dict[str, Any]:
+    """The card of a trained detector (a :class:`DetectorRecipe` or a recipe with the same fields, ``mode`` aside)."""
     return {
         "name": recipe.model,
         "arch": spec.arch,
         "preset": spec.preset,
         "task": spec.task,
         "classes": list(CLASSES),
-        "mode": recipe.mode,  # the default mode of `cfx detect` for these weights
+        "mode": getattr(recipe, "mode", "resize"),  # the default mode of `cfx detect` for these weights
         **(
             {"pretrained": state["pretrained"]} if state.get("pretrained") else {}
         ),  # the ImageNet weights it started from
