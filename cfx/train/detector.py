@@ -160,33 +160,44 @@ def train_epoch(
 
 @torch.no_grad()
 def score_images(
-    model: torch.nn.Module, images: Sequence[torch.Tensor], batch_size: int = 64, mode: str = "resize"
+    model: torch.nn.Module,
+    images: Sequence[torch.Tensor],
+    batch_size: int = 64,
+    mode: str = "resize",
+    precision: str = "fp32",
 ) -> np.ndarray:
     """P(colorized) for uint8 3×S×S images, or in ``patch`` mode for native-size uint8
     images (each the maximum over its grid of crops, as `cfx detect --mode patch`);
-    eval mode restored to train mode after."""
+    eval mode restored to train mode after. Images are scaled batch by batch, so scoring
+    many costs one batch of floats; ``precision`` as in training (bf16: about twice as fast
+    on CPUs with AVX512-BF16)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    if check_mode(mode) == "patch":
-        grids = [patches(image.float() / 255.0, model.input_size, DEFAULT_MAX_PATCHES) for image in images]
-        flat = _probabilities(model, [crop for grid in grids for crop in grid], batch_size, device)
-        per_image = np.split(flat, np.cumsum([len(grid) for grid in grids])[:-1]) if grids else []
-        result = np.array([scores.max() for scores in per_image], dtype=np.float32)
-    else:
-        result = _probabilities(model, [image.float() / 127.5 - 1.0 for image in images], batch_size, device)
+    with training_autocast(device, precision):
+        if check_mode(mode) == "patch":
+            grids = [patches(image.float() / 255.0, model.input_size, DEFAULT_MAX_PATCHES) for image in images]
+            flat = _probabilities(model, [crop for grid in grids for crop in grid], batch_size, device)
+            per_image = np.split(flat, np.cumsum([len(grid) for grid in grids])[:-1]) if grids else []
+            result = np.array([scores.max() for scores in per_image], dtype=np.float32)
+        else:
+            result = _probabilities(model, images, batch_size, device, lambda x: x.float() / 127.5 - 1.0)
     model.train(was_training)
     return result
 
 
 def _probabilities(
-    model: torch.nn.Module, inputs: Sequence[torch.Tensor], batch_size: int, device: torch.device
+    model: torch.nn.Module,
+    inputs: Sequence[torch.Tensor],
+    batch_size: int,
+    device: torch.device,
+    to_input: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
 ) -> np.ndarray:
-    """The model's P(colorized) for inputs already in [-1, 1] (3×S×S each)."""
-    scores = [
-        model.probability(torch.stack(list(inputs[start : start + batch_size])).to(device)).float().cpu()
-        for start in range(0, len(inputs), batch_size)
-    ]
+    """The model's P(colorized) for 3×S×S inputs, each batch mapped to [-1, 1] by ``to_input``."""
+    scores = []
+    for start in range(0, len(inputs), batch_size):
+        x = to_input(torch.stack(list(inputs[start : start + batch_size])).to(device))
+        scores.append(model.probability(x).float().cpu())
     return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
 
 

@@ -212,7 +212,7 @@ class _Hardening:
         round_candidates = [self._train_epoch(r, alpha, epoch, info) for epoch in range(1, recipe.round_epochs + 1)]
         round_candidates = [c for c in round_candidates if c is not None]
         # Lines 7-11: a misclassified negative sample (judged natural) drops its pair.
-        judged = score_images(self.model, negatives, mode=self.mode) >= self.threshold
+        judged = score_images(self.model, negatives, mode=self.mode, precision=recipe.precision) >= self.threshold
         self.active = [k for k, colorized in zip(self.active, judged) if colorized]
         info["kept_pairs"] = len(self.active)
         info["dropped_pairs"] = int((~judged).sum())
