@@ -25,7 +25,7 @@ from cfx.registry import ModelSpec, WrongTaskError, get_spec
 from cfx.runner import autocast, prepare_model, select_device
 from cfx.weights import load_model, locate_weights
 
-DEFAULT_MODELS = {"colorize": "unet.lite0", "detect": "decnet.tanh-compact"}  # without --model or --weights
+DEFAULT_MODELS = {"colorize": "unet.lite0", "detect": "litenet.lite0-ms"}  # without --model or --weights
 
 
 @dataclass

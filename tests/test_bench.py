@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from cfx.bench import run_detector
+from cfx.detect import DEFAULT_DETECTOR
 
 
 def test_detector_run_reports_forward_and_end_to_end() -> None:
     row = run_detector(size=300, count=1, repeat=1, mode="patch")
-    assert row["model"] == "decnet.tanh-compact" and row["mode"] == "patch"
+    assert row["model"] == DEFAULT_DETECTOR and row["mode"] == "patch"
     assert row["patches"] == 4  # 300² → a 2×2 grid of native 256² crops
     assert row["model_s"] > 0 and row["end_to_end_s"] > 0
     assert (
