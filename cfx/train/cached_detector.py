@@ -44,12 +44,13 @@ from cfx.detection_metrics import by_source, choose_threshold
 from cfx.errors import UsageError
 from cfx.labels import COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
-from cfx.registry import create_model, get_spec
+from cfx.registry import get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
 from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
 from cfx.train.detector import (
     REPORT_SCHEMA,
     balanced_batches,
+    create_detector,
     detector_card,
     epoch_entry,
     save_detector,
@@ -324,18 +325,13 @@ def cached_validation(model: Any, val: FeatureSet, cut: int) -> dict[str, Any] |
 
 
 def _create(recipe: CachedDetectorRecipe) -> Any:
-    spec = get_spec(recipe.model, "detect")
-    if not hasattr(spec.config, "frozen_stages"):
+    if not hasattr(get_spec(recipe.model, "detect").config, "frozen_stages"):
         raise UsageError(f"--cache-dir applies to detectors on a pretrained encoder (litenet.*), not {recipe.model}")
-    try:
-        model = create_model(recipe.model, frozen_stages=recipe.frozen_stages)
-    except ValueError as error:
-        raise UsageError(f"--frozen-stages: {error}") from None
     if recipe.frozen_stages < 1:
         raise UsageError(
             "--cache-dir needs at least one frozen stage (--frozen-stages 1..8): its output is what is cached"
         )
-    return model
+    return create_detector(recipe)
 
 
 def train_cached_detector(

@@ -292,7 +292,7 @@ def _train(
     if recipe.batch_size < 2 * world.size:
         raise UsageError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
     torch.manual_seed(recipe.seed)
-    model = _create(recipe)
+    model = create_detector(recipe)
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
     resuming = resume and checkpoint.is_file()
     pretrained = starting_weights(
@@ -369,7 +369,7 @@ def _train(
     }
 
 
-def _create(recipe: DetectorRecipe) -> torch.nn.Module:
+def create_detector(recipe: Any) -> torch.nn.Module:
     """The untrained ``recipe.model``, with ``--frozen-stages`` applied (detectors on a pretrained encoder)."""
     if recipe.frozen_stages is None:
         return create_model(recipe.model)
