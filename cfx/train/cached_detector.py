@@ -27,7 +27,6 @@ AUC go to the log and the card as in :mod:`cfx.train.detector`.
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +35,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from cfx.data.pairs import DetectorData, PairSet, load_colorizers, load_detector_data
 from cfx.detect import model_input
 from cfx.detection_metrics import by_source, choose_threshold
 from cfx.errors import UsageError
+from cfx.imageio import jpeg_roundtrip
 from cfx.labels import COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
 from cfx.registry import get_spec
@@ -67,7 +66,7 @@ MIN_SIDE = 32  # augmented views are not rescaled below this short side
 
 @dataclass
 class CachedDetectorRecipe(PrecisionChecked):
-    model: str = "litenet.lite0"
+    model: str = "litenet.lite0-ms"
     epochs: int = 3
     lr: float = 1e-2
     lr_step: int = 0  # divide the rate by 10 every lr_step epochs (0: never)
@@ -116,11 +115,9 @@ def augment(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
-    """A uint8 3×H×W image after a JPEG round trip at ``quality`` (Pillow, 4:2:0 as `cfx colorize` writes)."""
-    buffer = io.BytesIO()
-    Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, "JPEG", quality=quality)
-    with Image.open(io.BytesIO(buffer.getvalue())) as decoded:
-        return torch.from_numpy(np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1)
+    """A uint8 3×H×W image after a JPEG round trip at ``quality``, encoded as `cfx colorize` writes JPEGs."""
+    rgb = image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0
+    return torch.from_numpy(jpeg_roundtrip(rgb, quality)).permute(2, 0, 1).contiguous()
 
 
 def view(image: torch.Tensor, k: int, photo: int, recipe: CachedDetectorRecipe, size: int) -> torch.Tensor:
