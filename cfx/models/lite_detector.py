@@ -16,7 +16,11 @@ resolution (patch mode).
 Network: stem, the 7 MBConv stages and the 1×1 head conv (1280 channels) of the
 pretrained encoder, global average pooling, dropout (0.2 for Lite0/1 and 0.3 for Lite2, the
 Lite builder's rates; Tan & Le 2019 §5.2 raise it with the model size) and a linear layer
-to the two class scores.
+to the two class scores. ``side > 0`` adds a side branch on a lower stage's output
+(``litenet.lite0-ms``: stride 8): two 3×3 convolutions pooled by mean and by maximum, beside
+the head conv's mean, so that a colorizer's local traces at a finer scale than stride 32
+(chroma predicted at a quarter of the resolution, colour bleeding across edges) reach the
+classifier; measured in docs/detection.md ("What did not work").
 
 Fine-tuning in stages: ``frozen_stages`` keeps the lower encoder at its ImageNet weights
 and batch-norm statistics (no gradient, eval-mode batch norms): 0 trains everything;
