@@ -37,7 +37,7 @@ from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
 from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
-from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
+from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, stored_tensors, training_autocast
 from cfx.weights import read_card, save_model
 
 PHASES = ("frozen", "finetune")
@@ -131,22 +131,9 @@ def load_or_build_cache(
     model: Any, images: ImageSet, recipe: CachedRecipe, size: int, keys: list[str], quiet: bool
 ) -> dict[str, torch.Tensor]:
     """The first cache file of ``keys`` that exists, else the features computed and saved under ``keys[0]``."""
-    from safetensors.torch import load_file, save_file
-
     folder = Path(recipe.cache_dir) if recipe.cache_dir else None
-    for key in keys if folder is not None else ():
-        found = folder / f"features-{key}.safetensors"
-        if found.is_file():
-            message(f"features from the cache {found}", quiet)
-            return load_file(str(found))
-    path = folder / f"features-{keys[0]}.safetensors" if folder is not None else None
-    cache = build_cache(model, images, recipe, size, quiet)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        save_file(cache, str(tmp))
-        tmp.replace(path)
-    return cache
+    candidates = [folder / f"features-{key}.safetensors" for key in keys] if folder is not None else []
+    return stored_tensors(candidates, lambda: build_cache(model, images, recipe, size, quiet), quiet)
 
 
 def cosine_rate(rate: float, epoch: int, epochs: int) -> float:

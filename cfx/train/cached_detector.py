@@ -38,20 +38,27 @@ import torch.nn.functional as F
 
 from cfx.data.pairs import DetectorData, PairSet, load_colorizers, load_detector_data
 from cfx.detect import model_input
-from cfx.detection_metrics import by_source, choose_threshold
 from cfx.errors import UsageError
 from cfx.imageio import jpeg_roundtrip
 from cfx.labels import COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
 from cfx.registry import get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
+from cfx.train.common import (
+    PrecisionChecked,
+    emit_log,
+    seeded,
+    starting_weights,
+    stored_tensors,
+    training_autocast,
+)
 from cfx.train.detector import (
     REPORT_SCHEMA,
     balanced_batches,
     create_detector,
     detector_card,
     epoch_entry,
+    metrics_from_scores,
     save_detector,
     set_lr,
     step_lr,
@@ -194,20 +201,11 @@ def cached_set(
     quiet: bool,
 ) -> Features:
     """:func:`encode_set`, read from ``recipe.cache_dir`` when an earlier run stored it (and stored there otherwise)."""
-    from safetensors.torch import load_file, save_file
-
-    folder = Path(recipe.cache_dir) if recipe.cache_dir else None
-    path = folder / f"detector-{set_key(images, photos, views, common)}.safetensors" if folder else None
-    if path is not None and path.is_file():
-        message(f"{label}: features from the cache {path}", quiet)
-        return load_file(str(path))
-    features = encode_set(model, images, photos, views, recipe, label, quiet)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        save_file({k: v.contiguous() for k, v in features.items()}, str(tmp))
-        tmp.replace(path)
-    return features
+    key = set_key(images, photos, views, common)
+    candidates = [Path(recipe.cache_dir) / f"detector-{key}.safetensors"] if recipe.cache_dir else []
+    return stored_tensors(
+        candidates, lambda: encode_set(model, images, photos, views, recipe, label, quiet), quiet, f"{label}: "
+    )
 
 
 @dataclass
@@ -314,11 +312,9 @@ def cached_validation(model: Any, val: FeatureSet, cut: int) -> dict[str, Any] |
     """The validation metrics of :func:`cfx.train.detector.validation_metrics`, from cached features."""
     if not all(val.counts()):
         return None
-    nat, col = cached_scores(model, val.natural, cut), cached_scores(model, val.colorized, cut)
-    labels = np.concatenate((np.zeros(len(nat), int), np.ones(len(col), int)))
-    threshold = choose_threshold(np.concatenate((nat, col)), labels)
-    overall, per = by_source(nat, col, val.sources, threshold)
-    return {"threshold": threshold, "overall": overall, "per_colorizer": per}
+    return metrics_from_scores(
+        cached_scores(model, val.natural, cut), cached_scores(model, val.colorized, cut), val.sources
+    )
 
 
 def _create(recipe: CachedDetectorRecipe) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any, Callable, ContextManager, Sequence
 
 import torch
 
@@ -62,6 +63,28 @@ def training_autocast(device: torch.device, precision: str = "auto") -> ContextM
     if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def stored_tensors(
+    candidates: Sequence[Path], build: Callable[[], dict[str, torch.Tensor]], quiet: bool, label: str = ""
+) -> dict[str, torch.Tensor]:
+    """The tensors of the first file of ``candidates`` that exists (a cache), else ``build()``'s,
+    then stored under ``candidates[0]`` (written to a hidden temporary name and renamed, so a
+    cache file is complete or absent); no candidates: ``build()`` alone."""
+    from safetensors.torch import load_file, save_file
+
+    for found in candidates:
+        if found.is_file():
+            message(f"{label}features from the cache {found}", quiet)
+            return load_file(str(found))
+    tensors = build()
+    if candidates:
+        path = candidates[0]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+        tmp.replace(path)
+    return tensors
 
 
 def emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:

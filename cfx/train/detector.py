@@ -206,13 +206,23 @@ def validation_metrics(
 ) -> dict[str, Any]:
     """Scores on the validation NIs and CIs: overall and per colorizer, at ``threshold``
     (default: the lowest-HTER threshold on these scores, returned as ``threshold``)."""
-    nat = score_images(model, val.natural, mode=mode)
-    col = score_images(model, val.colorized, mode=mode)
-    scores = np.concatenate((nat, col))
-    labels = np.concatenate((np.zeros(len(nat), int), np.ones(len(col), int)))
+    return metrics_from_scores(
+        score_images(model, val.natural, mode=mode),
+        score_images(model, val.colorized, mode=mode),
+        val.sources,
+        threshold,
+    )
+
+
+def metrics_from_scores(
+    natural: np.ndarray, colorized: np.ndarray, sources: Sequence[str], threshold: float | None = None
+) -> dict[str, Any]:
+    """Overall and per-source metrics of P(colorized) scores at ``threshold`` (default: the
+    lowest-HTER threshold on these scores, returned as ``threshold``)."""
     if threshold is None:
-        threshold = choose_threshold(scores, labels)
-    overall, per = by_source(nat, col, val.sources, threshold)
+        labels = np.concatenate((np.zeros(len(natural), int), np.ones(len(colorized), int)))
+        threshold = choose_threshold(np.concatenate((natural, colorized)), labels)
+    overall, per = by_source(natural, colorized, sources, threshold)
     return {"threshold": threshold, "overall": overall, "per_colorizer": per}
 
 
