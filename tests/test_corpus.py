@@ -92,12 +92,12 @@ def test_resize_short_never_upscales() -> None:
 
 
 def test_crops_of_one_source_share_split(tmp_path) -> None:
-    from cfx.data.corpus_sources import SCRATCH
+    from cfx.data.corpus_sources import GCOMPRIS as SOURCE
 
     arr = np.random.default_rng(4).integers(0, 255, (800, 1000, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, "PNG")
-    cand = C.Candidate(SCRATCH, "/x/photo.png", buf.getvalue(), "1", "CC0", "landscape")
+    cand = C.Candidate(SOURCE, "/x/photo.png", buf.getvalue(), "1", "CC0", "landscape")
     acc = C.Accepted(cand, Image.fromarray(arr), C.source_id(cand))
     records = C.write_outputs(acc, tmp_path)
     assert len(records) == 3  # the photo + 2 crops (short side 800)
@@ -107,6 +107,18 @@ def test_crops_of_one_source_share_split(tmp_path) -> None:
         img = Image.open(tmp_path / r["file"])
         assert min(img.size) == 256
         assert r["file"].startswith(f"{r['split']}/landscape/")
+
+
+def test_held_out_source_goes_whole_to_an_unseen_part(tmp_path) -> None:
+    from cfx.data.corpus_sources import SCRATCH
+    from cfx.data.split import assign_unseen_part
+
+    arr = np.random.default_rng(5).integers(0, 255, (800, 1000, 3), dtype=np.uint8)
+    cand = C.Candidate(SCRATCH, "/x/street.png", b"street", "1", "CC0", "city_buildings")
+    records = C.write_outputs(C.Accepted(cand, Image.fromarray(arr), C.source_id(cand)), tmp_path)
+    assert len(records) == 1 and records[0]["crop"] is None
+    assert records[0]["split"] == assign_unseen_part(cand.sha256)
+    assert (tmp_path / records[0]["file"]).is_file()
 
 
 def _cutout_bytes() -> bytes:
