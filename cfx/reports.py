@@ -20,6 +20,16 @@ EXIT_USAGE = 2
 EXIT_COLORIZED = 3
 EXIT_INTERRUPTED = 130  # SIGINT/SIGTERM (128 + SIGINT), as shells report it
 
+
+class ReaderGone(BrokenPipeError):
+    """stdout's reader went away (``cfx … | head -1``) while records were written;
+    ``exit_code`` is what the run had earned so far (1 if an input had failed, else 0)."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__("stdout's reader went away")
+        self.exit_code = exit_code
+
+
 EXIT_CODES_HELP = "Exit codes: 0 all done; 1 some inputs failed (others still processed); 2 usage error; 3 detect --fail-on-colorized found a colorized image; 130 interrupted."
 
 
@@ -43,6 +53,13 @@ class RecordWriter:
     skipped: int = 0  # records with "skipped": true (--skip-existing)
 
     def write(self, record: dict[str, Any]) -> None:
+        """Print ``record`` (see the class docstring); a :class:`ReaderGone` when stdout's reader has gone."""
+        try:
+            self._write(record)
+        except BrokenPipeError:
+            raise ReaderGone(self.exit_code) from None
+
+    def _write(self, record: dict[str, Any]) -> None:
         record = {"schema": self.schema, **record}
         if "error" in record:
             self.failed += 1

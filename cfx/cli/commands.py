@@ -7,7 +7,10 @@ made on first use), wrapped in the error policy of :func:`reporting_errors`:
   and exit code 2;
 - any other exception is a bug or a failure of the environment: one line naming the
   exception and saying how to see the traceback, and exit code 1; with ``CFX_DEBUG=1``
-  the exception propagates with its traceback.
+  the exception propagates with its traceback;
+- stdout's reader going away (``cfx detect … | head -1``, a :class:`BrokenPipeError`)
+  stops the command without a word, as Unix tools do: exit code 0, or 1 if an input had
+  failed before (:class:`cfx.reports.ReaderGone` carries it).
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import typer
 
 from cfx.errors import UsageError
-from cfx.reports import EXIT_FAILED
+from cfx.reports import EXIT_FAILED, EXIT_OK
 
 DEBUG_VARIABLE = "CFX_DEBUG"
 
@@ -34,6 +37,8 @@ def reporting_errors(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):  # the CLI's own exits and usage messages
             raise
+        except BrokenPipeError as error:
+            reader_gone(error)
         except UsageError as error:
             from cfx.cli.common import fail_usage
 
@@ -48,6 +53,18 @@ def reporting_errors(function: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_FAILED) from None
 
     return run
+
+
+def reader_gone(error: BrokenPipeError) -> NoReturn:
+    """Stop quietly after stdout's reader went away. stdout is pointed at the null device
+    first, so that the interpreter's last flush of what is still buffered fails no more."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (an in-process test's captured stdout)
+        pass
+    raise typer.Exit(getattr(error, "exit_code", EXIT_OK))
 
 
 def _first_line(error: BaseException) -> str:
