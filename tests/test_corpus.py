@@ -4,6 +4,7 @@ crop determinism and per-source split consistency."""
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 
@@ -171,17 +172,51 @@ def test_filter_candidates_composites_only_marked_sources() -> None:
         assert tuple(np.asarray(kept[0].image)[0, 0]) == corner
 
 
-def test_manifest_versions_only_add_files() -> None:
-    """v1 ⊂ v2 ⊂ current manifest, line for line: new sources never change old outputs."""
+def _manifest(name: str) -> set[str]:
     from pathlib import Path
 
-    data = Path(C.__file__).parent
-    v1, v2, cur = (
-        set((data / n).read_text().splitlines())
-        for n in ("corpus_manifest.v1.jsonl", "corpus_manifest.v2.jsonl", "corpus_manifest.jsonl")
-    )
-    assert v1 <= v2 <= cur
-    assert len(v2) == 990 and len(cur) > len(v2)
+    return set((Path(C.__file__).parent / name).read_text().splitlines())
+
+
+def test_manifest_versions_only_add_files() -> None:
+    """v1 ⊂ v2 ⊂ v3, line for line: new sources never changed old outputs."""
+    v1, v2, v3 = (_manifest(f"corpus_manifest.v{k}.jsonl") for k in (1, 2, 3))
+    assert v1 <= v2 <= v3
+    assert len(v2) == 990 and len(v3) == 1371
+
+
+def test_v4_holds_whole_sources_out() -> None:
+    """v4 keeps v3's training sources (a composite may turn near-gray on a new background) and
+    moves every held-out package's photos, whole and uncropped, to the two unseen parts."""
+    from cfx.data.corpus_sources import HELD_OUT
+    from cfx.data.split import UNSEEN_PARTS, assign_unseen_part
+
+    v3, cur = _manifest("corpus_manifest.v3.jsonl"), _manifest("corpus_manifest.jsonl")
+    kept = [json.loads(line) for line in v3 - cur if json.loads(line)["package"] not in HELD_OUT]
+    assert len(kept) <= 2 and all(r["package"] == "tuxpaint-stamps-default" for r in kept)
+    records = [json.loads(line) for line in cur]
+    held = [r for r in records if r["package"] in HELD_OUT]
+    assert {r["package"] for r in held} == set(HELD_OUT)
+    assert len({r["source_sha256"] for r in held}) >= 150
+    for r in records:
+        if r["package"] in HELD_OUT:
+            assert r["split"] == assign_unseen_part(r["source_sha256"]) and r["crop"] is None
+            assert r["file"].startswith(r["split"] + "/")
+        else:
+            assert r["split"] not in UNSEEN_PARTS
+
+
+def test_build_never_overwrites_the_reference_silently(tmp_path, monkeypatch) -> None:
+    reference = tmp_path / "reference.jsonl"
+    reference.write_text('{"a": 1}\n')
+    monkeypatch.setattr(C, "REPO_MANIFEST", reference)
+    same = C.compare_manifest('{"a": 1}\n', update=False)
+    assert same["identical"]
+    other = C.compare_manifest('{"a": 2}\n', update=False)
+    assert not other["identical"] and other["lines_only_in_build"] == 1
+    assert reference.read_text() == '{"a": 1}\n'
+    assert C.compare_manifest('{"a": 2}\n', update=True)["updated"]
+    assert reference.read_text() == '{"a": 2}\n'
 
 
 def test_skip_sample_takes_the_rest_and_extra_exts(tmp_path, monkeypatch) -> None:

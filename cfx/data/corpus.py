@@ -47,8 +47,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from cfx.data.corpus_sources import SOURCES, Source
-from cfx.data.split import assign_split
+from cfx.data.corpus_sources import HELD_OUT, SOURCES, Source
+from cfx.data.split import UNSEEN_PARTS, assign_split, assign_unseen_part
 
 SHORT_SIDE = 256
 MIN_SHORT_SIDE = 128
@@ -421,13 +421,25 @@ def filter_candidates(
     return kept
 
 
+def is_held_out(source: Source) -> bool:
+    """Whether ``source``'s package is one of the whole sources kept out of training."""
+    return source.package in HELD_OUT
+
+
 def write_outputs(acc: Accepted, out: Path) -> list[dict]:
-    """Write the resized photo and its crops; return their manifest records."""
+    """Write the resized photo and its crops; return their manifest records.
+
+    A held-out package's photos go whole (no crops) to ``unseen-select`` or ``unseen-test``;
+    its composited cut-outs are left out (their backgrounds are other sources' photos).
+    """
     c = acc.cand
-    split = assign_split(c.sha256, val_fraction=0.1)
+    held_out = is_held_out(c.source)
+    if held_out and c.source.extra.get("composite"):
+        return []
+    split = assign_unseen_part(c.sha256) if held_out else assign_split(c.sha256, val_fraction=0.1)
     items: list[tuple[str, Image.Image, list[int] | None]] = [(acc.source_id, acc.image, None)]
     # composited cut-outs: no crops (they would show mostly the blurred background)
-    boxes = [] if c.source.extra.get("composite") else crop_boxes(acc.image.size, c.sha256)
+    boxes = [] if c.source.extra.get("composite") or held_out else crop_boxes(acc.image.size, c.sha256)
     for k, box in enumerate(boxes):
         items.append((f"{acc.source_id}_c{k}", acc.image.crop(box), list(box)))
     records = []
@@ -467,9 +479,9 @@ def summarize(records: list[dict], dropped: Counter) -> dict:
     }
 
 
-def build(out: Path, cache: Path, only: set[str] | None = None) -> dict:
+def build(out: Path, cache: Path, only: set[str] | None = None, update: bool = False) -> dict:
     """Build the corpus into ``out``; return the summary."""
-    for split in ("train", "val"):
+    for split in ("train", "val", *UNSEEN_PARTS):
         shutil.rmtree(out / split, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     dedup, dropped, records = Deduper(), Counter(), []
@@ -483,14 +495,40 @@ def build(out: Path, cache: Path, only: set[str] | None = None) -> dict:
         log(f"  {len(cands)} candidates, {len(kept)} kept")
         for acc in kept:
             records.extend(write_outputs(acc, out))
-            if acc.cand.cls in BACKGROUND_CLASSES and not source.extra.get("composite"):
+            # held-out photos never become the blurred backgrounds of training cut-outs
+            if acc.cand.cls in BACKGROUND_CLASSES and not source.extra.get("composite") and not is_held_out(source):
                 backgrounds.append(resize_short(acc.image))
     records.sort(key=lambda r: r["file"])
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
     (out / "manifest.jsonl").write_text(text)
-    if len(text.encode()) < MAX_REPO_MANIFEST_BYTES and not only:
+    summary = summarize(records, dropped)
+    if not only:
+        summary["manifest"] = compare_manifest(text, update)
+    return summary
+
+
+def compare_manifest(text: str, update: bool) -> dict:
+    """How the built manifest differs from the committed reference (``update``: replace the reference).
+
+    The reference is never overwritten silently: a build that came out different says so.
+    """
+    reference = REPO_MANIFEST.read_text().splitlines() if REPO_MANIFEST.is_file() else []
+    built = text.splitlines()
+    only_built, only_reference = sorted(set(built) - set(reference)), sorted(set(reference) - set(built))
+    result = {
+        "reference": REPO_MANIFEST.name,
+        "identical": not only_built and not only_reference,
+        "lines_only_in_build": len(only_built),
+        "lines_only_in_reference": len(only_reference),
+    }
+    for line in (only_built + only_reference)[:5]:
+        log(f"  manifest differs: {line[:160]}")
+    if update and not result["identical"] and len(text.encode()) < MAX_REPO_MANIFEST_BYTES:
         REPO_MANIFEST.write_text(text)
-    return summarize(records, dropped)
+        result["updated"] = True
+    elif not result["identical"]:
+        log(f"  the build differs from {REPO_MANIFEST.name}; --update-manifest replaces it")
+    return result
 
 
 # --------------------------------------------------------------------------- contact sheets
@@ -532,15 +570,16 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--cache", type=Path, default=Path("/work/corpus-cache"))
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "cfx" / "corpus", help="downloaded packages")
     ap.add_argument("--only", nargs="*", help="restrict to these packages (debugging)")
     ap.add_argument("--contact-sheets", action="store_true", help="write sheets to OUT instead")
     ap.add_argument("--raw", action="store_true", help="contact sheets before include/exclude")
+    ap.add_argument("--update-manifest", action="store_true", help="replace the committed manifest when they differ")
     args = ap.parse_args(argv)
     if args.contact_sheets:
         write_contact_sheets(args.cache, args.out, raw=args.raw)
         return 0
-    summary = build(args.out, args.cache, set(args.only) if args.only else None)
+    summary = build(args.out, args.cache, set(args.only) if args.only else None, args.update_manifest)
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -12,6 +12,7 @@ import hashlib
 from cfx.errors import UsageError
 
 SPLITS = ("train", "val")
+UNSEEN_PARTS = ("unseen-select", "unseen-test")  # the halves of the held-out sources (corpus v4)
 
 
 def assign_split(key: str, val_fraction: float = 0.1) -> str:
@@ -21,3 +22,9 @@ def assign_split(key: str, val_fraction: float = 0.1) -> str:
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     bucket = int.from_bytes(digest[:8], "big") / 2**64
     return "val" if bucket < val_fraction else "train"
+
+
+def assign_unseen_part(key: str) -> str:
+    """Which half of the held-out photos ``key`` belongs to: a stable half of keys each."""
+    digest = hashlib.sha256(f"unseen:{key}".encode("utf-8")).digest()
+    return UNSEEN_PARTS[digest[0] & 1]
