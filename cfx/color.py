@@ -11,6 +11,8 @@ References: IEC 61966-2-1 (sRGB transfer curve), CIE 15:2004 (L*a*b*), D65 white
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 # sRGB (linear) → XYZ, D65.
@@ -29,7 +31,7 @@ _KAPPA = 24389.0 / 27.0
 _DELTA = 6.0 / 29.0
 # XYZ → linear sRGB with the white point folded in (rows as Python floats), and the Y row.
 _XYZ_TO_RGB_WHITE = (_XYZ_TO_RGB * torch.tensor(_WHITE_D65)).tolist()
-_Y_ROW = _RGB_TO_XYZ[1].tolist()
+Y_ROW = _RGB_TO_XYZ[1].tolist()  # luminance Y of linear sRGB
 
 # Global normalisation of a*b* into [0, 1] for the sigmoid output (Iizuka, Simo-Serra and Ishikawa 2016, §3.3).
 # The sRGB gamut spans a* ∈ [-86.2, 98.3], b* ∈ [-107.9, 94.5]; ±110 covers both.
@@ -88,16 +90,17 @@ def rgb_to_lightness(rgb: torch.Tensor) -> torch.Tensor:
     """
     linear = srgb_to_linear(rgb.clamp(0.0, 1.0))
     r, g, b = linear.unbind(dim=-3)
-    return _lightness_of_luminance((r * _Y_ROW[0] + g * _Y_ROW[1] + b * _Y_ROW[2]).unsqueeze(-3))
+    return luminance_to_lightness((r * Y_ROW[0] + g * Y_ROW[1] + b * Y_ROW[2]).unsqueeze(-3))
 
 
 def gray_to_lightness(gray: torch.Tensor) -> torch.Tensor:
     """L* of a gray sRGB value (R = G = B), shape (..., 1, H, W): the row of Y sums to 1,
     so Y is the linearised gray value itself (a third of :func:`rgb_to_lightness`'s work)."""
-    return _lightness_of_luminance(srgb_to_linear(gray.clamp(0.0, 1.0)))
+    return luminance_to_lightness(srgb_to_linear(gray.clamp(0.0, 1.0)))
 
 
-def _lightness_of_luminance(y: torch.Tensor) -> torch.Tensor:
+def luminance_to_lightness(y: torch.Tensor) -> torch.Tensor:
+    """L* in [0, 100] of a relative luminance Y (Yn = 1), any shape."""
     f = torch.where(y > _EPSILON, y.clamp(min=_EPSILON) ** (1.0 / 3.0), (_KAPPA * y + 16.0) / 116.0)
     return 116.0 * f - 16.0
 
@@ -124,3 +127,81 @@ def merge_luminance(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         flat = torch.nn.functional.interpolate(flat, size=lightness.shape[-2:], mode="bilinear", align_corners=False)
         ab = flat.reshape(*lead, 2, *lightness.shape[-2:])
     return lab_to_rgb(torch.cat((lightness, ab), dim=-3))
+
+
+# ---------------------------------------------------------------- full-resolution work, at memory speed
+#
+# The functions below serve the full-resolution merge of a colorizer's output (cfx.colorize):
+# they work on one strip of rows at a time, in float32, in place where they can, and
+# replace the transfer curves by tables where the result is an integer level anyway.
+
+_LEVEL_STEPS = {8: 1 << 18, 16: 1 << 20}  # table steps over linear [0, 1]: within 0.007 (8-bit) / 0.4 (16-bit) levels
+
+
+@functools.cache
+def srgb_level_table(bit_depth: int) -> tuple[int, torch.Tensor]:
+    """(steps, table) encoding linear light as sRGB levels: ``table[int(v · steps)]`` is
+    ``round((2**bit_depth - 1) · linear_to_srgb(v))`` for v in [0, 1], computed in float64 at the
+    centre of each of the ``steps`` buckets. The sRGB curve's slope never exceeds 12.92, so the
+    lookup is within 12.92 / (2 · steps) of the exact value: 0.007 of a level at 8 bits (uint8
+    table), 0.4 at 16 bits (uint16 levels stored as int16, for torch's index_select).
+    """
+    steps = _LEVEL_STEPS[bit_depth]
+    levels = (1 << bit_depth) - 1
+    centres = ((torch.arange(steps + 1, dtype=torch.float64) + 0.5) / steps).clamp(max=1.0)
+    encoded = (linear_to_srgb(centres) * levels).round()
+    if bit_depth == 8:
+        return steps, encoded.to(torch.uint8)
+    return steps, encoded.to(torch.int32).to(torch.int16)  # 32768..65535 wrap to negatives: read back as uint16
+
+
+@functools.cache
+def linear_level_table(bit_depth: int) -> torch.Tensor:
+    """Linear light (float32) of each sRGB level 0 … 2**bit_depth - 1, computed in float64."""
+    levels = (1 << bit_depth) - 1
+    return srgb_to_linear(torch.arange(levels + 1, dtype=torch.float64) / levels).float()
+
+
+@functools.cache
+def gray_lightness_table(bit_depth: int) -> torch.Tensor:
+    """L* (float32) of each gray level 0 … 2**bit_depth - 1, computed in float64."""
+    levels = (1 << bit_depth) - 1
+    gray = torch.arange(levels + 1, dtype=torch.float64) / levels
+    return gray_to_lightness(gray).float()
+
+
+def _f_inverse_(f: torch.Tensor) -> torch.Tensor:
+    """:func:`_f_inverse` in place, as max(f, δ)³ + (116/κ)·(min(f, δ) − δ) (the two pieces meet at δ)."""
+    below = torch.clamp(f, max=_DELTA)
+    return f.clamp_(min=_DELTA).pow_(3).add_(below, alpha=116.0 / _KAPPA).sub_(116.0 / _KAPPA * _DELTA)
+
+
+def lab_rows_to_srgb(lightness: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """L*a*b* planes (each rows×W, float32) → sRGB written into ``out`` (rows×W×3, contiguous).
+
+    ``out``'s dtype chooses the result: float32 in [0, 1] (the exact transfer curve, as
+    :func:`lab_to_rgb`), uint8 levels, or int16 holding uint16 levels (through
+    :func:`srgb_level_table`; within one level of rounding the float result). The same
+    arithmetic as :func:`lab_to_rgb`, in about 25 passes over one strip: meant for strips
+    that fit the cache. Out-of-gamut colours are clipped; ``a`` and ``b`` must be finite.
+    """
+    fy = torch.add(lightness, 16.0).mul_(1.0 / 116.0)
+    fx = torch.add(fy, a, alpha=1.0 / 500.0)
+    fz = torch.add(fy, b, alpha=-1.0 / 200.0)
+    smallest = min(float(fx.min()), float(fy.min()), float(fz.min()))
+    if smallest > _DELTA:  # the usual case: no colour in the strip darker than L* = 8
+        xyz = (fx.pow_(3), fy.pow_(3), fz.pow_(3))
+    else:
+        xyz = (_f_inverse_(fx), _f_inverse_(fy), _f_inverse_(fz))
+    if out.dtype == torch.float32:
+        for channel, row in enumerate(_XYZ_TO_RGB_WHITE):
+            linear = torch.mul(xyz[0], row[0]).add_(xyz[1], alpha=row[1]).add_(xyz[2], alpha=row[2]).clamp_(0.0, 1.0)
+            out[..., channel] = linear_to_srgb(linear)
+        return out
+    steps, table = srgb_level_table(8 if out.dtype == torch.uint8 else 16)
+    index = torch.empty(out.shape, dtype=torch.int32)
+    scratch = torch.empty_like(fy)
+    for channel, row in enumerate(_XYZ_TO_RGB_WHITE):
+        torch.mul(xyz[0], row[0] * steps, out=scratch).add_(xyz[1], alpha=row[1] * steps)
+        index[..., channel] = scratch.add_(xyz[2], alpha=row[2] * steps).clamp_(0.0, steps)  # truncates: the bucket
+    return torch.index_select(table, 0, index.view(-1), out=out.view(-1)).view(out.shape)

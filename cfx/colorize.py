@@ -19,19 +19,33 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cfx.color import gray_to_lightness, merge_luminance, rgb_to_lightness
+from cfx.color import (
+    Y_ROW,
+    gray_lightness_table,
+    gray_to_lightness,
+    lab_rows_to_srgb,
+    linear_level_table,
+    luminance_to_lightness,
+    srgb_to_linear,
+)
 from cfx.errors import UsageError
 from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_suffix, save_image
 from cfx.loading import DEFAULT_MODELS, load
 
-MERGE_ROWS = 512  # rows of the full-resolution merge done at a time (bounds memory)
+MERGE_ROWS = 512  # rows of the full-resolution work done at a time, at most (bounds memory)
+# Pixels of one strip of the full-resolution merge and lightness: the strip and its
+# temporaries fit a core's L2 cache, and each pass over it is large enough to be shared
+# by torch's intra-op threads.
+STRIP_PIXELS = 1 << 17
 COLOUR_INPUT_NOTE = "input has colour: its luminance is used"
 
 
-def row_strips(height: int) -> Iterator[slice]:
-    """Slices of at most ``MERGE_ROWS`` rows: full-resolution colour work done in strips bounds peak memory."""
-    for top in range(0, height, MERGE_ROWS):
-        yield slice(top, min(height, top + MERGE_ROWS))
+def row_strips(height: int, width: int | None = None) -> Iterator[slice]:
+    """Slices of at most ``MERGE_ROWS`` rows (with ``width``: of about :data:`STRIP_PIXELS`
+    pixels): full-resolution colour work done in strips bounds peak memory."""
+    step = MERGE_ROWS if width is None else max(1, min(MERGE_ROWS, STRIP_PIXELS // max(1, width)))
+    for top in range(0, height, step):
+        yield slice(top, min(height, top + step))
 
 
 def render_shape(height: int, width: int, render_size: int, multiple: int = 8) -> tuple[int, int]:
@@ -96,9 +110,10 @@ class Colorizer:
             ab = self.model.predict_ab(x, **extra)
         return list(ab.float().cpu())
 
-    def finish(self, prepared: Prepared, ab: torch.Tensor) -> np.ndarray:
-        """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1]."""
-        return merge_full_resolution(prepared.lightness, ab)
+    def finish(self, prepared: Prepared, ab: torch.Tensor, bit_depth: int | None = None) -> np.ndarray:
+        """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1], or
+        with ``bit_depth`` (8, 16) the uint8 / uint16 levels to encode."""
+        return merge_full_resolution(prepared.lightness, ab, bit_depth)
 
     def colorize_array(self, image: LoadedImage) -> np.ndarray:
         """One image end to end (library use; the CLI batches through the runner)."""
@@ -107,41 +122,73 @@ class Colorizer:
 
 
 def image_lightness(image: LoadedImage) -> torch.Tensor:
-    """Full-resolution L* (1×H×W, in [0, 100]) of a decoded image, computed in row strips
-    (from one channel when the source is a gray format, whose R = G = B exactly)."""
-    rgb = torch.from_numpy(np.ascontiguousarray(image.rgb)).permute(2, 0, 1)
-    if image.mode in GRAY_MODES:
-        return _rows(rgb[:1], gray_to_lightness)
-    return _rows(rgb, rgb_to_lightness)
+    """Full-resolution L* (1×H×W, in [0, 100]) of a decoded image, computed in row strips.
 
-
-def merge_full_resolution(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
-    """Upsample a*b* (2×h×w) to L*'s size (1×H×W) and merge, in row strips: float32 H×W×3 sRGB."""
-    height, width = lightness.shape[1:]
-    out = np.empty((height, width, 3), dtype=np.float32)
-    ab = ab[None].float()
-    for rows in row_strips(height):
-        ab_rows = _upsample_rows(ab, height, width, rows)
-        out[rows] = merge_luminance(lightness[:, rows], ab_rows[0]).permute(1, 2, 0).numpy()
+    Gray formats (R = G = B exactly) are read from one channel; 8-bit gray and 16-bit
+    gray levels are looked up in a table of L* per level, and 8- or 16-bit colour is
+    linearised by a table per level: no power function runs per pixel except the cube
+    root of a colour image's luminance.
+    """
+    rgb = image.rgb
+    height, width = rgb.shape[:2]
+    out = torch.empty((1, height, width), dtype=torch.float32)
+    gray = image.mode in GRAY_MODES
+    exact = image.mode in _EXACT_LEVEL_MODES.get(image.bit_depth, ())  # pixels are k / (2**bits - 1)
+    levels = float((1 << image.bit_depth) - 1)
+    table = (gray_lightness_table if gray else linear_level_table)(image.bit_depth) if exact else None
+    for rows in row_strips(height, width):
+        strip = torch.from_numpy(rgb[rows, :, 0] if gray else rgb[rows])
+        if table is not None:
+            index = torch.mul(strip, levels).add_(0.5).to(torch.int32)
+            values = torch.index_select(table, 0, index.view(-1)).view(index.shape)
+        else:
+            values = srgb_to_linear(strip.clamp(0.0, 1.0)) if not gray else strip
+        if gray:
+            out[0, rows] = values if table is not None else gray_to_lightness(values.clamp(0.0, 1.0))
+        else:
+            out[0, rows] = luminance_to_lightness(values @ _Y_WEIGHTS)
     return out
 
 
-def _rows(rgb: torch.Tensor, fn: Any) -> torch.Tensor:
-    """Apply a per-pixel colour function in row strips to bound peak memory."""
-    return torch.cat([fn(rgb[:, rows].float()) for rows in row_strips(rgb.shape[1])], dim=1)
+# PIL modes whose decoded pixels are exact multiples of 1 / (2**bit_depth - 1), by bit depth.
+_EXACT_LEVEL_MODES = {
+    8: frozenset({"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}),
+    16: frozenset({"I;16", "I;16L", "I;16B", "I;16N", "RGB", "RGBA"}),
+}
+_Y_WEIGHTS = torch.tensor(Y_ROW, dtype=torch.float32)
 
 
-def _upsample_rows(ab: torch.Tensor, height: int, width: int, rows: slice) -> torch.Tensor:
-    """Rows ``rows`` of bilinear upsampling (align_corners=False) of ``ab`` to height×width."""
-    _, _, h, w = ab.shape
+def merge_full_resolution(lightness: torch.Tensor, ab: torch.Tensor, bit_depth: int | None = None) -> np.ndarray:
+    """Upsample a*b* (2×h×w) to L*'s size (1×H×W) and merge, in strips of rows that fit the cache.
+
+    Returns H×W×3 sRGB: float32 in [0, 1] by default, or with ``bit_depth`` 8 or 16 the
+    uint8 / uint16 levels an encoder writes (rounded through a table, within one level of
+    rounding the float result). Memory: the output, the chroma widened to W (2×h×W) and
+    one strip; nothing else of the image's area.
+    """
+    height, width = lightness.shape[1:]
+    dtype = {None: np.float32, 8: np.uint8, 16: np.uint16}[bit_depth]
+    out = np.empty((height, width, 3), dtype=dtype)
+    target = torch.from_numpy(out.view(np.int16) if bit_depth == 16 else out)
+    ab = torch.nan_to_num(ab.float(), nan=0.0).clamp(-1e4, 1e4)
+    wide = F.interpolate(ab[None], size=(ab.shape[1], width), mode="bilinear", align_corners=False)[0]
+    for rows in row_strips(height, width):
+        chroma = _upsample_rows(wide, height, rows)
+        lab_rows_to_srgb(lightness[0, rows], chroma[0], chroma[1], target[rows])
+    return out
+
+
+def _upsample_rows(wide: torch.Tensor, height: int, rows: slice) -> torch.Tensor:
+    """Rows ``rows`` of the bilinear upsampling (align_corners=False) to ``height`` rows of
+    ``wide`` (C×h×W, already upsampled along its rows): the vertical half of F.interpolate."""
+    h = wide.shape[1]
     # Source coordinates of the wanted output rows, as F.interpolate computes them.
     ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32) + 0.5) * (h / height) - 0.5
     y0 = ys.floor().clamp(0, h - 1)
     frac = (ys - y0).clamp(0, 1)
     y0 = y0.long()
     y1 = (y0 + 1).clamp(max=h - 1)
-    strip = ab[:, :, y0] * (1 - frac)[None, None, :, None] + ab[:, :, y1] * frac[None, None, :, None]
-    return F.interpolate(strip, size=(strip.shape[2], width), mode="bilinear", align_corners=False)
+    return torch.lerp(wide[:, y0], wide[:, y1], frac[:, None])
 
 
 def load_colorizer(
@@ -158,8 +205,10 @@ def load_colorizer(
     """
     loaded = load("colorize", model, weights, device=device, precision=precision)
     if temperature is not None:
-        if not hasattr(loaded.network, "temperature"):
-            raise UsageError(f"{loaded.spec.name} has no annealed-mean temperature (--temperature is for zhang models)")
+        if not loaded.spec.takes("temperature", getattr(loaded.network, "config", None)):
+            raise UsageError(
+                f"--temperature is not used by {loaded.spec.name}: only classification colorizers decode with an annealed mean (zhang)"
+            )
         if temperature <= 0:
             raise UsageError(f"--temperature must be positive, got {temperature}")
         loaded.network.temperature = float(temperature)
@@ -194,7 +243,7 @@ def planned_suffix(input_path: Path) -> str:
 
 def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, target: Path) -> dict[str, Any]:
     """Merge, encode and atomically write one result; returns its record fields."""
-    saved = save_result(prepared.image, colorizer.finish(prepared, ab), target)
+    saved = save_result(prepared.image, colorizer.finish(prepared, ab, prepared.image.bit_depth), target)
     render = [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])]
     return {**saved, "render": render, "warnings": prepared.warnings}
 

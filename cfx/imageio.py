@@ -390,7 +390,7 @@ def save_image(
     bit_depth: int = 8,
     quality: int = 95,
 ) -> None:
-    """Encode ``rgb`` (H×W×3 floats in [0, 1]) to ``path``, atomically.
+    """Encode ``rgb`` (H×W×3 floats in [0, 1], or uint8 / uint16 levels) to ``path``, atomically.
 
     The format comes from the suffix.  ``bit_depth=16`` needs ``.png`` and
     writes a real 16-bit-per-channel RGB/RGBA PNG.  Asking a JPEG/BMP to carry
@@ -433,9 +433,14 @@ def _check_planes(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray
 def _quantize(rgb: np.ndarray, alpha: np.ndarray | None, scale: int, dtype: type, rows: int = 256) -> np.ndarray:
     """Stack rgb (+alpha) and round floats in [0, 1] to integers 0..scale.
 
+    ``rgb`` may also hold integer levels (uint8 or uint16, as the colorizers' merge
+    writes them): at the wanted depth they are used as they are, else rescaled.
     Works in strips of ``rows`` rows, so a large image needs only its integer
     output and one float strip at a time.
     """
+    if rgb.dtype == dtype and alpha is None:
+        return rgb
+    levels = np.issubdtype(rgb.dtype, np.integer)
     height, width = rgb.shape[:2]
     channels = 3 if alpha is None else 4
     out = np.empty((height, width, channels), dtype=dtype)
@@ -443,6 +448,8 @@ def _quantize(rgb: np.ndarray, alpha: np.ndarray | None, scale: int, dtype: type
         strip = slice(top, top + rows)
         f = np.empty((min(rows, height - top), width, channels), dtype=np.float32)
         f[..., :3] = rgb[strip]
+        if levels:
+            f[..., :3] *= np.float32(1.0 / np.iinfo(rgb.dtype).max)
         if alpha is not None:
             f[..., 3] = alpha[strip]
         np.nan_to_num(f, copy=False, nan=0.0)
