@@ -138,3 +138,37 @@ def center_crop(image: torch.Tensor, size: int) -> torch.Tensor:
     )[0]
     top, left = (nh - size) // 2, (nw - size) // 2
     return resized[:, top : top + size, left : left + size].clamp(0, 255) / 255.0
+
+
+def load_images(root: Path | str, max_short_side: int = 256, min_short_side: int = 32) -> ImageSet:
+    """Every image under ``root`` (no split), e.g. the photos of held-out sources a trainer selects on."""
+    root = Path(root)
+    if not root.is_dir():
+        raise MissingFolderError(f"{root}: not a directory")
+    kept, images = [], []
+    for f in _list_images(root):
+        tensor = _decode(f, max_short_side)
+        if tensor is not None and min(tensor.shape[1:]) >= min_short_side:
+            kept.append(f)
+            images.append(tensor)
+    return ImageSet(kept, images, [-1] * len(images))
+
+
+def source_weights(files: list[Path], root: Path | str, power: float = 0.5) -> list[float]:
+    """Sampling weights that keep any one source from dominating: 1 / n^power for a file of a
+    package with n files in ``root``'s ``manifest.jsonl`` (as the corpus builder writes it);
+    all 1 without a manifest or for files it does not list."""
+    manifest = Path(root) / "manifest.jsonl"
+    if not manifest.is_file():
+        return [1.0] * len(files)
+    import json
+    from collections import Counter
+
+    package = {}
+    for line in manifest.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            package[record["file"]] = record.get("package", "")
+    names = [package.get(f.relative_to(root).as_posix() if f.is_relative_to(root) else "", None) for f in files]
+    counts = Counter(n for n in names if n is not None)
+    return [1.0 if n is None else 1.0 / counts[n] ** power for n in names]

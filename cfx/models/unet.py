@@ -12,7 +12,22 @@ concatenating the encoder's features of that stride (skip connections) and apply
   2016 ("Colorful Image Colorization", §2.1–2.3, as summarised by Mu & Lee 2020 §2.1):
   soft-encoded targets, class rebalancing (λ = 0.5) and annealed-mean decoding (T = 0.38);
 - ``regression``: a*b* / 110 through tanh, with a smooth-L1 loss;
-- ``both``: the two heads, losses summed (``regression_weight``).
+- ``mse``: the same head with a squared error, which predicts the conditional mean;
+- ``gaussian``: the mean (tanh) and a per-pixel log-variance, trained by the Gaussian
+  negative log-likelihood (Kendall & Gal 2017, "What Uncertainties Do We Need in Bayesian
+  Deep Learning", §3), weighted by the detached variance to the power β = 0.5 so that
+  uncertain pixels do not stop the mean from learning (Seitzer et al. 2022, "On the
+  Pitfalls of Heteroscedastic Uncertainty Estimation", §4). Decoding shrinks the mean
+  towards neutral where the predicted variance σ² is large: a*b* = μ · τ²/(τ² + σ²),
+  the posterior mean under a N(0, τ²) prior on the chroma (``shrink_tau``; 0: no shrink);
+- ``both``: the classification and smooth-L1 heads, losses summed (``regression_weight``).
+
+Hints (``hints``: Zhang, Zhu, Isola, Geng, Lin, Yu & Efros 2017, "Real-Time User-Guided
+Image Colorization with Learned Deep Priors", §3.1): the decoder also reads user points as
+three channels, a*b*/110 times a mask and the mask, on the stride-4 grid and pooled to
+stride 8, concatenated with the skip features there. The encoder still sees only the gray
+image, so its cached features serve the hinted model too; with no hints the channels are
+zero and the model is the automatic colorizer.
 
 ``decode`` picks what a*b* the model outputs: ``annealed`` (the classification head's
 annealed mean), ``regression`` (the regression head) or ``blend`` (their average); with one
@@ -37,7 +52,8 @@ from cfx.models.base import ColorizerBase, classification_loss
 from cfx.models.efficientnet_lite import EfficientNetLite, LiteConfig, normalise
 from cfx.registry import register
 
-LOSSES = ("classification", "regression", "both")
+LOSSES = ("classification", "regression", "mse", "gaussian", "both")
+HINT_CHANNELS = 3  # a*b*/110 × mask, mask
 DECODINGS = ("annealed", "regression", "blend")
 
 
@@ -61,6 +77,9 @@ class UNetConfig:
     dropout: float = 0.1  # Dropout2d on the encoder features the decoder reads (training only)
     train_size: int = 224
     num_classes: int = 0  # > 0: a scene-class head on the pooled stride-32 features
+    hints: bool = False  # the decoder reads user points (a*b* and a mask) at strides 4 and 8
+    shrink_tau: float = 0.0  # loss gaussian: prior std of a*b*/110 that shrinks uncertain chroma; 0 = none
+    beta: float = 0.5  # loss gaussian: β of the β-NLL weighting
 
 
 def _double_conv(cin: int, cout: int) -> nn.Sequential:
@@ -102,13 +121,15 @@ class UNetColorizer(ColorizerBase):
         self.bottom = nn.Sequential(
             nn.Conv2d(s32, c.decoder[0], 1, bias=False), nn.BatchNorm2d(c.decoder[0]), nn.ReLU(inplace=True)
         )
+        extra = HINT_CHANNELS if c.hints else 0
         self.up16 = _double_conv(c.decoder[0] + s16, c.decoder[0])
-        self.up8 = _double_conv(c.decoder[0] + s8, c.decoder[1])
-        self.up4 = _double_conv(c.decoder[1] + s4, c.decoder[2])
+        self.up8 = _double_conv(c.decoder[0] + s8 + extra, c.decoder[1])
+        self.up4 = _double_conv(c.decoder[1] + s4 + extra, c.decoder[2])
         self.feature_dropout = nn.Dropout2d(c.dropout) if c.dropout > 0 else nn.Identity()
         self.classifies = c.loss in ("classification", "both")
-        self.regresses = c.loss in ("regression", "both")
-        outputs = (c.num_bins if self.classifies else 0) + (2 if self.regresses else 0)
+        self.regresses = c.loss in ("regression", "mse", "gaussian", "both")
+        self.uncertain = c.loss == "gaussian"
+        outputs = (c.num_bins if self.classifies else 0) + (2 if self.regresses else 0) + (1 if self.uncertain else 0)
         self.head = nn.Conv2d(c.decoder[2], outputs, 1)
         self.classifier = nn.Linear(s32, c.num_classes) if c.num_classes > 0 else None
         centers = gamut_bins(c.bin_size)
@@ -166,23 +187,42 @@ class UNetColorizer(ColorizerBase):
 
     # ------------------------------------------------------------------ decoder
     def decode(
-        self, s4: torch.Tensor, s8: torch.Tensor, s16: torch.Tensor, s32: torch.Tensor
+        self,
+        s4: torch.Tensor,
+        s8: torch.Tensor,
+        s16: torch.Tensor,
+        s32: torch.Tensor,
+        hints: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The head's channels at stride 4 (and class logits); ``hints``: N×3×H4×W4 on the
+        stride-4 grid (see :func:`hint_grid`), None for none."""
         s4, s8, s16, s32 = (
             self.feature_dropout(f.float() if f.dtype == torch.float16 else f) for f in (s4, s8, s16, s32)
         )
+        side = {}
+        if self.config.hints:
+            if hints is None:
+                hints = s4.new_zeros((s4.shape[0], HINT_CHANNELS, *s4.shape[-2:]))
+            hints = hints.float()
+            side = {id(s4): hints, id(s8): F.adaptive_avg_pool2d(hints, s8.shape[-2:])}
+        elif hints is not None:
+            raise ValueError(f"{getattr(self, 'cfx_name', 'this unet')} takes no hints")
         x = self.bottom(s32)
         for skip, block in ((s16, self.up16), (s8, self.up8), (s4, self.up4)):
-            skip = skip.to(x.dtype)
+            parts = [skip] + ([side[id(skip)]] if id(skip) in side else [])
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(torch.cat((x, skip), 1))
+            x = block(torch.cat([x, *(t.to(x.dtype) for t in parts)], 1))
         logits = self.classifier(s32.float().mean(dim=(2, 3))) if self.classifier is not None else None
         return self.head(x), logits
 
-    def forward(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, lightness: torch.Tensor, hints: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``hints``: N×3×H×W at the input's size (a*b* × mask, mask), mapped to the stride-4 grid."""
         s4, s8 = self.lower(lightness)
         s16, s32 = self.upper(s8)
-        return self.decode(s4, s8, s16, s32)
+        grid = hint_grid(hints, s4.shape[-2:]) if hints is not None else None
+        return self.decode(s4, s8, s16, s32, grid)
 
     # ------------------------------------------------------------------ heads
     def output_ab(self, output: torch.Tensor) -> torch.Tensor:
@@ -192,13 +232,20 @@ class UNetColorizer(ColorizerBase):
             if self.classifies and self.regresses
             else ("annealed" if self.classifies else "regression")
         )
+        if self.uncertain:
+            mean = torch.tanh(output[:, -3:-1].float())
+            tau = self.config.shrink_tau
+            if tau > 0:
+                variance = torch.exp(output[:, -1:].float().clamp(*LOG_VARIANCE))
+                mean = mean * (tau * tau / (tau * tau + variance))
+            return mean * AB_RANGE
         if decode == "regression":
             return torch.tanh(output[:, -2:].float()) * AB_RANGE
         annealed = annealed_mean(output[:, : self.config.num_bins], self.centers, self.temperature)
         return annealed if decode == "annealed" else (annealed + torch.tanh(output[:, -2:].float()) * AB_RANGE) / 2.0
 
-    def predict_ab(self, lightness: torch.Tensor) -> torch.Tensor:
-        output, _ = self(lightness)
+    def predict_ab(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        output, _ = self(lightness, hints) if hints is not None else self(lightness)
         return self.output_ab(output.float())
 
     @torch.no_grad()
@@ -225,7 +272,15 @@ class UNetColorizer(ColorizerBase):
                 soft.argmax(dim=1)
             ]
             loss = loss + (weights * -(soft * F.log_softmax(bins, dim=1)).sum(dim=1)).mean()
-        if self.regresses:
+        if self.uncertain:
+            mean = torch.tanh(output[:, -3:-1])
+            log_variance = output[:, -1:].clamp(*LOG_VARIANCE)
+            squared = (mean - target / AB_RANGE).pow(2).sum(dim=1, keepdim=True)
+            nll = 0.5 * squared * torch.exp(-log_variance) + log_variance  # two channels share σ²
+            loss = loss + (nll * torch.exp(log_variance.detach() * c.beta)).mean()
+        elif c.loss == "mse":
+            loss = loss + F.mse_loss(torch.tanh(output[:, -2:]), target / AB_RANGE) * 10.0
+        elif self.regresses:
             regression = F.smooth_l1_loss(torch.tanh(output[:, -2:]), target / AB_RANGE, beta=0.1)
             loss = loss + (c.regression_weight if self.classifies else 1.0) * regression * 10.0
         with torch.no_grad():
@@ -246,6 +301,19 @@ class UNetColorizer(ColorizerBase):
         from cfx.models.pretrained import load_pretrained
 
         return load_pretrained(self.encoder, self.config.variant)
+
+
+LOG_VARIANCE = (-12.0, 3.0)  # clamp of the predicted log σ² (a*b*/110 units)
+
+
+def hint_grid(hints: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """Hints at the input's size (N×3×H×W: a*b*/110 × mask, mask) on the stride-4 grid: a cell is
+    hinted where any of its pixels is, with the mean a*b* of its hinted pixels."""
+    hints = hints.float()
+    mask = F.adaptive_max_pool2d(hints[:, 2:3], size)
+    total = F.adaptive_avg_pool2d(hints, size)
+    mean_ab = total[:, :2] / total[:, 2:3].clamp_min(1e-6)
+    return torch.cat((mean_ab * mask, mask), 1)
 
 
 def _factory(config: UNetConfig) -> UNetColorizer:
@@ -275,6 +343,27 @@ register(
     render_size=384,
     trainer="cached",
     description="U-Net decoder on an ImageNet EfficientNet-Lite2 encoder",
+)(_factory)
+register(
+    "unet.lite0-guided",
+    task="colorize",
+    config=UNetConfig(loss="gaussian", hints=True, shrink_tau=0.25),
+    render_size=384,
+    trainer="cached",
+    hints=True,
+    description="unet.lite0 that reads user hints (Zhang et al. 2017) and shrinks uncertain chroma (Gaussian NLL)",
+)(_factory)
+register(
+    "unet.tiny-guided",
+    task="colorize",
+    config=UNetConfig(
+        variant="", width=0.25, depth=0.5, stem=8, decoder=(8, 8, 8), train_size=64, loss="gaussian", hints=True
+    ),
+    render_size=64,
+    tiny=True,
+    trainer="cached",
+    hints=True,
+    description="test-sized hint-conditioned unet with the Gaussian head (random encoder)",
 )(_factory)
 register(
     "unet.tiny",

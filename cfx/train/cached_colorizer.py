@@ -11,6 +11,16 @@ as Larsson, Maire & Shakhnarovich 2016 §3 and DeOldify do).
 - Phase ``finetune``: the stride-8 features are still read from the cache; the upper
   encoder stages (strides 16 and 32) train with the decoder, at ``encoder_lr``.
 
+Photos unlike the corpus (a user's own) need more than one cache of crops: with
+``recache_epochs`` the cache is rebuilt every that many epochs from fresh crops (another
+seed), so the decoder sees new views instead of memorising one set; with ``balance`` the
+photos are drawn with weights 1/√n of their package's n files, so no source dominates.
+``select`` names a folder of photos from sources kept out of training (the corpus's
+``unseen-select``): each epoch is scored there, and the weights written are those of the
+best epoch so far (model selection and early stopping on photos never seen). A
+hint-conditioned model (``hints`` in its config) trains with user points simulated from
+the true a*b* (:mod:`cfx.hint_simulation`).
+
 The rebalancing prior of the classification head is the a*b* histogram of all cached
 targets (Zhang, Isola & Efros 2016 §2.2: estimated over the training set). Validation
 runs the full model on centre crops of the validation photos (:func:`cfx.train.colorizer.validate`).
@@ -31,7 +41,8 @@ from typing import Any, Callable
 
 import torch
 
-from cfx.data.folder import ImageSet, load_folder, random_crop
+from cfx.data.folder import ImageSet, load_folder, load_images, random_crop, source_weights
+from cfx.hint_simulation import simulate_hints
 from cfx.errors import UsageError
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
@@ -66,6 +77,10 @@ class CachedRecipe(PrecisionChecked):
     init: str | None = None  # weights of a previous phase or session to start from
     cache_dir: str | None = None
     precision: str = "auto"
+    recache_epochs: int = 0  # > 0: fresh crops (a new seed) every this many epochs
+    balance: bool = False  # draw photos with weight 1/sqrt(files of their package)
+    select: str | None = None  # folder of never-seen photos: keep the epoch that scores best there
+    weight_decay: float = 0.0  # decoupled (AdamW) weight decay
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,14 +88,17 @@ class CachedRecipe(PrecisionChecked):
             raise UsageError(f"unknown phase {self.phase!r} (--phase {' or '.join(PHASES)})")
 
 
-def cache_key(recipe: CachedRecipe, folder_digest: str | None, encoder_digest: str, size: int, files: int) -> str:
+def cache_key(
+    recipe: CachedRecipe, folder_digest: str | None, encoder_digest: str, size: int, files: int, seed: int
+) -> str:
     """What the cached features depend on."""
-    parts = [
-        recipe.model,
+    parts = [  # not the model's name: the features depend only on the encoder's weights (encoder_digest)
+        recipe.precision,
         str(recipe.crops_per_image),
         str(size),
         str(recipe.min_scale),
-        str(recipe.seed),
+        str(seed),
+        "balanced" if recipe.balance else "",
         str(recipe.max_short_side),
         str(folder_digest),
         encoder_digest,
@@ -101,24 +119,41 @@ def encoder_digest(model: torch.nn.Module, phase: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def crop_jobs(images: ImageSet, recipe: CachedRecipe, seed: int, weights: list[float] | None) -> list[tuple[int, int]]:
+    """(crop number, photo index) of the ``crops_per_image`` × photos crops of one cache:
+    every photo that many times, or photos drawn by ``weights`` (with replacement)."""
+    count = recipe.crops_per_image * len(images)
+    if weights is None:
+        return [(k, i) for k in range(recipe.crops_per_image) for i in range(len(images))]
+    drawn = torch.multinomial(torch.tensor(weights), count, replacement=True, generator=seeded(seed, 31337))
+    return [(k, int(i)) for k, i in enumerate(drawn.tolist())]
+
+
 @torch.no_grad()
-def build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, quiet: bool) -> dict[str, torch.Tensor]:
+def build_cache(
+    model: Any,
+    images: ImageSet,
+    recipe: CachedRecipe,
+    size: int,
+    quiet: bool,
+    seed: int | None = None,
+    weights: list[float] | None = None,
+) -> dict[str, torch.Tensor]:
     """Encoder features (fp16) and a*b* targets at stride 4 of ``crops_per_image`` crops per photo."""
     model.eval()
+    seed = recipe.seed if seed is None else seed
     chunks: dict[str, list[torch.Tensor]] = {k: [] for k in FEATURES}
-    jobs = [(k, i) for k in range(recipe.crops_per_image) for i in range(len(images))]
+    jobs = crop_jobs(images, recipe, seed, weights)
     with progress("caching encoder features", total=len(jobs), quiet=quiet) as bar:
         for start in range(0, len(jobs), 32):
             batch = jobs[start : start + 32]
             rgb = torch.stack(
-                [
-                    random_crop(images.images[i], size, seeded(recipe.seed, 7919 * k + 1, i), recipe.min_scale)
-                    for k, i in batch
-                ]
+                [random_crop(images.images[i], size, seeded(seed, 7919 * k + 1, i), recipe.min_scale) for k, i in batch]
             )
             lightness, ab = lab_batch(rgb)
-            s4, s8 = model.lower(lightness)
-            s16, s32 = model.upper(s8)
+            with training_autocast(torch.device("cpu"), recipe.precision):
+                s4, s8 = model.lower(lightness)
+                s16, s32 = model.upper(s8)
             target = torch.nn.functional.interpolate(ab, size=s4.shape[-2:], mode="area")
             for key, value in zip(FEATURES, (s4, s8, s16, s32, target)):
                 chunks[key].append(value.half())
@@ -128,12 +163,24 @@ def build_cache(model: Any, images: ImageSet, recipe: CachedRecipe, size: int, q
 
 
 def load_or_build_cache(
-    model: Any, images: ImageSet, recipe: CachedRecipe, size: int, keys: list[str], quiet: bool
+    model: Any,
+    images: ImageSet,
+    recipe: CachedRecipe,
+    size: int,
+    keys: list[str],
+    quiet: bool,
+    seed: int | None = None,
+    weights: list[float] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The first cache file of ``keys`` that exists, else the features computed and saved under ``keys[0]``."""
     folder = Path(recipe.cache_dir) if recipe.cache_dir else None
     candidates = [folder / f"features-{key}.safetensors" for key in keys] if folder is not None else []
-    return stored_tensors(candidates, lambda: build_cache(model, images, recipe, size, quiet), quiet)
+    return stored_tensors(candidates, lambda: build_cache(model, images, recipe, size, quiet, seed, weights), quiet)
+
+
+def round_seed(recipe: CachedRecipe, epoch: int) -> int:
+    """The crop seed of the cache that epoch ``epoch`` (0-based) trains on."""
+    return recipe.seed + (1000 * (epoch // recipe.recache_epochs) if recipe.recache_epochs > 0 else 0)
 
 
 def cosine_rate(rate: float, epoch: int, epochs: int) -> float:
@@ -201,15 +248,25 @@ def train_cached_colorizer(
     )
     # Phase finetune reads only the lower stages' features, so a phase-frozen cache of the same
     # lower weights serves it too (its upper features are recomputed at every step).
-    keys = [
-        cache_key(recipe, folder.manifest_sha256, encoder_digest(model, phase), size, len(folder.train))
-        for phase in dict.fromkeys((recipe.phase, "frozen"))
-    ]
-    cache = load_or_build_cache(model, folder.train, recipe, size, keys, quiet)
+    digests = [encoder_digest(model, phase) for phase in dict.fromkeys((recipe.phase, "frozen"))]
+    weights = source_weights(folder.train.files, data / "train" if (data / "train").is_dir() else data)
+    weights = weights if recipe.balance else None
+    selection = load_images(recipe.select, recipe.max_short_side) if recipe.select else None
+
+    def cache_for(seed: int) -> dict[str, torch.Tensor]:
+        keys = [cache_key(recipe, folder.manifest_sha256, d, size, len(folder.train), seed) for d in digests]
+        return load_or_build_cache(model, folder.train, recipe, size, keys, quiet, seed, weights)
+
+    cache_seed = round_seed(recipe, 0)
+    cache = cache_for(cache_seed)
     count = len(cache["ab"])
     if not recipe.init:
         model.set_prior(model.prior_counts(cache["ab"].float()))
-    optimizer = torch.optim.Adam(_parameter_groups(model, recipe))
+    optimizer = (
+        torch.optim.AdamW(_parameter_groups(model, recipe), weight_decay=recipe.weight_decay)
+        if recipe.weight_decay > 0
+        else torch.optim.Adam(_parameter_groups(model, recipe))
+    )
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
     carried = _carried_totals(recipe.init)
     state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
@@ -221,6 +278,11 @@ def train_cached_colorizer(
     model.train()
     base_rates = [recipe.lr, recipe.encoder_lr][: len(optimizer.param_groups)]
     while state["epoch"] < recipe.epochs:
+        if round_seed(recipe, state["epoch"]) != cache_seed:
+            cache_seed = round_seed(recipe, state["epoch"])
+            cache = None  # free the last round's features before building the next
+            cache = cache_for(cache_seed)
+            model.train()
         started = time.monotonic()
         for group, rate in zip(optimizer.param_groups, base_rates):
             group["lr"] = cosine_rate(rate, state["epoch"], recipe.epochs)
@@ -235,10 +297,15 @@ def train_cached_colorizer(
                         torch.rand(len(batch), generator=seeded(recipe.seed, state["epoch"], state["steps"])) < 0.5
                     )
                     s4, s8, s16, s32, ab = (flip_rows(t, flipped) for t in (s4, s8, s16, s32, ab))
+                hints = (
+                    simulate_hints(ab.float(), seeded(recipe.seed, 17 * state["epoch"] + 5, state["steps"]))
+                    if getattr(model.config, "hints", False)
+                    else None
+                )
                 with amp:
                     if recipe.phase == "finetune":
                         s16, s32 = model.upper(s8.float())
-                    head, _ = model.decode(s4.float(), s8.float(), s16.float(), s32.float())
+                    head, _ = model.decode(s4.float(), s8.float(), s16.float(), s32.float(), hints)
                     loss, _ = model.head_loss(head, ab.float())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -261,12 +328,20 @@ def train_cached_colorizer(
         }
         if len(folder.val):
             entry.update(validate(model, folder.val, size, 0.0, recipe.batch_size))
+        if selection is not None and len(selection):
+            scores = validate(model, selection, size, 0.0, recipe.batch_size)
+            entry.update({f"select_{k.removeprefix('val_')}": v for k, v in scores.items()})
         state["log"].append(entry)
         emit_log(entry, log_path, quiet)
         if on_epoch:
             on_epoch(entry)
+        improved = selection is None or entry.get("select_psnr", 0.0) > state.get("best_select_psnr", -1.0)
+        if improved and selection is not None:
+            state["best_select_psnr"] = entry["select_psnr"]
+            state["best_epoch"] = state["epoch"]
         save_checkpoint(checkpoint, model, optimizer, None, state)
-        card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
+        if improved:
+            card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
         if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
@@ -291,6 +366,9 @@ def _save(
     card = colorizer_card(recipe, spec, folder, data, size, state)
     card["classes"] = []  # no scene-class head
     card["training"]["cached_crops"] = cached
+    if recipe.select:
+        card["training"]["selected_epoch"] = state.get("best_epoch", state["epoch"])
+        card["training"]["selected_on"] = Path(recipe.select).name
     card["training"]["total_samples_seen"] = int(carried["samples"] + state["samples"])
     card["training"]["total_train_seconds"] = round(carried["seconds"] + state["seconds"], 1)
     return save_model(model, output, card, half=recipe.half)
