@@ -169,6 +169,6 @@ def source_weights(files: list[Path], root: Path | str, power: float = 0.5) -> l
         if line.strip():
             record = json.loads(line)
             package[record["file"]] = record.get("package", "")
-    names = [package.get(f.relative_to(root).as_posix() if f.is_relative_to(root) else "", None) for f in files]
+    names = [package.get(f.relative_to(root).as_posix() if f.is_relative_to(root) else "") for f in files]
     counts = Counter(n for n in names if n is not None)
     return [1.0 if n is None else 1.0 / counts[n] ** power for n in names]

@@ -42,8 +42,8 @@ from typing import Any, Callable
 import torch
 
 from cfx.data.folder import ImageSet, load_folder, load_images, random_crop, source_weights
-from cfx.hint_simulation import simulate_hints
 from cfx.errors import UsageError
+from cfx.hint_simulation import simulate_hints
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
