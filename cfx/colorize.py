@@ -24,11 +24,13 @@ from cfx.color import (
     gray_lightness_table,
     gray_to_lightness,
     lab_rows_to_srgb,
+    lab_to_rgb,
     linear_level_table,
     luminance_to_lightness,
     srgb_to_linear,
 )
 from cfx.errors import UsageError
+from cfx.hints import Hints
 from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_suffix, save_image
 from cfx.loading import DEFAULT_MODELS, load
 
@@ -62,13 +64,21 @@ class Prepared:
     lightness: torch.Tensor  # 1×H×W, L* in [0, 100], full resolution
     model_input: torch.Tensor  # 1×h×w, L*/100 at render size
     warnings: list[str] = field(default_factory=list)
+    hints: torch.Tensor | None = None  # 3×h×w user hints at render size (a*b*/110 × mask, mask)
+    pins: tuple[np.ndarray, np.ndarray] | None = None  # hinted pixels (H×W mask, H×W×2 a*b*) kept exactly
 
 
 class Colorizer:
     """A loaded colorizer: ``prepare`` (CPU, any thread) → ``predict`` (batched) → ``finish``."""
 
     def __init__(
-        self, model: torch.nn.Module, card: dict[str, Any], device: torch.device, render_size: int, autocast: Any = None
+        self,
+        model: torch.nn.Module,
+        card: dict[str, Any],
+        device: torch.device,
+        render_size: int,
+        autocast: Any = None,
+        takes_hints: bool = False,
     ) -> None:
         self.model = model
         self.card = card
@@ -76,19 +86,31 @@ class Colorizer:
         self.render_size = render_size
         self.autocast = autocast
         self.multiple = getattr(model, "multiple", 8)
+        self.takes_hints = takes_hints  # declared by the registry spec (``hints=True``)
 
     @property
     def name(self) -> str:
         return str(self.card.get("name", getattr(self.model, "cfx_name", "?")))
 
-    def prepare(self, image: LoadedImage) -> Prepared:
+    def prepare(self, image: LoadedImage, hints: Hints | None = None) -> Prepared:
+        """``hints``: the user's colours for this image (a hint-conditioned model only)."""
         lightness = image_lightness(image)
-        h, w = render_shape(lightness.shape[1], lightness.shape[2], self.render_size, self.multiple)
+        height, width = lightness.shape[1:]
+        h, w = render_shape(height, width, self.render_size, self.multiple)
         small = F.interpolate(lightness[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
         notes = list(image.warnings)
         if not image.is_gray:
             notes.append(COLOUR_INPUT_NOTE)
-        return Prepared(image, lightness, small.clamp(0, 100) / 100.0, notes)
+        prepared = Prepared(image, lightness, small.clamp(0, 100) / 100.0, notes)
+        if hints is not None and len(hints):
+            if not self.takes_hints:
+                raise UsageError(
+                    f"{self.name} takes no hints (a hint-conditioned model such as unet.lite0-guided does)"
+                )
+            hints.check(width, height, str(image.path))
+            prepared.hints = hints.model_channels(height, width, (h, w))
+            prepared.pins = hints.full_resolution(height, width)
+        return prepared
 
     @property
     def takes_global_source(self) -> bool:
@@ -106,19 +128,41 @@ class Colorizer:
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         extra = {} if styles is None else {"global_source": torch.stack(styles).to(self.device)}
+        if any(p.hints is not None for p in batch):
+            zeros = torch.zeros(3, *batch[0].model_input.shape[1:])
+            extra["hints"] = torch.stack([zeros if p.hints is None else p.hints for p in batch]).to(self.device)
         with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
             ab = self.model.predict_ab(x, **extra)
         return list(ab.float().cpu())
 
     def finish(self, prepared: Prepared, ab: torch.Tensor, bit_depth: int | None = None) -> np.ndarray:
         """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1], or
-        with ``bit_depth`` (8, 16) the uint8 / uint16 levels to encode."""
-        return merge_full_resolution(prepared.lightness, ab, bit_depth)
+        with ``bit_depth`` (8, 16) the uint8 / uint16 levels to encode. Hinted pixels keep the
+        user's a*b* exactly."""
+        merged = merge_full_resolution(prepared.lightness, ab, bit_depth)
+        if prepared.pins is not None:
+            pin_colours(merged, prepared.lightness, *prepared.pins)
+        return merged
 
     def colorize_array(self, image: LoadedImage) -> np.ndarray:
         """One image end to end (library use; the CLI batches through the runner)."""
         prepared = self.prepare(image)
         return self.finish(prepared, self.predict([prepared])[0])
+
+
+def pin_colours(out: np.ndarray, lightness: torch.Tensor, mask: np.ndarray, ab: np.ndarray) -> None:
+    """Overwrite the pixels of ``mask`` in ``out`` (H×W×3: float [0, 1], uint8 or uint16 levels)
+    with their own L* and the hint's a*b*."""
+    if not mask.any():
+        return
+    rows, cols = np.nonzero(mask)
+    lab = torch.cat((lightness[0][rows, cols][None], torch.from_numpy(ab[rows, cols]).T), 0)
+    rgb = lab_to_rgb(lab[:, :, None])[:, :, 0].clamp(0, 1).T.numpy()
+    if out.dtype == np.float32:
+        out[rows, cols] = rgb
+    else:
+        top = np.iinfo(out.dtype).max
+        out[rows, cols] = np.rint(rgb * top).astype(out.dtype)
 
 
 def image_lightness(image: LoadedImage) -> torch.Tensor:
@@ -213,7 +257,8 @@ def load_colorizer(
             raise UsageError(f"--temperature must be positive, got {temperature}")
         loaded.network.temperature = float(temperature)
     size = render_size or loaded.spec.defaults.get("render_size", 320)
-    return Colorizer(loaded.network, loaded.card, loaded.device, size, loaded.autocast)
+    takes_hints = bool(loaded.spec.defaults.get("hints", False))
+    return Colorizer(loaded.network, loaded.card, loaded.device, size, loaded.autocast, takes_hints)
 
 
 DEFAULT_COLORIZER = DEFAULT_MODELS["colorize"]
@@ -245,7 +290,10 @@ def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, 
     """Merge, encode and atomically write one result; returns its record fields."""
     saved = save_result(prepared.image, colorizer.finish(prepared, ab, prepared.image.bit_depth), target)
     render = [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])]
-    return {**saved, "render": render, "warnings": prepared.warnings}
+    record = {**saved, "render": render, "warnings": prepared.warnings}
+    if prepared.pins is not None:
+        record["hinted_pixels"] = int(prepared.pins[0].sum())
+    return record
 
 
 def save_result(image: LoadedImage, rgb: np.ndarray, target: Path) -> dict[str, Any]:
@@ -267,18 +315,24 @@ def save_result(image: LoadedImage, rgb: np.ndarray, target: Path) -> dict[str, 
 
 
 def colorize_files(
-    colorizer: Colorizer, jobs: Iterable[tuple[Path, Path]], batch_size: int = 4, workers: int = 2
+    colorizer: Colorizer,
+    jobs: Iterable[tuple[Path, Path]],
+    batch_size: int = 4,
+    workers: int = 2,
+    hints: dict[Path, Hints] | None = None,
 ) -> Iterator[dict[str, Any] | Any]:
     """Colorize (input, target) pairs through the runner's pipeline, in order.
 
-    Yields a record per written image, or a :class:`cfx.runner.Failed` whose ``item``
-    is the (input, target) pair.
+    ``hints``: the user's colours by input path. Yields a record per written image, or a
+    :class:`cfx.runner.Failed` whose ``item`` is the (input, target) pair.
     """
     from cfx.runner import run_pipeline
 
+    hints = hints or {}
+
     def decode(job: tuple[Path, Path]) -> tuple[Path, Prepared]:
         source, target = job
-        return target, colorizer.prepare(load_image(source))
+        return target, colorizer.prepare(load_image(source), hints.get(source))
 
     def encode(pair: tuple[tuple[Path, Prepared], torch.Tensor]) -> dict[str, Any]:
         (target, prepared), ab = pair

@@ -207,3 +207,52 @@ def match_hints(by_path: dict[str, Hints], inputs: list[Path], source: Path) -> 
             raise UsageError(f"{hints.source}: {name} is none of the inputs")
         matched[found] = hints
     return matched
+
+
+def oriented_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of an image after its EXIF orientation, read from its header; None if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - an unreadable input is reported by the run itself
+        return None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def hints_for_inputs(
+    inputs: list[Any], hints_file: Path | None = None, hint_image: Path | None = None
+) -> dict[Path, Hints]:
+    """The hints of each input (items with ``path`` and stdin ``fields``), checked against its size.
+
+    ``hints_file``: ``.json`` for one input, ``.jsonl`` by path; ``hint_image``: strokes for one
+    input; a stdin JSON line's ``hints`` field. Any mistake is a usage error naming the file.
+    """
+    paths = [item.path for item in inputs]
+    found: dict[Path, Hints] = {}
+    for item in inputs:
+        value = getattr(item, "fields", {}).get("hints")
+        if value is not None:
+            found[item.path] = hints_from_value(value, f"<stdin hints of {item.path}>")
+    for source in (hints_file, hint_image):
+        if source is None:
+            continue
+        read = read_hint_image(source) if source == hint_image else read_hints_file(source)
+        if isinstance(read, dict):
+            found.update(match_hints(read, paths, source))
+        elif len(paths) != 1:
+            kind = "--hint-image" if source == hint_image else "a .json hints file"
+            raise UsageError(f"{source}: {kind} is for one input, {len(paths)} given (JSON Lines name each input)")
+        elif paths[0] in found:  # points and strokes for one image
+            found[paths[0]].points.extend(read.points)
+            if read.stroke_mask is not None:
+                found[paths[0]].stroke_mask, found[paths[0]].stroke_ab = read.stroke_mask, read.stroke_ab
+        else:
+            found[paths[0]] = read
+    for path, hints in found.items():
+        size = oriented_size(path)
+        if size is not None:
+            hints.check(*size, str(path))
+    return found

@@ -7,6 +7,11 @@ line. Inputs are never modified.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
 from cfx.cli import options as opt
 from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, single_output_file, warn
 
@@ -16,7 +21,7 @@ SCHEMA = "cfx.colorize/1"
 def colorize(
     inputs: opt.Inputs,
     output: opt.OutputDir,
-    model: opt.Model = None,
+    model: opt.ColorizerModel = None,
     weights: opt.Weights = None,
     render_size: opt.RenderSize = None,
     temperature: opt.Temperature = None,
@@ -28,8 +33,25 @@ def colorize(
     quiet: opt.Quiet = False,
     skip_existing: opt.SkipExisting = False,
     shard: opt.Shard = None,
+    hints: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--hints",
+            help='Colours you know: FILE.json {"points": [{"x", "y", "color": "#rrggbb", "radius"}]} for one input, or FILE.jsonl with a "path" per line (hint-conditioned models).',
+            dir_okay=False,
+        ),
+    ] = None,
+    hint_image: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--hint-image",
+            help="A transparent PNG of the input's size with coloured strokes: every opaque pixel is a hint.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     from cfx.colorize import colorize_files, load_colorizer, planned_suffix
+    from cfx.hints import hints_for_inputs
     from cfx.inputs import OutputPlanner
     from cfx.progress import progress
     from cfx.reports import RecordWriter
@@ -39,7 +61,14 @@ def colorize(
     items = collect_inputs(inputs, output, shard, writer)
     one_file = single_output_file(output, items)
     threads = configure_threads(workers)
+    given = hints_for_inputs(items, hints, hint_image)
+    if given and model is None and weights is None:
+        model = "unet.lite0-guided"  # the hint-conditioned colorizer, unless one was chosen
     colorizer = load_colorizer(model, weights, device, precision, render_size, temperature)
+    if given and not colorizer.takes_hints:
+        from cfx.errors import UsageError
+
+        raise UsageError(f"{colorizer.name} takes no hints; use a hint-conditioned model (--model unet.lite0-guided)")
     common = {"model": colorizer.name, "weights_sha256": colorizer.card.get("sha256")}
     planner = OutputPlanner(output, lambda item: planned_suffix(item.path), inputs=[item.path for item in items])
     jobs = []
@@ -54,7 +83,7 @@ def colorize(
     reported = 0
     try:
         with progress("colorize", total=len(jobs), quiet=quiet) as bar:
-            for result in colorize_files(colorizer, jobs, batch_size, threads):
+            for result in colorize_files(colorizer, jobs, batch_size, threads, given):
                 reported += 1
                 if isinstance(result, Failed):
                     source, _ = result.item

@@ -49,7 +49,7 @@ def colorizer(
         ),
     ] = "frozen",
     loss: Annotated[
-        Optional[str], typer.Option(help="unet: classification, regression or both (default: the preset's).")
+        Optional[str], typer.Option(help="unet: classification, regression, mse, gaussian or both (default: the preset's).")
     ] = None,
     crops_per_image: Annotated[
         int, typer.Option(min=1, help="unet: augmented crops per photo whose encoder features are cached.")
@@ -61,6 +61,21 @@ def colorizer(
         Optional[Path],
         typer.Option(help="unet: folder for the cached encoder features (reused by later runs).", file_okay=False),
     ] = None,
+    recache_epochs: Annotated[
+        int, typer.Option(min=0, help="unet: rebuild the cache from fresh crops every this many epochs (0: never).")
+    ] = 0,
+    balance: Annotated[
+        bool, typer.Option(help="unet: draw photos with weight 1/sqrt(files of their source package).")
+    ] = False,
+    select: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="unet: folder of photos from sources kept out of training; the weights written are those of the epoch that scores best there.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    weight_decay: Annotated[float, typer.Option(min=0.0, help="unet: decoupled weight decay (AdamW).")] = 0.0,
     report: opt.ReportFile = None,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -94,6 +109,10 @@ def colorizer(
             init=str(init) if init else None,
             cache_dir=str(cache_dir) if cache_dir else None,
             precision=precision,
+            recache_epochs=recache_epochs,
+            balance=balance,
+            select=str(select) if select else None,
+            weight_decay=weight_decay,
         )
         write_document(
             train_cached_colorizer(
