@@ -54,7 +54,8 @@ from cfx.registry import register
 
 LOSSES = ("classification", "regression", "mse", "gaussian", "both")
 HINT_CHANNELS = 3  # a*b*/110 × mask, mask
-DECODINGS = ("annealed", "regression", "blend")
+DECODINGS = ("annealed", "regression", "blend", "confident")
+CONFIDENT_RADIUS = 20.0  # a*b* units: the bins "near the chosen hue" of the confident decoding
 
 
 @dataclass(frozen=True)
@@ -227,11 +228,9 @@ class UNetColorizer(ColorizerBase):
     # ------------------------------------------------------------------ heads
     def output_ab(self, output: torch.Tensor) -> torch.Tensor:
         """a*b* in Lab units from the head's channels."""
-        decode = (
-            self.config.decode
-            if self.classifies and self.regresses
-            else ("annealed" if self.classifies else "regression")
-        )
+        decode = self.config.decode
+        if not (self.classifies and self.regresses):  # one head: its own decoding (confident: classification)
+            decode = ("confident" if decode == "confident" else "annealed") if self.classifies else "regression"
         if self.uncertain:
             mean = torch.tanh(output[:, -3:-1].float())
             tau = self.config.shrink_tau
@@ -242,7 +241,17 @@ class UNetColorizer(ColorizerBase):
         if decode == "regression":
             return torch.tanh(output[:, -2:].float()) * AB_RANGE
         annealed = annealed_mean(output[:, : self.config.num_bins], self.centers, self.temperature)
+        if decode == "confident":
+            return annealed * self.mass_near(output[:, : self.config.num_bins].float(), annealed)
         return annealed if decode == "annealed" else (annealed + torch.tanh(output[:, -2:].float()) * AB_RANGE) / 2.0
+
+    def mass_near(self, logits: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        """N×1×H×W: the probability of the bins within :data:`CONFIDENT_RADIUS` of ``ab`` (the
+        confidence of the chosen hue, which scales its chroma in the ``confident`` decoding)."""
+        probabilities = F.softmax(logits, dim=1)
+        distance = torch.cdist(ab.movedim(1, -1).reshape(-1, 2), self.centers.float())  # (N·H·W)×K
+        near = (distance <= CONFIDENT_RADIUS).float().view(*ab.shape[:1], *ab.shape[2:], -1).movedim(-1, 1)
+        return (probabilities * near).sum(dim=1, keepdim=True)
 
     def predict_ab(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         output, _ = self(lightness, hints) if hints is not None else self(lightness)
