@@ -37,6 +37,28 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def guided_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``unet.tiny-guided`` (the hint-conditioned preset) trained for one epoch by ``cfx train
+    colorizer`` on six generated images, with simulated hints, as the shipped guided model is."""
+    from typer.testing import CliRunner
+
+    from cfx.cli.main import app
+
+    root = tmp_path_factory.mktemp("guided")
+    for split, count in (("train", 4), ("val", 2)):
+        (root / "data" / split / "x").mkdir(parents=True)
+        for i in range(count):
+            seed = i + (100 if split == "val" else 0)
+            Image.fromarray(smooth_image(80, 96, seed)).save(root / "data" / split / "x" / f"{i}.png")
+    path = root / "guided.safetensors"
+    args = ["train", "colorizer", "--data", root / "data", "--model", "unet.tiny-guided", "-o", path]
+    args += ["--epochs", "1", "--crops-per-image", "1", "--batch-size", "4", "--cache-dir", root / "cache", "--quiet"]
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture(scope="session")
 def detector_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained ``decnet.tiny`` saved with its card, sharpened so that images get
     distinct scores (that stay < 1)."""

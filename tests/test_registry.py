@@ -87,6 +87,33 @@ def test_every_colorizer_builds_and_runs(name: str) -> None:
     assert torch.isfinite(logits).all()
 
 
+HINTED = [name for name in COLORIZERS if get_spec(name).defaults.get("hints")]
+
+
+def test_hint_conditioned_presets_are_registered() -> None:
+    assert "unet.tiny-guided" in HINTED and "unet.lite0-guided" in HINTED
+    assert get_spec("unet.tiny-guided").tiny and "unet.tiny-guided" in TINY_COLORIZERS
+
+
+@pytest.mark.parametrize("name", [name for name in HINTED if get_spec(name).tiny])
+def test_hint_conditioned_colorizer_reads_its_hints(name: str) -> None:
+    """User points (Zhang et al. 2017) as three channels at the input's size change the
+    output; zero channels give exactly the automatic output."""
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    size = max(model.multiple, model.train_size // model.multiple * model.multiple)
+    lightness = torch.rand(2, 1, size, size)
+    hints = torch.zeros(2, 3, size, size)
+    hints[0, :, 5:9, 5:9] = torch.tensor([0.5, -0.3, 1.0]).view(3, 1, 1)
+    with torch.inference_mode():
+        automatic = model.predict_ab(lightness)
+        guided = model.predict_ab(lightness, hints=hints)
+        zero = model.predict_ab(lightness, hints=torch.zeros_like(hints))
+    assert guided.shape == automatic.shape and torch.isfinite(guided).all()
+    assert torch.equal(zero, automatic) and torch.equal(guided[1], automatic[1])
+    assert not torch.equal(guided[0], automatic[0])
+
+
 @pytest.mark.parametrize("name", DETECTORS)
 def test_every_detector_builds_and_runs(name: str) -> None:
     """RGB in [-1, 1] at the model's input size → two finite class scores; P(colorized) in [0, 1]."""
@@ -103,7 +130,7 @@ def test_every_detector_builds_and_runs(name: str) -> None:
     assert p.shape == (batch,) and ((p >= 0) & (p <= 1)).all()
 
 
-TINY_COLORIZERS = [name for name in COLORIZERS if name.endswith(".tiny")]
+TINY_COLORIZERS = [name for name in COLORIZERS if get_spec(name).tiny]  # unet.tiny-guided too
 TINY_DETECTORS = [name for name in DETECTORS if name.endswith(".tiny") or get_spec(name).arch == "fcid"]
 
 
