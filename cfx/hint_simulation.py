@@ -5,13 +5,16 @@ of a small square patch of the true image around it.
 
 - Training draws a geometric number of points per image (so that some images get none and
   the network stays an automatic colorizer), patches of 1..``max_patch`` cells.
-- Evaluation (``cfx eval colorizer --hints N``) gives every image exactly N points, seeded.
+- Evaluation (``cfx eval colorizer --hints N``) gives every image exactly N points, seeded
+  (:func:`simulate_points`, which also returns the points for the bilateral baseline).
 
 Hints are the three channels the hint-conditioned decoder reads: a*b*/110 times the mask,
 and the mask (1 where a point is).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -63,3 +66,42 @@ def simulate_hints(
             patch = int(torch.randint(1, max_patch + 1, (1,), generator=generator))
             paint_point(hints[index], ab[index], y, x, patch)
     return hints
+
+
+@dataclass(frozen=True)
+class SimulatedPoint:
+    """One simulated user point: the square patch ``[top, bottom) × [left, right)`` of the
+    image and the mean true a*b* (Lab units) over it."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    ab: tuple[float, float]
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """(y, x) of the patch's centre, in pixels."""
+        return (self.top + self.bottom - 1) / 2.0, (self.left + self.right - 1) / 2.0
+
+
+def simulate_points(
+    ab: torch.Tensor, generator: torch.Generator, points: int, max_patch: int = 9
+) -> tuple[list[SimulatedPoint], torch.Tensor]:
+    """Exactly ``points`` points on one image's true a*b* (2×H×W, Lab units): the points and
+    their hint channels (3×H×W), drawn as :func:`simulate_hints` draws them (the same
+    generator state gives the same channels), so that a baseline can be given the very
+    points the network sees (``cfx eval colorizer --hints N``)."""
+    _, height, width = ab.shape
+    hints = empty_hints(1, height, width, ab.device)[0]
+    drawn = []
+    for _ in range(points):
+        y = int(torch.randint(height, (1,), generator=generator))
+        x = int(torch.randint(width, (1,), generator=generator))
+        patch = int(torch.randint(1, max_patch + 1, (1,), generator=generator))
+        paint_point(hints, ab, y, x, patch)
+        top, left = max(0, y - patch // 2), max(0, x - patch // 2)
+        bottom, right = min(height, top + patch), min(width, left + patch)
+        mean = ab[:, top:bottom, left:right].float().mean(dim=(1, 2))
+        drawn.append(SimulatedPoint(top, left, bottom, right, (float(mean[0]), float(mean[1]))))
+    return drawn, hints
