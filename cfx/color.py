@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import torch
 
 # sRGB (linear) → XYZ, D65.
@@ -138,13 +139,16 @@ def merge_luminance(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 _LEVEL_STEPS = {8: 1 << 18, 16: 1 << 20}  # table steps over linear [0, 1]: within 0.007 (8-bit) / 0.4 (16-bit) levels
 
 
+_FY_OFFSET = torch.tensor(16.0 / 116.0)
+
+
 @functools.cache
 def srgb_level_table(bit_depth: int) -> tuple[int, torch.Tensor]:
     """(steps, table) encoding linear light as sRGB levels: ``table[int(v · steps)]`` is
     ``round((2**bit_depth - 1) · linear_to_srgb(v))`` for v in [0, 1], computed in float64 at the
     centre of each of the ``steps`` buckets. The sRGB curve's slope never exceeds 12.92, so the
     lookup is within 12.92 / (2 · steps) of the exact value: 0.007 of a level at 8 bits (uint8
-    table), 0.4 at 16 bits (uint16 levels stored as int16, for torch's index_select).
+    table), 0.4 at 16 bits (uint16 table).
     """
     steps = _LEVEL_STEPS[bit_depth]
     levels = (1 << bit_depth) - 1
@@ -152,7 +156,7 @@ def srgb_level_table(bit_depth: int) -> tuple[int, torch.Tensor]:
     encoded = (linear_to_srgb(centres) * levels).round()
     if bit_depth == 8:
         return steps, encoded.to(torch.uint8)
-    return steps, encoded.to(torch.int32).to(torch.int16)  # 32768..65535 wrap to negatives: read back as uint16
+    return steps, torch.from_numpy(encoded.numpy().astype(np.uint16))
 
 
 @functools.cache
@@ -176,32 +180,39 @@ def _f_inverse_(f: torch.Tensor) -> torch.Tensor:
     return f.clamp_(min=_DELTA).pow_(3).add_(below, alpha=116.0 / _KAPPA).sub_(116.0 / _KAPPA * _DELTA)
 
 
-def lab_rows_to_srgb(lightness: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+def lab_rows_to_srgb(
+    lightness: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: np.ndarray, darkest: float | None = None
+) -> np.ndarray:
     """L*a*b* planes (each rows×W, float32) → sRGB written into ``out`` (rows×W×3, contiguous).
 
     ``out``'s dtype chooses the result: float32 in [0, 1] (the exact transfer curve, as
-    :func:`lab_to_rgb`), uint8 levels, or int16 holding uint16 levels (through
-    :func:`srgb_level_table`; within one level of rounding the float result). The same
-    arithmetic as :func:`lab_to_rgb`, in about 25 passes over one strip: meant for strips
-    that fit the cache. Out-of-gamut colours are clipped; ``a`` and ``b`` must be finite.
+    :func:`lab_to_rgb`), or uint8 / uint16 levels (through :func:`srgb_level_table`,
+    within one level of rounding the float result). The same arithmetic as
+    :func:`lab_to_rgb` in about 20 passes over the strip, for strips that fit the cache.
+    ``darkest``: a lower bound of the companded values (L* + 16)/116 + a*/500 and
+    (L* + 16)/116 − b*/200 over the strip, if the caller knows one; above 6/29 (no colour
+    darker than L* = 8) the inverse companding is a plain cube. Out-of-gamut colours are
+    clipped; ``a`` and ``b`` must be finite.
     """
-    fy = torch.add(lightness, 16.0).mul_(1.0 / 116.0)
+    fy = torch.add(_FY_OFFSET, lightness, alpha=1.0 / 116.0)
     fx = torch.add(fy, a, alpha=1.0 / 500.0)
     fz = torch.add(fy, b, alpha=-1.0 / 200.0)
-    smallest = min(float(fx.min()), float(fy.min()), float(fz.min()))
-    if smallest > _DELTA:  # the usual case: no colour in the strip darker than L* = 8
+    if darkest is None:
+        darkest = min(float(fx.min()), float(fy.min()), float(fz.min()))
+    if darkest > _DELTA:
         xyz = (fx.pow_(3), fy.pow_(3), fz.pow_(3))
     else:
         xyz = (_f_inverse_(fx), _f_inverse_(fy), _f_inverse_(fz))
-    if out.dtype == torch.float32:
+    if out.dtype == np.float32:
         for channel, row in enumerate(_XYZ_TO_RGB_WHITE):
             linear = torch.mul(xyz[0], row[0]).add_(xyz[1], alpha=row[1]).add_(xyz[2], alpha=row[2]).clamp_(0.0, 1.0)
-            out[..., channel] = linear_to_srgb(linear)
+            out[..., channel] = linear_to_srgb(linear).numpy()
         return out
-    steps, table = srgb_level_table(8 if out.dtype == torch.uint8 else 16)
-    index = torch.empty(out.shape, dtype=torch.int32)
+    steps, table = srgb_level_table(8 if out.dtype == np.uint8 else 16)
+    index = torch.empty(out.shape, dtype=torch.int64)
     scratch = torch.empty_like(fy)
     for channel, row in enumerate(_XYZ_TO_RGB_WHITE):
         torch.mul(xyz[0], row[0] * steps, out=scratch).add_(xyz[1], alpha=row[1] * steps)
-        index[..., channel] = scratch.add_(xyz[2], alpha=row[2] * steps).clamp_(0.0, steps)  # truncates: the bucket
-    return torch.index_select(table, 0, index.view(-1), out=out.view(-1)).view(out.shape)
+        index[..., channel] = scratch.add_(xyz[2], alpha=row[2] * steps)  # truncated: the bucket
+    # mode="clip" clips linear light to [0, 1] (negative values truncate to bucket 0 or below).
+    return np.take(table.numpy(), index.numpy(), out=out, mode="clip")

@@ -35,16 +35,18 @@ from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_
 from cfx.loading import DEFAULT_MODELS, load
 
 MERGE_ROWS = 512  # rows of the full-resolution work done at a time, at most (bounds memory)
-# Pixels of one strip of the full-resolution merge and lightness: the strip and its
-# temporaries fit a core's L2 cache, and each pass over it is large enough to be shared
-# by torch's intra-op threads.
-STRIP_PIXELS = 1 << 17
+# Pixels of one strip of the full-resolution merge and lightness: under torch's intra-op
+# grain (32768 elements), so that every pass runs on the calling thread. The merge runs in
+# the pipeline's I/O threads beside the model: torch's own threads there would oversubscribe
+# the cores (and on a loaded machine, a pass split over two threads waits for the slower).
+# The strip and its temporaries stay in a core's L2 cache.
+STRIP_PIXELS = 32767
 COLOUR_INPUT_NOTE = "input has colour: its luminance is used"
 
 
 def row_strips(height: int, width: int | None = None) -> Iterator[slice]:
-    """Slices of at most ``MERGE_ROWS`` rows (with ``width``: of about :data:`STRIP_PIXELS`
-    pixels): full-resolution colour work done in strips bounds peak memory."""
+    """Slices of at most ``MERGE_ROWS`` rows (with ``width``, values per row: of at most
+    :data:`STRIP_PIXELS` values): full-resolution colour work done in strips bounds peak memory."""
     step = MERGE_ROWS if width is None else max(1, min(MERGE_ROWS, STRIP_PIXELS // max(1, width)))
     for top in range(0, height, step):
         yield slice(top, min(height, top + step))
@@ -190,7 +192,9 @@ def image_lightness(image: LoadedImage) -> torch.Tensor:
         if gray:
             out[0, rows] = values if table is not None else gray_to_lightness(values.clamp(0.0, 1.0))
         else:
-            out[0, rows] = luminance_to_lightness(values @ _Y_WEIGHTS)
+            r, g, b = values.unbind(-1)
+            y = torch.mul(r, Y_ROW[0]).add_(g, alpha=Y_ROW[1]).add_(b, alpha=Y_ROW[2])
+            out[0, rows] = luminance_to_lightness(y)
     return out
 
 
@@ -199,7 +203,6 @@ _EXACT_LEVEL_MODES = {
     8: frozenset({"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}),
     16: frozenset({"I;16", "I;16L", "I;16B", "I;16N", "RGB", "RGBA"}),
 }
-_Y_WEIGHTS = torch.tensor(Y_ROW, dtype=torch.float32)
 
 
 def merge_full_resolution(lightness: torch.Tensor, ab: torch.Tensor, bit_depth: int | None = None) -> np.ndarray:
@@ -208,23 +211,33 @@ def merge_full_resolution(lightness: torch.Tensor, ab: torch.Tensor, bit_depth: 
     Returns H×W×3 sRGB: float32 in [0, 1] by default, or with ``bit_depth`` 8 or 16 the
     uint8 / uint16 levels an encoder writes (rounded through a table, within one level of
     rounding the float result). Memory: the output, the chroma widened to W (2×h×W) and
-    one strip; nothing else of the image's area.
+    one strip; nothing else of the image's area. Every pass runs on the calling thread
+    (see :data:`STRIP_PIXELS`).
     """
     height, width = lightness.shape[1:]
-    dtype = {None: np.float32, 8: np.uint8, 16: np.uint16}[bit_depth]
-    out = np.empty((height, width, 3), dtype=dtype)
-    target = torch.from_numpy(out.view(np.int16) if bit_depth == 16 else out)
+    out = np.empty((height, width, 3), dtype={None: np.float32, 8: np.uint8, 16: np.uint16}[bit_depth])
     ab = torch.nan_to_num(ab.float(), nan=0.0).clamp(-1e4, 1e4)
-    wide = F.interpolate(ab[None], size=(ab.shape[1], width), mode="bilinear", align_corners=False)[0]
-    for rows in row_strips(height, width):
-        chroma = _upsample_rows(wide, height, rows)
-        lab_rows_to_srgb(lightness[0, rows], chroma[0], chroma[1], target[rows])
+    wide = torch.empty((2, ab.shape[1], width))  # the chroma's rows upsampled to the width
+    for rows in row_strips(ab.shape[1], 2 * width):
+        wide[:, rows] = F.interpolate(
+            ab[None, :, rows], size=(rows.stop - rows.start, width), mode="bilinear", align_corners=False
+        )[0]
+    # Per row of the chroma: the least a* and the greatest b*, which bound a strip's darkest
+    # companded value (bilinear interpolation stays within its neighbours).
+    a_least = [float(row.min()) for row in wide[0]]
+    b_most = [float(row.max()) for row in wide[1]]
+    for rows in row_strips(height, 2 * width):  # two chroma planes per pixel
+        chroma, sources = _upsample_rows(wide, height, rows)
+        fy = (float(lightness[0, rows].min()) + 16.0) / 116.0
+        darkest = min(fy, fy + min(a_least[sources]) / 500.0, fy - max(b_most[sources]) / 200.0)
+        lab_rows_to_srgb(lightness[0, rows], chroma[0], chroma[1], out[rows], darkest)
     return out
 
 
-def _upsample_rows(wide: torch.Tensor, height: int, rows: slice) -> torch.Tensor:
+def _upsample_rows(wide: torch.Tensor, height: int, rows: slice) -> tuple[torch.Tensor, slice]:
     """Rows ``rows`` of the bilinear upsampling (align_corners=False) to ``height`` rows of
-    ``wide`` (C×h×W, already upsampled along its rows): the vertical half of F.interpolate."""
+    ``wide`` (C×h×W, already upsampled along its rows): the vertical half of F.interpolate;
+    and the slice of ``wide``'s rows they are made from."""
     h = wide.shape[1]
     # Source coordinates of the wanted output rows, as F.interpolate computes them.
     ys = (torch.arange(rows.start, rows.stop, dtype=torch.float32) + 0.5) * (h / height) - 0.5
@@ -232,7 +245,8 @@ def _upsample_rows(wide: torch.Tensor, height: int, rows: slice) -> torch.Tensor
     frac = (ys - y0).clamp(0, 1)
     y0 = y0.long()
     y1 = (y0 + 1).clamp(max=h - 1)
-    return torch.lerp(wide[:, y0], wide[:, y1], frac[:, None])
+    upper, lower = torch.index_select(wide, 1, y0), torch.index_select(wide, 1, y1)  # serial, unlike wide[:, y0]
+    return torch.lerp(upper, lower, frac[:, None]), slice(int(y0[0]), int(y1[-1]) + 1)
 
 
 def load_colorizer(

@@ -224,8 +224,11 @@ def _decode_png16(p: Path, im: Image.Image, source_mode: str, notes: list[str]) 
         again.tile = [_with_rawmode(tile, tile[3][: -len("16B")] + "16L") for tile in again.tile]
         again.load()
         low = _oriented_array(again, [])
-    pixels = (high.astype(np.uint16) << 8) | low
-    planes = pixels.astype(np.float32) * np.float32(1.0 / 65535.0)
+    planes = np.empty(high.shape, dtype=np.float32)
+    for top in range(0, high.shape[0], 256):  # in strips: no full-size integer temporaries
+        rows = slice(top, top + 256)
+        planes[rows] = (high[rows].astype(np.uint16) << 8) | low[rows]
+        planes[rows] *= np.float32(1.0 / 65535.0)
     if im.info.get("icc_profile"):
         notes.append("embedded ICC profile not applied to 16-bit data; assuming sRGB")
     rgb = np.ascontiguousarray(planes[..., :3])
@@ -316,9 +319,13 @@ def _u8(a: np.ndarray) -> np.ndarray:
 
 
 def _gray3(gray: np.ndarray) -> np.ndarray:
-    out = np.empty(gray.shape + (3,), dtype=np.float32)
-    out[...] = gray[..., None]
-    return out
+    """H×W×3 whose three channels are the one plane ``gray`` (a view: a third of the memory).
+
+    The view is writeable only so that torch can wrap it without a warning; writing to
+    one channel writes all three (no cfx code writes into a decoded image).
+    """
+    gray = np.ascontiguousarray(gray, dtype=np.float32)
+    return np.lib.stride_tricks.as_strided(gray, gray.shape + (3,), gray.strides + (0,), writeable=True)
 
 
 def _rgb_is_gray(rgb_u8: np.ndarray) -> bool:
@@ -499,30 +506,31 @@ def encode_png16(pixels: np.ndarray) -> bytes:
         raise ValueError("encode_png16 needs 3 or 4 channels")
     color_type = 2 if channels == 3 else 6
     ihdr = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
-    rows = np.ascontiguousarray(pixels, dtype=">u2").view(np.uint8).reshape(height, -1)
+    row_bytes = width * channels * 2
     compressor = zlib.compressobj(6)
     parts: list[bytes] = []
-    step = max(1, (1 << 22) // max(1, rows.shape[1]))  # ~4 MiB of rows at a time
+    step = max(1, (1 << 22) // row_bytes)  # ~4 MiB of rows at a time: no big-endian copy of the whole image
     for start in range(0, height, step):
-        block = rows[start : start + step]
-        framed = np.zeros((block.shape[0], block.shape[1] + 1), dtype=np.uint8)
+        block = np.ascontiguousarray(pixels[start : start + step], dtype=">u2").view(np.uint8).reshape(-1, row_bytes)
+        framed = np.zeros((block.shape[0], row_bytes + 1), dtype=np.uint8)
         framed[:, 1:] = block  # column 0 = filter type 0 (None)
         parts.append(compressor.compress(framed.tobytes()))
     parts.append(compressor.flush())
-    return b"".join(
-        [
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", ihdr),
-            _png_chunk(b"sRGB", b"\x00"),
-            _png_chunk(b"IDAT", b"".join(parts)),
-            _png_chunk(b"IEND", b""),
-        ]
-    )
+    # One IDAT chunk per compressed block (PNG concatenates them): the image's bytes are
+    # copied once, into the file's, not joined again for each wrapping.
+    idat = [piece for part in parts if part for piece in _png_chunk_pieces(b"IDAT", part)]
+    head = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", ihdr), _png_chunk(b"sRGB", b"\x00")]
+    return b"".join([*head, *idat, _png_chunk(b"IEND", b"")])
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+    return b"".join(_png_chunk_pieces(kind, payload))
+
+
+def _png_chunk_pieces(kind: bytes, payload: bytes) -> tuple[bytes, bytes, bytes]:
+    """A PNG chunk as (length and type, payload, CRC), without copying the payload."""
+    crc = zlib.crc32(payload, zlib.crc32(kind)) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind, payload, struct.pack(">I", crc)
 
 
 # --------------------------------------------------------------------------
