@@ -12,6 +12,17 @@ which then gets rows of its own named ``ground truth`` with no PSNR/SSIM/AuC) ge
 ``detector_score`` (P(colorized)) and ``judged_natural`` (score < the detector's
 threshold); each summary entry gets ``fool_rate``, the share judged natural.
 
+With ``hints`` (:class:`HintPlan`, `cfx eval colorizer --hints N`): N user points per image
+simulated from the truth as Zhang, Zhu, Isola, Geng, Lin, Yu & Efros 2017 ("Real-Time
+User-Guided Image Colorization with Learned Deep Priors", §4.1) evaluate with random points:
+at random pixels of the full-size photo, each revealing the mean true a*b* of a square patch
+of 1–9 px (:func:`cfx.hint_simulation.simulate_points`), seeded by the seed and the file's
+name, so every model and every run sees the same points. A hint-conditioned model gets them
+as `cfx colorize --hints` gives a user's (:class:`cfx.hints.Hints`: channels at render size,
+hinted pixels kept); a model that takes no hints is run without them (its summary says so).
+The ``bilateral baseline`` row spreads the same points without learning
+(:mod:`cfx.hint_baseline`). Every row says how many hints its model got.
+
 Outputs already written by `cfx colorize --json` (e.g. by the shards of a big run) are
 scored the same way without running a colorizer (:func:`plan_records`,
 :func:`evaluate_records`): each record's input is the ground truth, its output the
@@ -20,6 +31,7 @@ prediction. Both paths score an image with :func:`score_predictions`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -27,16 +39,18 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from cfx.color import lab_to_rgb, rgb_to_lab
-from cfx.colorize import Colorizer
+from cfx.color import AB_RANGE, lab_to_rgb, rgb_to_lab
+from cfx.colorize import Colorizer, image_lightness, merge_full_resolution
 from cfx.errors import UsageError
+from cfx.hints import Hints
 from cfx.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, is_jpeg, jpeg_roundtrip, load_image
-from cfx.labels import GRAYSCALE, GROUND_TRUTH
+from cfx.labels import BILATERAL, GRAYSCALE, GROUND_TRUTH
 from cfx.metrics import ab_error_auc, colourfulness, psnr, ssim
 from cfx.record_files import Record, RecordFileError, check_unique, same_file
 
 REPORT_SCHEMA = "cfx.eval-colorizer/1"
 SSIM_MIN_SIDE = 11  # the SSIM window
+NO_HINTS_NOTE = "takes no hints: evaluated without them"
 
 if TYPE_CHECKING:
     from cfx.detect import Detector
@@ -60,16 +74,84 @@ def as_written_jpeg(rgb: np.ndarray, quality: int = 95) -> np.ndarray:
     return jpeg_roundtrip(rgb, quality).astype(np.float32) / 255.0
 
 
+@dataclass(frozen=True)
+class HintPlan:
+    """Simulated user points for `cfx eval colorizer --hints N` (see the module docstring)."""
+
+    points: int
+    seed: int = 0
+    max_patch: int = 9  # patches of 1..max_patch pixels, as Zhang et al. 2017 simulate them
+
+    def __post_init__(self) -> None:
+        if self.points < 0:
+            raise UsageError(f"--hints must be a number of points ≥ 0, got {self.points}")
+
+    def generator(self, path: Path) -> torch.Generator:
+        """The same generator for a file of this name in every run and for every model."""
+        digest = hashlib.sha256(f"{self.seed}/{path.name}".encode()).digest()
+        return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+    def describe(self) -> dict[str, Any]:
+        return {"points": self.points, "seed": self.seed, "max_patch": self.max_patch}
+
+
 def score_image(
     colorizers: Sequence[Colorizer],
     path: Path,
     detector: Detector | None = None,
     on_result: OnResult | None = None,
+    hints: HintPlan | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Metrics of one photo per model name, the grayscale baseline included: each
-    colorizer's result from the photo's lightness, scored by :func:`score_predictions`."""
+    colorizer's result from the photo's lightness, scored by :func:`score_predictions`.
+
+    ``hints``: simulated points from the truth (see the module docstring): the bilateral
+    baseline comes after grayscale, and every entry gets ``hints`` (how many its model got).
+    """
     image = load_image(path)
-    return score_predictions(path, image, ((c.name, c.colorize_array(image)) for c in colorizers), detector, on_result)
+    if hints is None:
+        predictions = ((c.name, c.colorize_array(image)) for c in colorizers)
+        return score_predictions(path, image, predictions, detector, on_result)
+    given, baseline = simulated_hints(path, image, hints)
+    counts = {GRAYSCALE: 0, BILATERAL: hints.points}
+
+    def predictions() -> Iterable[tuple[str, np.ndarray]]:
+        yield BILATERAL, baseline()
+        for colorizer in colorizers:
+            counts[colorizer.name] = hints.points if colorizer.takes_hints else 0
+            if colorizer.takes_hints:
+                prepared = colorizer.prepare(image, given)
+                yield colorizer.name, colorizer.finish(prepared, colorizer.predict([prepared])[0])
+            else:
+                yield colorizer.name, colorizer.colorize_array(image)
+
+    scores = score_predictions(path, image, predictions(), detector, on_result)
+    for name, values in scores.items():
+        values["hints"] = counts.get(name, 0)
+    return scores
+
+
+def simulated_hints(path: Path, image: LoadedImage, plan: HintPlan) -> tuple[Hints, Callable[[], np.ndarray]]:
+    """The plan's points on one ground-truth photo: as :class:`cfx.hints.Hints` (each patch a
+    stroke of its mean a*b*) and the bilateral baseline's sRGB image (made when called)."""
+    from cfx.hint_baseline import bilateral_ab, points_from_patches
+    from cfx.hint_simulation import simulate_points
+
+    truth_ab = rgb_to_lab(torch.from_numpy(image.rgb).permute(2, 0, 1)[None])[0, 1:]
+    patches, channels = simulate_points(truth_ab, plan.generator(path), plan.points, plan.max_patch)
+    mask = channels[2] > 0
+    given = Hints(
+        f"{plan.points} simulated points",
+        [],
+        mask.numpy(),
+        (channels[:2] * AB_RANGE).permute(1, 2, 0).contiguous().numpy(),
+    )
+
+    def baseline() -> np.ndarray:
+        lightness = image_lightness(image)
+        return merge_full_resolution(lightness, bilateral_ab(lightness, points_from_patches(lightness, patches)))
+
+    return given, baseline
 
 
 def score_predictions(
@@ -135,6 +217,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for key in ("psnr", "ssim", "auc", "colourfulness", "true_colourfulness"):
             entry[key] = _mean([row[key] for row in mine])
         entry["colourfulness_ratio"] = entry["colourfulness"] / max(entry["true_colourfulness"], 1e-9)
+        if all("hints" in row for row in mine):
+            entry["hints"] = mine[0]["hints"]
         if all("judged_natural" in row for row in mine):
             entry["detector_score"] = _mean([row["detector_score"] for row in mine])
             entry["fool_rate"] = sum(bool(row["judged_natural"]) for row in mine) / len(mine)
@@ -148,18 +232,28 @@ def evaluate_colorizers(
     on_image: Callable[[Path], None] | None = None,
     detector: Detector | None = None,
     on_result: OnResult | None = None,
+    hints: HintPlan | None = None,
 ) -> dict[str, Any]:
     """The whole report: per-model summary (grayscale first) and one row per image and model.
 
     ``detector`` adds the fool rate (see the module docstring) and a ``detector`` entry;
     ``on_result`` sees every compared image (see :func:`score_image`; e.g. thumbnails).
+    ``hints`` adds the bilateral baseline, ``hints`` to every row and summary entry, the
+    plan as the report's ``hints`` and a ``note`` on models that take none.
     """
     rows: list[dict[str, Any]] = []
     for path in paths:
-        rows += _rows(path, score_image(colorizers, path, detector, on_result))
+        rows += _rows(path, score_image(colorizers, path, detector, on_result, hints))
         if on_image:
             on_image(path)
-    return colorizer_report(rows, {c.name: c.card.get("sha256") for c in colorizers}, detector)
+    report = colorizer_report(rows, {c.name: c.card.get("sha256") for c in colorizers}, detector)
+    if hints is not None:
+        unhinted = {c.name for c in colorizers if not c.takes_hints}
+        for entry in report["summary"]:
+            if entry["model"] in unhinted:
+                entry["note"] = NO_HINTS_NOTE
+        report = {"schema": report["schema"], "hints": hints.describe(), **report}
+    return report
 
 
 def _rows(path: Path, scores: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

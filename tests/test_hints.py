@@ -364,3 +364,86 @@ def test_cli_hint_mistakes_are_usage_errors(
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr, result.stderr
         assert not (tmp_path / "out").exists()  # nothing was written
+
+
+# --------------------------------------------------------------------------- cfx eval colorizer --hints
+
+
+@pytest.fixture
+def truths(tmp_path: Path) -> Path:
+    """Three smooth colour photos (ground truths)."""
+    root = tmp_path / "truth"
+    root.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(48, 64, 20 + i)).save(root / f"{i}.png")
+    return root
+
+
+def eval_report(truths: Path, *args: object) -> dict:
+    result = invoke("eval", "colorizer", "--data", truths, *args, "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_eval_hints_rows_say_how_many_and_add_the_bilateral_baseline(
+    truths: Path, guided_weights: Path, tiny_weights: Path
+) -> None:
+    args = ("--weights", guided_weights, "--weights", tiny_weights, "--hints", "20")
+    report = eval_report(truths, *args)
+    assert report["schema"] == "cfx.eval-colorizer/1"
+    assert report["hints"] == {"points": 20, "seed": 0, "max_patch": 9}
+    summary = {entry["model"]: entry for entry in report["summary"]}
+    assert list(summary) == ["grayscale", "bilateral baseline", "unet.tiny-guided", "iizuka.tiny"]
+    assert {name: entry["hints"] for name, entry in summary.items()} == {
+        "grayscale": 0,
+        "bilateral baseline": 20,
+        "unet.tiny-guided": 20,
+        "iizuka.tiny": 0,
+    }
+    assert summary["iizuka.tiny"]["note"] == "takes no hints: evaluated without them"
+    assert "note" not in summary["unet.tiny-guided"]
+    assert len(report["rows"]) == 3 * 4 and all("hints" in row for row in report["rows"])
+    # 20 true colours spread over a smooth photo beat gray by far.
+    assert summary["bilateral baseline"]["psnr"] > summary["grayscale"]["psnr"] + 3
+    # Seeded: the same points in every run; another seed, other points.
+    assert eval_report(truths, *args)["rows"] == report["rows"]
+    other = {e["model"]: e for e in eval_report(truths, *args, "--seed", "1")["summary"]}
+    assert other["bilateral baseline"]["psnr"] != summary["bilateral baseline"]["psnr"]
+    assert other["iizuka.tiny"]["psnr"] == summary["iizuka.tiny"]["psnr"]
+
+
+def test_eval_zero_hints_is_the_automatic_path(truths: Path, guided_weights: Path) -> None:
+    plain = {e["model"]: e for e in eval_report(truths, "--weights", guided_weights)["summary"]}
+    zero = {e["model"]: e for e in eval_report(truths, "--weights", guided_weights, "--hints", "0")["summary"]}
+    assert "bilateral baseline" not in plain
+    assert zero["unet.tiny-guided"]["psnr"] == plain["unet.tiny-guided"]["psnr"]
+    assert zero["bilateral baseline"]["psnr"] == pytest.approx(zero["grayscale"]["psnr"], abs=1e-4)
+
+
+def test_eval_hints_mistakes(truths: Path, guided_weights: Path, tmp_path: Path) -> None:
+    result = invoke("eval", "colorizer", "--data", truths, "--weights", guided_weights, "--hints", "-1")
+    assert result.exit_code == 2
+    records_file = tmp_path / "r.jsonl"
+    records_file.write_text("")
+    result = invoke("eval", "colorizer", "--records", records_file, "--hints", "5")
+    assert result.exit_code == 2 and "--hints" in result.stderr and "--records" in result.stderr
+
+
+def test_eval_gives_the_simulated_points_to_the_model_as_cfx_colorize_does(truths: Path) -> None:
+    """The evaluation's points: patches of 1-9 px of the true a*b* at random pixels, the same
+    for every model, given as Hints (pinned at full resolution)."""
+    from cfx.evaluate import HintPlan, simulated_hints
+    from cfx.imageio import load_image
+
+    path = truths / "0.png"
+    image = load_image(path)
+    given, baseline = simulated_hints(path, image, HintPlan(5))
+    again, _ = simulated_hints(path, image, HintPlan(5))
+    assert np.array_equal(given.stroke_mask, again.stroke_mask) and np.array_equal(given.stroke_ab, again.stroke_ab)
+    assert 5 <= given.stroke_mask.sum() <= 5 * 81 and not given.points
+    truth_ab = lab_of(np.asarray(Image.open(path).convert("RGB")))[..., 1:]
+    hinted = given.stroke_mask
+    assert np.abs(given.stroke_ab[hinted] - truth_ab[hinted]).mean() < 10  # patch means of the truth
+    assert baseline().shape == (48, 64, 3)
+    other, _ = simulated_hints(path, image, HintPlan(5, seed=3))
+    assert not np.array_equal(other.stroke_mask, given.stroke_mask)

@@ -62,6 +62,15 @@ def colorizer(
     ] = None,
     device: opt.Device = "auto",
     precision: opt.Precision = "auto",
+    hints: Annotated[
+        Optional[int],
+        typer.Option(
+            "--hints",
+            min=0,
+            help="Give hint-conditioned models N user points per image, simulated from the truth (patches of 1-9 px, Zhang et al. 2017), and add the bilateral baseline.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated --hints points (per file name).")] = 0,
     report: opt.ReportFile = None,
     html: opt.HtmlFile = None,
     quiet: opt.Quiet = False,
@@ -73,6 +82,11 @@ def colorizer(
     With --detector/--detector-weights: each image's detector score and the fool rate
     (share judged natural) per model, the ground truth included.
 
+    With --hints N: N points per image at random pixels of the truth, each the mean colour of
+    a 1-9 px patch (seeded: the same points for every model); hint-conditioned models get
+    them as `cfx colorize --hints` gives yours, others run without; a "bilateral baseline"
+    row spreads the same points without learning.
+
     With --records instead of --data: the outputs `cfx colorize --json` already wrote
     (several files, e.g. shards, are read as one) are scored against their inputs, grouped
     by the records' model; grayscale inputs are skipped, failures are listed (exit 1).
@@ -81,9 +95,13 @@ def colorizer(
     from cfx.progress import progress
 
     command = "cfx eval colorizer"
+    if hints is not None and (records or more_records):
+        fail_usage("--hints simulates points for models run now: it does not take --records")
     source = _colorizer_source(
         data, _all_records(records, more_records), model, weights, render_size, device, precision
     )
+    if hints is not None:
+        source.with_hints(command, hints, seed, quiet)  # type: ignore[union-attr]
     judge = None
     if detector_name is not None or detector_weights is not None:
         judge = load_detector(detector_name, detector_weights, device, precision)
@@ -135,13 +153,25 @@ class _Colorized:
         if not self.paths:
             fail_usage(f"{data}: no images found")
         self.total = len(self.paths)
+        self.hints: Any = None
+
+    def with_hints(self, command: str, points: int, seed: int, quiet: bool) -> None:
+        """Simulated user points (--hints N) for every image; a model that takes none is warned about."""
+        from cfx.evaluate import NO_HINTS_NOTE, HintPlan
+
+        self.hints = HintPlan(points, seed)
+        for colorizer in self.colorizers:
+            if not colorizer.takes_hints:
+                warn(command, f"{colorizer.name} {NO_HINTS_NOTE}", quiet)
 
     def evaluate(self, on_image: Any, judge: Any, thumbnails: Any, on_failure: Any) -> dict:
         from cfx.evaluate import evaluate_colorizers
 
         return {
             "data": str(self.data),
-            **evaluate_colorizers(self.colorizers, self.paths, on_image=on_image, detector=judge, on_result=thumbnails),
+            **evaluate_colorizers(
+                self.colorizers, self.paths, on_image=on_image, detector=judge, on_result=thumbnails, hints=self.hints
+            ),
         }
 
 
@@ -189,6 +219,12 @@ def _report_colorizers(
         )
     if not quiet:
         print(format_summary(result["summary"]), file=sys.stderr)
+        if result.get("hints"):
+            plan = result["hints"]
+            print(
+                f"hints: {plan['points']} simulated points per image (seed {plan['seed']}, patches of 1-{plan['max_patch']} px)",
+                file=sys.stderr,
+            )
     write_document(result, str(report) if report else None)
     if html is not None:
         from cfx.html_report import colorizer_html
