@@ -6,6 +6,9 @@ message on one line and exits 2. Any other exception is a bug or an environment 
 the CLI names it on one line, exits 1, and prints the traceback only with ``CFX_DEBUG=1``
 (see :func:`cfx.cli.common.command`).
 
+A :class:`RunFailed` is a run that finished without a result worth keeping (hardening
+whose every candidate misses every natural photo): one line, exit 1, nothing written.
+
 ``UsageError`` is a ``ValueError``, so library code that caught ``ValueError`` around
 these calls keeps working.
 """
@@ -19,3 +22,7 @@ class UsageError(ValueError):
 
 class MissingFolderError(UsageError, FileNotFoundError):
     """A folder the user named does not exist or is not a directory."""
+
+
+class RunFailed(Exception):
+    """A run that produced nothing worth writing; its message says why (exit code 1)."""

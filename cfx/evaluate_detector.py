@@ -335,22 +335,34 @@ def _folders(natural: Path, colorized: dict[str, Path]) -> list[tuple[str, Path]
 
 
 def format_detectors(report: dict[str, Any]) -> str:
-    """Per detector and colorizer: HTER and friends as a text table (stderr, README)."""
-    lines = [f"{'detector':<48} {'colorized by':<21} {'HTER':>6} {'NI miss':>7} {'CI miss':>7} {'AUC':>6} {'EER':>6}"]
-    for entry in report["detectors"]:
-        for name, m in entry["per_colorizer"].items():
-            seen = "*" if name in entry["trained_on"] else " "
-            lines.append(
-                f"{label_of(entry):<48} {name + seen:<21} {100 * m['hter']:>5.1f}% {100 * m['natural_miss_rate']:>6.1f}% "
-                f"{100 * m['colorized_miss_rate']:>6.1f}% {m['roc_auc']:>6.3f} {100 * m['eer']:>5.1f}%"
-            )
+    """Per detector and colorizer: HTER and friends as a text table (stderr, README); the
+    label columns widen to fit the longest label."""
+    rows = [
+        (label_of(entry), name + ("*" if name in entry["trained_on"] else " "), m)
+        for entry in report["detectors"]
+        for name, m in entry["per_colorizer"].items()
+    ]
+    label_width = max([48, *(len(label) for label, _, _ in rows)])
+    name_width = max([21, *(len(name) for _, name, _ in rows)])
+    lines = [
+        f"{'detector':<{label_width}} {'colorized by':<{name_width}} {'HTER':>6} {'NI miss':>7} {'CI miss':>7} {'AUC':>6} {'EER':>6}"
+    ]
+    for label, name, m in rows:
+        lines.append(
+            f"{label:<{label_width}} {name:<{name_width}} {100 * m['hter']:>5.1f}% {100 * m['natural_miss_rate']:>6.1f}% "
+            f"{100 * m['colorized_miss_rate']:>6.1f}% {m['roc_auc']:>6.3f} {100 * m['eer']:>5.1f}%"
+        )
     lines.append("(* = colorizer seen in training; HTER = mean of the natural and colorized miss rates)")
     return "\n".join(lines)
 
 
 def format_matrix(matrix: dict[str, Any]) -> str:
+    """The blind-generalization table as text; the first column widens to fit the longest label."""
     cols = matrix["columns"]
-    lines = [f"{'trained on →  tested on':<48} " + " ".join(f"{c[:14]:>14}" for c in cols) + f" {'blind mean':>10}"]
+    width = max([48, *(len(row["detector"]) for row in matrix["rows"])])
+    lines = [
+        f"{'trained on →  tested on':<{width}} " + " ".join(f"{c[:14]:>14}" for c in cols) + f" {'blind mean':>10}"
+    ]
     for row in matrix["rows"]:
         cells = []
         for c in cols:
@@ -358,7 +370,7 @@ def format_matrix(matrix: dict[str, Any]) -> str:
             cells.append(f"{'-' if value is None else f'{100 * value:.1f}%' + ('*' if row['seen'][c] else ' '):>14}")
         blind = row["blind_mean_hter"]
         lines.append(
-            f"{row['detector']:<48} " + " ".join(cells) + f" {'-' if blind is None else f'{100 * blind:.1f}%':>10}"
+            f"{row['detector']:<{width}} " + " ".join(cells) + f" {'-' if blind is None else f'{100 * blind:.1f}%':>10}"
         )
     lines.append("(HTER; * = seen in training)")
     return "\n".join(lines)

@@ -21,11 +21,9 @@ from typing import Any, ContextManager
 
 import torch
 
-from cfx.registry import ModelSpec, WrongTaskError, get_spec
+from cfx.registry import DEFAULT_MODELS, ModelSpec, WrongTaskError, get_spec
 from cfx.runner import autocast, prepare_model, select_device
 from cfx.weights import load_model, locate_weights
-
-DEFAULT_MODELS = {"colorize": "unet.lite0", "detect": "litenet.lite0-ms"}  # without --model or --weights
 
 
 @dataclass

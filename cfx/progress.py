@@ -1,11 +1,14 @@
-"""Progress on stderr only: a rich bar on a terminal, plain lines otherwise, nothing with --quiet."""
+"""Progress and messages on stderr only: a rich bar on a terminal, plain lines otherwise,
+nothing with --quiet. Python warnings raised during a command come out on the same
+channel, one ``cfx: warning: …`` line each (:func:`warnings_as_messages`)."""
 
 from __future__ import annotations
 
 import sys
 import time
+import warnings
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, TextIO
 
 
 class Progress(Protocol):
@@ -85,3 +88,24 @@ def message(text: str, quiet: bool = False) -> None:
     """A one-line message on stderr."""
     if not quiet:
         print(text, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def warnings_as_messages(quiet: bool = False, prefix: str = "cfx") -> Iterator[None]:
+    """Within the block, each Python warning is one ``PREFIX: warning: TEXT`` line on stderr
+    (its first line, without the category or source line Python adds); none with ``quiet``."""
+
+    def show(
+        text: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        first = (str(text).strip().splitlines() or [category.__name__])[0]
+        message(f"{prefix}: warning: {first}", quiet)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield

@@ -17,6 +17,9 @@ from typing import Any, Callable, Iterable
 
 from cfx.errors import UsageError
 
+# The model each command uses without --model or --weights (transfer: its --method global).
+DEFAULT_MODELS = {"colorize": "unet.lite0", "detect": "litenet.lite0-ms", "transfer": "iizuka.compact"}
+
 # Modules that register models; imported lazily by _load_all().
 MODEL_MODULES: tuple[str, ...] = (
     "cfx.models.iizuka",
@@ -43,6 +46,13 @@ class ModelSpec:
     tiny: bool = False  # test-sized preset
     defaults: dict[str, Any] = field(default_factory=dict)  # runtime defaults, e.g. render_size
 
+    def takes(self, option: str, config: Any = None) -> bool:
+        """Whether models of this preset use the runtime ``option`` (e.g. ``temperature``), as
+        declared at registration: ``register(..., temperature=True)``, or a predicate on the
+        config the model is built from (a card's config may differ from the preset's)."""
+        declared = self.defaults.get(option, False)
+        return bool(declared(self.config if config is None else config) if callable(declared) else declared)
+
     @property
     def preset(self) -> str:
         return self.name.split(".", 1)[1]
@@ -61,7 +71,11 @@ def register(
     tiny: bool = False,
     **defaults: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``factory(config) -> nn.Module`` under ``arch.preset``."""
+    """Register ``factory(config) -> nn.Module`` under ``arch.preset``.
+
+    ``defaults``: runtime defaults (``render_size=320``) and the runtime options the
+    preset's models use (``temperature=True``; see :meth:`ModelSpec.takes`).
+    """
     if "." not in name:
         raise ValueError(f"model names are 'arch.preset', got {name!r}")
 
@@ -103,19 +117,38 @@ class WrongTaskError(UsageError):
 TASK_NOUNS = {"colorize": "colorizer", "detect": "detector"}  # what a model of each task is called
 
 
-def unknown_model(name: str, known: Iterable[str]) -> UnknownModelError:
-    """The error for a name that is neither a preset nor a shipped file, with close matches."""
-    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(filter(None, [', '.join(close[:-1]), close[-1]]))}?" if close else ""
-    return UnknownModelError(f"unknown model {name!r}{hint} (`cfx models --all` lists every name)")
+def suggestions(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of ``known`` that ``name`` may have meant: names it begins (``unet`` →
+    ``unet.lite0``), then close spellings (``zhang.compat`` → ``zhang.compact``), then other
+    names of its architecture."""
+    names = sorted(set(known))
+    typed = name.lower()
+    arch = typed.split(".", 1)[0]
+    prefixed = [k for k in names if k.lower().startswith(typed)]
+    same_arch = [k for k in names if "." in typed and k.lower().split(".", 1)[0] == arch]
+    close = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
+    return list(dict.fromkeys(prefixed + close + same_arch))[:n]
 
 
-def check_name(name: str, also: Iterable[str] = ()) -> None:
-    """UnknownModelError unless ``name`` is a registered preset or one of ``also``."""
+def did_you_mean(names: list[str]) -> str:
+    """``; did you mean a, b or c?`` (empty without names)."""
+    return f"; did you mean {' or '.join(filter(None, [', '.join(names[:-1]), names[-1]]))}?" if names else ""
+
+
+def unknown_model(
+    name: str, known: Iterable[str], listing: str = "`cfx models --all` lists every name"
+) -> UnknownModelError:
+    """The error for a name that is neither a preset nor a shipped file, with the names meant (:func:`suggestions`)."""
+    return UnknownModelError(f"unknown model {name!r}{did_you_mean(suggestions(name, known))} ({listing})")
+
+
+def check_name(name: str, shipped: Iterable[str] = ()) -> None:
+    """UnknownModelError unless ``name`` is a registered preset or one of the ``shipped``
+    weights' names; the error suggests only shipped names (what ``--model`` can load)."""
     _load_all()
-    extra = list(also)
-    if name not in _REGISTRY and name not in extra:
-        raise unknown_model(name, [n for n, s in _REGISTRY.items() if not s.tiny] + extra)
+    shipped = list(shipped)
+    if name not in _REGISTRY and name not in shipped:
+        raise unknown_model(name, shipped, "`cfx models` lists the shipped ones")
 
 
 def get_spec(name: str, task: str | None = None) -> ModelSpec:

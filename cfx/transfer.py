@@ -50,6 +50,7 @@ from cfx.colorize import (
 )
 from cfx.errors import UsageError
 from cfx.imageio import ImageError, LoadedImage, load_image
+from cfx.registry import DEFAULT_MODELS
 
 WORKING_SIZE = 512  # long side at which Welsh et al.'s matching runs
 WELSH_SAMPLES = 200  # jittered samples of the reference (Welsh et al. §2)
@@ -349,7 +350,7 @@ METHODS: dict[str, Callable[..., TransferMethod]] = {
     "welsh": _load_welsh,
 }
 DEFAULT_METHOD = "global"
-GLOBAL_TRANSFER_MODEL = "iizuka.compact"  # --method global without --model/--weights
+GLOBAL_TRANSFER_MODEL = DEFAULT_MODELS["transfer"]  # --method global without --model/--weights
 
 
 def load_method(name: str = DEFAULT_METHOD, **options: Any) -> TransferMethod:

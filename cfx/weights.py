@@ -156,12 +156,15 @@ def locate_weights(
         # (decnet.tanh-compact-broad is a decnet.tanh-compact): build what its card says.
         card = _card_or_none(found)
         return (str(card["name"]) if card else found.stem), found, card
-    from cfx.registry import check_name
+    from cfx.registry import check_name, did_you_mean, suggestions
 
-    check_name(name, also=shipped_names())  # "unknown model" with close matches
+    shipped = shipped_names()
+    check_name(name, shipped)  # "unknown model", suggesting shipped names
+    meant = did_you_mean(suggestions(name, shipped))
+    train = "train them with `cfx train` and pass --weights"
     raise WeightsError(
-        f"no shipped weights for {name!r} (looked in {', '.join(str(d) for d in weights_dirs())}); "
-        f"train them with `cfx train` and pass --weights"
+        f"no shipped weights for {name!r} (looked in {', '.join(str(d) for d in weights_dirs())})"
+        + (f"{meant} Or {train}." if meant else f"; {train}")
     )
 
 

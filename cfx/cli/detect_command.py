@@ -51,7 +51,7 @@ def _plain(record: dict) -> str:
 
 def detect(
     inputs: opt.Inputs,
-    model: opt.Model = None,
+    model: opt.DetectorModel = None,
     weights: opt.Weights = None,
     threshold: Threshold = None,
     mode: Mode = None,

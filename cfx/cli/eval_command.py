@@ -11,6 +11,7 @@ import typer
 
 from cfx.cli import options as opt
 from cfx.cli.common import colorized_sources, fail_usage, warn
+from cfx.registry import DEFAULT_MODELS
 from cfx.reports import EXIT_FAILED
 
 MoreRecords = Annotated[
@@ -40,7 +41,11 @@ def colorizer(
     more_records: MoreRecords = None,
     model: Annotated[
         Optional[list[str]],
-        typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several."),
+        typer.Option(
+            "--model",
+            "-m",
+            help=f"Registry name with shipped weights; repeat for several (default: {DEFAULT_MODELS['colorize']}).",
+        ),
     ] = None,
     weights: Annotated[
         Optional[list[Path]],
@@ -283,19 +288,20 @@ def _write_html(path: Path, page: str, quiet: bool) -> None:
 
 
 def format_summary(summary: list[dict]) -> str:
-    """The summary as a small text table (for stderr and the README)."""
+    """The summary as a small text table (for stderr and the README); the model column widens to fit."""
 
     def number(value: float | None, digits: int) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
     fooled = any("fool_rate" in row for row in summary)
+    width = max([20, *(len(row["model"]) for row in summary)])
     lines = [
-        f"{'model':<20} {'images':>6} {'PSNR':>7} {'SSIM':>7} {'AuC':>7} {'colourful':>9}"
+        f"{'model':<{width}} {'images':>6} {'PSNR':>7} {'SSIM':>7} {'AuC':>7} {'colourful':>9}"
         + (f" {'fooled':>7}" if fooled else "")
     ]
     for row in summary:
         line = (
-            f"{row['model']:<20} {row['images']:>6} {number(row['psnr'], 2):>7} {number(row['ssim'], 4):>7} "
+            f"{row['model']:<{width}} {row['images']:>6} {number(row['psnr'], 2):>7} {number(row['ssim'], 4):>7} "
             f"{number(row['auc'], 4):>7} {number(row['colourfulness_ratio'], 2):>9}"
         )
         if fooled:
@@ -319,7 +325,11 @@ def detector(
     more_records: MoreRecords = None,
     model: Annotated[
         Optional[list[str]],
-        typer.Option("--model", "-m", help="Registry name with shipped weights; repeat for several."),
+        typer.Option(
+            "--model",
+            "-m",
+            help=f"Registry name with shipped weights; repeat for several (default: {DEFAULT_MODELS['detect']}).",
+        ),
     ] = None,
     weights: Annotated[
         Optional[list[Path]],

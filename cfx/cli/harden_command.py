@@ -96,7 +96,7 @@ def colorizer(
         ),
     ],
     output: opt.WeightsOut,
-    model: opt.Model = None,
+    model: opt.ColorizerModel = None,
     weights: opt.Weights = None,
     detector: Annotated[
         Optional[str],

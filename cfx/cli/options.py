@@ -7,9 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from cfx.registry import DEFAULT_MODELS
+
 Inputs = Annotated[
     list[str],
     typer.Argument(
+        metavar="INPUTS",
         help="Image files, folders (walked recursively), or - to read paths / JSON Lines from stdin.",
         show_default=False,
     ),
@@ -23,6 +26,22 @@ OutputDir = Annotated[
     ),
 ]
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Registry name (see `cfx models`).")]
+ColorizerModel = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", help=f"Registry name (see `cfx models`); default: {DEFAULT_MODELS['colorize']}."),
+]
+DetectorModel = Annotated[
+    Optional[str],
+    typer.Option("--model", "-m", help=f"Registry name (see `cfx models`); default: {DEFAULT_MODELS['detect']}."),
+]
+TransferModel = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model",
+        "-m",
+        help=f"Colorizer of --method global (registry name, see `cfx models`); default: {DEFAULT_MODELS['transfer']}.",
+    ),
+]
 Weights = Annotated[
     Optional[Path],
     typer.Option("--weights", "-w", help="A .safetensors file with its .json model card.", dir_okay=False),

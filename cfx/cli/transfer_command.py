@@ -47,7 +47,7 @@ def transfer(
     output: opt.OutputDir,
     style: Style = None,
     method: Method = "global",
-    model: opt.Model = None,
+    model: opt.TransferModel = None,
     weights: opt.Weights = None,
     render_size: opt.RenderSize = None,
     device: opt.Device = "auto",

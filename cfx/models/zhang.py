@@ -157,6 +157,7 @@ def _factory(config: ZhangConfig) -> ZhangColorizer:
 register(
     "zhang.full",
     task="colorize",
+    temperature=True,  # annealed-mean decoding (--temperature)
     config=ZhangConfig(),
     render_size=512,
     description="Zhang et al. 2016 at the paper's widths (classification over 262 a*b* bins, T=0.38)",
@@ -164,6 +165,7 @@ register(
 register(
     "zhang.compact",
     task="colorize",
+    temperature=True,  # annealed-mean decoding (--temperature)
     config=ZhangConfig(widths=(16, 32, 64, 128, 128, 128, 128, 64), train_size=128),
     render_size=320,
     description="Zhang et al. 2016 at 1/4 width; trains on a 2-core CPU",
@@ -171,6 +173,7 @@ register(
 register(
     "zhang.tiny",
     task="colorize",
+    temperature=True,  # annealed-mean decoding (--temperature)
     config=ZhangConfig(widths=(4, 8, 8, 8, 8, 8, 8, 8), depths=(1, 1, 1, 1, 1, 1, 1, 1), train_size=32),
     render_size=64,
     tiny=True,

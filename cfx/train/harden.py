@@ -13,7 +13,10 @@ set V of natural images:
    P; the learning rate is multiplied by 0.1;
 3. the final model is the candidate with the largest error rate still under θ
    (max{r_i | r_i < θ}; the later one on ties); if none is under θ, the one with the
-   lowest error, and the report says so.
+   lowest error, and the report says so. A candidate that misses every natural
+   validation photo (error 1.0) is never chosen, even when θ is above 1 (a parent that
+   missed them all); when every candidate does, nothing is written and the run fails
+   (:class:`RunFailed`).
 
 Minibatches are half natural, half colorized, as in training. One epoch here is one
 pass over the natural training images, with the colorized half drawn from everything
@@ -33,7 +36,7 @@ from typing import Any, Sequence
 import torch
 
 from cfx.data.pairs import load_colorizers, load_detector_data
-from cfx.errors import UsageError
+from cfx.errors import RunFailed, UsageError
 from cfx.loading import load
 from cfx.progress import message
 from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded
@@ -192,6 +195,11 @@ class _Hardening:
         self.colorized_pool: list[torch.Tensor] = list(train.colorized)  # D's colorized part
         self.started = time.monotonic()
 
+    @property
+    def usable_bound(self) -> float:
+        """θ, but never above 1: a candidate that misses every natural photo is not a choice."""
+        return min(self.theta, 1.0)
+
     def train_round(self, r: int, alpha: float) -> None:
         """Lines 5-13 for one α: insert the negative samples, train S epochs keeping the
         second half's models as candidates, drop the pairs whose negatives are missed."""
@@ -217,7 +225,7 @@ class _Hardening:
         info["kept_pairs"] = len(self.active)
         info["dropped_pairs"] = int((~judged).sum())
         if round_candidates:
-            pick, under = select_candidate([self.candidates[c].error for c in round_candidates], self.theta)
+            pick, under = select_candidate([self.candidates[c].error for c in round_candidates], self.usable_bound)
             info["selected_epoch"] = self.candidates[round_candidates[pick]].epoch
             info["selected_epoch_under_theta"] = under
         self.rounds.append(info)
@@ -263,8 +271,13 @@ class _Hardening:
 
     def finish(self, output: Path) -> dict[str, Any]:
         """Line 14: the final model among the candidates; its weights, card and the report."""
-        chosen_index, under_theta = select_candidate([c.error for c in self.candidates], self.theta)
+        chosen_index, under_theta = select_candidate([c.error for c in self.candidates], self.usable_bound)
         chosen = self.candidates[chosen_index]
+        if chosen.error >= 1.0:
+            raise RunFailed(
+                f"every candidate judges every natural validation photo colorized (error 1.0 at threshold "
+                f"{self.threshold:g}, {len(self.candidates)} candidates); {output} not written"
+            )
         self.model.load_state_dict(chosen.state)
         after = (
             validation_metrics(self.model, self.data.val, self.threshold, self.mode)
