@@ -197,12 +197,17 @@ def read_hint_image(path: Path) -> Hints:
     return Hints(str(path), [], mask, ab)
 
 
-def match_hints(by_path: dict[str, Hints], inputs: list[Path], source: Path) -> dict[Path, Hints]:
-    """Hints of a JSON Lines file by input; a line naming no input is a usage error."""
+def match_hints(
+    by_path: dict[str, Hints], inputs: list[Path], source: Path, sharded: bool = False
+) -> dict[Path, Hints]:
+    """Hints of a JSON Lines file by input; a line naming no input is a usage error, except,
+    in one shard of a run (``sharded``), a line naming an existing file: another shard's."""
     resolved = {p.resolve(): p for p in inputs}
     matched: dict[Path, Hints] = {}
     for name, hints in by_path.items():
         found = resolved.get(Path(name).resolve())
+        if found is None and sharded and Path(name).is_file():
+            continue
         if found is None:
             raise UsageError(f"{hints.source}: {name} is none of the inputs")
         matched[found] = hints
@@ -223,12 +228,14 @@ def oriented_size(path: Path) -> tuple[int, int] | None:
 
 
 def hints_for_inputs(
-    inputs: list[Any], hints_file: Path | None = None, hint_image: Path | None = None
+    inputs: list[Any], hints_file: Path | None = None, hint_image: Path | None = None, sharded: bool = False
 ) -> dict[Path, Hints]:
     """The hints of each input (items with ``path`` and stdin ``fields``), checked against its size.
 
     ``hints_file``: ``.json`` for one input, ``.jsonl`` by path; ``hint_image``: strokes for one
     input; a stdin JSON line's ``hints`` field. Any mistake is a usage error naming the file.
+    ``sharded``: ``inputs`` are one shard (``--shard K/N``) of the inputs, so a JSON Lines hints
+    file may name the other shards' files.
     """
     paths = [item.path for item in inputs]
     found: dict[Path, Hints] = {}
@@ -241,7 +248,7 @@ def hints_for_inputs(
             continue
         read = read_hint_image(source) if source == hint_image else read_hints_file(source)
         if isinstance(read, dict):
-            found.update(match_hints(read, paths, source))
+            found.update(match_hints(read, paths, source, sharded))
         elif len(paths) != 1:
             kind = "--hint-image" if source == hint_image else "a .json hints file"
             raise UsageError(f"{source}: {kind} is for one input, {len(paths)} given (JSON Lines name each input)")

@@ -447,3 +447,33 @@ def test_eval_gives_the_simulated_points_to_the_model_as_cfx_colorize_does(truth
     assert baseline().shape == (48, 64, 3)
     other, _ = simulated_hints(path, image, HintPlan(5, seed=3))
     assert not np.array_equal(other.stroke_mask, given.stroke_mask)
+
+
+def test_cli_json_lines_hints_for_a_sharded_run(tmp_path: Path, gray: Path, photo: Path, guided_weights: Path) -> None:
+    """One hints file for the whole run: each shard takes its own inputs' lines; a line naming
+    a file that does not exist is still a mistake."""
+    lines = tmp_path / "h.jsonl"
+    point = {"x": 1, "y": 1, "color": "#0a0", "radius": 0}
+    lines.write_text("".join(json.dumps({"path": str(p), "points": [point]}) + "\n" for p in (gray, photo)))
+    hinted = []
+    for k in (1, 2):
+        args = ("colorize", gray, photo, "-o", tmp_path / "out", "--weights", guided_weights, "--hints", lines)
+        result = invoke(*args, "--shard", f"{k}/2", "--json", "--quiet")
+        assert result.exit_code == 0, result.stderr
+        hinted += [r["hinted_pixels"] for r in records(result.stdout)]
+    assert hinted == [1, 1]
+    lines.write_text(json.dumps({"path": str(tmp_path / "missing.png"), "points": [point]}) + "\n")
+    result = invoke(
+        "colorize",
+        gray,
+        photo,
+        "-o",
+        tmp_path / "out2",
+        "--weights",
+        guided_weights,
+        "--hints",
+        lines,
+        "--shard",
+        "1/2",
+    )
+    assert result.exit_code == 2 and "missing.png is none of the inputs" in result.stderr

@@ -14,6 +14,7 @@ import typer
 
 from cfx.cli import options as opt
 from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, single_output_file, warn
+from cfx.limits import MAX_PIXELS
 
 SCHEMA = "cfx.colorize/1"
 
@@ -29,6 +30,7 @@ def colorize(
     precision: opt.Precision = "auto",
     batch_size: opt.BatchSize = 4,
     workers: opt.Workers = None,
+    max_pixels: opt.MaxPixels = MAX_PIXELS,
     json_output: opt.Json = False,
     quiet: opt.Quiet = False,
     skip_existing: opt.SkipExisting = False,
@@ -61,7 +63,7 @@ def colorize(
     items = collect_inputs(inputs, output, shard, writer)
     one_file = single_output_file(output, items)
     threads = configure_threads(workers)
-    given = hints_for_inputs(items, hints, hint_image)
+    given = hints_for_inputs(items, hints, hint_image, sharded=shard is not None)
     if given and model is None and weights is None:
         model = "unet.lite0-guided"  # the hint-conditioned colorizer, unless one was chosen
     colorizer = load_colorizer(model, weights, device, precision, render_size, temperature)
@@ -83,7 +85,7 @@ def colorize(
     reported = 0
     try:
         with progress("colorize", total=len(jobs), quiet=quiet) as bar:
-            for result in colorize_files(colorizer, jobs, batch_size, threads, given):
+            for result in colorize_files(colorizer, jobs, batch_size, threads, given, max_pixels):
                 reported += 1
                 if isinstance(result, Failed):
                     source, _ = result.item
