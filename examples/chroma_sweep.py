@@ -60,15 +60,18 @@ def sweep(colorizer, paths: list[Path], scales: tuple[float, ...], by_source: di
         lab_truth = rgb_to_lab(truth)
         prepared = colorizer.prepare(image)
         ab = colorizer.predict([prepared])[0]
+        def merged(scale: float) -> torch.Tensor:
+            return torch.from_numpy(colorizer.finish(prepared, ab * scale)).permute(2, 0, 1)[None]
+
         for s in scales:
-            rgb = torch.from_numpy(colorizer.finish(prepared, ab * s)).permute(2, 0, 1)[None]
+            rgb = merged(s)
             lab = rgb_to_lab(rgb)
             row = {
                 "psnr": float(psnr(rgb, truth)),
                 "auc": float(ab_error_auc(lab[:, 1:], lab_truth[:, 1:])),
                 "colourfulness": float(colourfulness(rgb)),
                 "true_colourfulness": float(colourfulness(truth)),
-                "gray_psnr": float(psnr(colorizer.finish(prepared, ab * 0), truth)) if s == 1.0 else 0.0,
+                "gray_psnr": float(psnr(merged(0.0), truth)) if s == 1.0 else 0.0,
                 "n": 1,
             }
             for k, v in row.items():
