@@ -356,11 +356,11 @@ register(
 register(
     "unet.lite0-guided",
     task="colorize",
-    config=UNetConfig(loss="gaussian", hints=True, shrink_tau=0.25),
+    config=UNetConfig(loss="mse", hints=True),
     render_size=384,
     trainer="cached",
     hints=True,
-    description="unet.lite0 that reads user hints (Zhang et al. 2017) and shrinks uncertain chroma (Gaussian NLL)",
+    description="unet.lite0 on source-balanced fresh crops, MSE (the conditional mean), reads user hints (Zhang et al. 2017)",
 )(_factory)
 register(
     "unet.tiny-guided",
