@@ -32,6 +32,7 @@ from cfx.color import (
 from cfx.errors import UsageError
 from cfx.hints import Hints
 from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_suffix, save_image
+from cfx.limits import MAX_PIXELS
 from cfx.loading import DEFAULT_MODELS, load
 
 MERGE_ROWS = 512  # rows of the full-resolution work done at a time, at most (bounds memory)
@@ -334,10 +335,12 @@ def colorize_files(
     batch_size: int = 4,
     workers: int = 2,
     hints: dict[Path, Hints] | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Iterator[dict[str, Any] | Any]:
     """Colorize (input, target) pairs through the runner's pipeline, in order.
 
-    ``hints``: the user's colours by input path. Yields a record per written image, or a
+    ``hints``: the user's colours by input path; ``max_pixels``: larger inputs fail
+    (:func:`cfx.imageio.load_image`). Yields a record per written image, or a
     :class:`cfx.runner.Failed` whose ``item`` is the (input, target) pair.
     """
     from cfx.runner import run_pipeline
@@ -346,7 +349,7 @@ def colorize_files(
 
     def decode(job: tuple[Path, Path]) -> tuple[Path, Prepared]:
         source, target = job
-        return target, colorizer.prepare(load_image(source), hints.get(source))
+        return target, colorizer.prepare(load_image(source, max_pixels), hints.get(source))
 
     def encode(pair: tuple[tuple[Path, Prepared], torch.Tensor]) -> dict[str, Any]:
         (target, prepared), ab = pair

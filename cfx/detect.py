@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from cfx.errors import UsageError
 from cfx.imageio import ImageError, LoadedImage, load_image
 from cfx.labels import COLORIZED, GRAYSCALE, NATURAL
+from cfx.limits import MAX_PIXELS
 from cfx.loading import DEFAULT_MODELS, load
 
 DEFAULT_DETECTOR = DEFAULT_MODELS["detect"]
@@ -222,15 +223,16 @@ def load_detector(
 
 
 def detect_files(
-    detector: Detector, paths: Iterable[Path], batch_size: int = 16, workers: int = 2
+    detector: Detector, paths: Iterable[Path], batch_size: int = 16, workers: int = 2, max_pixels: int = MAX_PIXELS
 ) -> Iterator[dict[str, Any] | Any]:
     """Verdicts for image files through the runner's pipeline, in order (a
-    :class:`cfx.runner.Failed` carrying the path for each failure)."""
+    :class:`cfx.runner.Failed` carrying the path for each failure; larger images than
+    ``max_pixels`` fail)."""
     from cfx.runner import run_pipeline
 
     yield from run_pipeline(
         paths,
-        lambda path: detector.prepare(load_image(path)),
+        lambda path: detector.prepare(load_image(path, max_pixels)),
         batch_key=lambda prepared: 0 if detector.mode == "patch" else tuple(prepared.x.shape),
         compute=detector.predict,
         encode=lambda pair: {**detector.verdict(*pair), "warnings": pair[0].warnings},

@@ -7,6 +7,10 @@ refusing decompression bombs before any pixel memory is allocated.  Every
 failure is an :class:`ImageError` whose ``str()`` is one line,
 ``"<path>: <reason>"``.
 
+The pixel limit (:data:`cfx.limits.MAX_PIXELS`, or ``max_pixels``) is checked from the
+header; Pillow's own decompression-bomb limit is raised to it, so cfx's limit, not
+Pillow's lower one (179 MP), decides.
+
 ``save_image`` encodes to memory first and writes atomically (hidden temp file
 in the target directory, fsync, rename), so an interrupted run never leaves a
 half-written image.  16-bit colour output goes through a minimal PNG encoder,
@@ -31,6 +35,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from cfx.limits import MAX_PIXELS
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -105,7 +111,7 @@ class LoadedImage:
 # --------------------------------------------------------------------------
 
 
-def load_image(path: Path | str, max_pixels: int = 200_000_000) -> LoadedImage:
+def load_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     """Decode ``path`` fully; raise :class:`ImageError` on any problem.
 
     The declared size is checked against ``max_pixels`` from the header,
@@ -114,6 +120,7 @@ def load_image(path: Path | str, max_pixels: int = 200_000_000) -> LoadedImage:
     """
     p = Path(path)
     _check_regular_nonempty(p)
+    _let_pillow_open(max_pixels)
     try:
         with warnings.catch_warnings():
             # Our own max_pixels check (below) is the authority on size; the
@@ -130,6 +137,12 @@ def load_image(path: Path | str, max_pixels: int = 200_000_000) -> LoadedImage:
         raise
     except Exception as exc:  # noqa: BLE001 - contract: never a traceback
         raise ImageError(p, _reason_for(exc)) from exc
+
+
+def _let_pillow_open(max_pixels: int) -> None:
+    """Raise Pillow's decompression-bomb limit (it refuses at twice it) to ``max_pixels``, never lower it."""
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 def _check_regular_nonempty(p: Path) -> None:
@@ -154,7 +167,7 @@ def _check_declared_size(p: Path, size: tuple[int, int], max_pixels: int) -> Non
         raise ImageError(
             p,
             f"image too large: {width}x{height} = {width * height} pixels exceeds "
-            f"the limit of {max_pixels} (possible decompression bomb)",
+            f"the limit of {max_pixels} (possible decompression bomb; --max-pixels raises the limit)",
         )
 
 

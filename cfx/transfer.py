@@ -50,6 +50,7 @@ from cfx.colorize import (
 )
 from cfx.errors import UsageError
 from cfx.imageio import ImageError, LoadedImage, load_image
+from cfx.limits import MAX_PIXELS
 from cfx.registry import DEFAULT_MODELS
 
 WORKING_SIZE = 512  # long side at which Welsh et al.'s matching runs
@@ -369,8 +370,8 @@ def load_method(name: str = DEFAULT_METHOD, **options: Any) -> TransferMethod:
 class StyleCache:
     """Each distinct reference decoded and prepared once (thread-safe); failures are kept too."""
 
-    def __init__(self, method: TransferMethod) -> None:
-        self.method = method
+    def __init__(self, method: TransferMethod, max_pixels: int = MAX_PIXELS) -> None:
+        self.method, self.max_pixels = method, max_pixels
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._done: dict[str, Reference | StyleError] = {}
@@ -389,7 +390,7 @@ class StyleCache:
 
     def _prepare(self, path: Path) -> Reference | StyleError:
         try:
-            return self.method.prepare_style(load_image(path))
+            return self.method.prepare_style(load_image(path, self.max_pixels))
         except ImageError as error:
             return StyleError(f"style {path}: {error.reason}")
         except IMAGE_FAILURES as error:
@@ -409,19 +410,21 @@ def transfer_files(
     styles: StyleCache | None = None,
     batch_size: int = 4,
     workers: int = 2,
+    max_pixels: int = MAX_PIXELS,
 ) -> Iterator[dict[str, Any] | Any]:
-    """Transfer colour for each job through the runner's pipeline, in order.
+    """Transfer colour for each job through the runner's pipeline, in order (targets larger
+    than ``max_pixels`` fail; references: the :class:`StyleCache`'s limit).
 
     Yields a record per written image, or a :class:`cfx.runner.Failed` whose ``item``
     is the :class:`TransferJob` (a reference that cannot be read fails its targets).
     """
     from cfx.runner import run_pipeline
 
-    cache = styles if styles is not None else StyleCache(method)
+    cache = styles if styles is not None else StyleCache(method, max_pixels)
 
     def decode(job: TransferJob) -> tuple[TransferJob, Target]:
         reference = cache.get(job.style)
-        return job, method.prepare(load_image(job.source), reference)
+        return job, method.prepare(load_image(job.source, max_pixels), reference)
 
     def encode(pair: tuple[tuple[TransferJob, Target], Any]) -> dict[str, Any]:
         (job, target), predicted = pair

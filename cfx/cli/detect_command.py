@@ -16,6 +16,7 @@ import typer
 
 from cfx.cli import options as opt
 from cfx.cli.common import collect_inputs, failure_reason, finish_run, interrupted_run, warn
+from cfx.limits import MAX_PIXELS
 
 SCHEMA = "cfx.detect/1"
 COMMAND = "cfx detect"
@@ -61,6 +62,7 @@ def detect(
     precision: opt.Precision = "auto",
     batch_size: opt.BatchSize = 16,
     workers: opt.Workers = None,
+    max_pixels: opt.MaxPixels = MAX_PIXELS,
     json_output: opt.Json = False,
     quiet: opt.Quiet = False,
     shard: opt.Shard = None,
@@ -78,7 +80,7 @@ def detect(
     colorized = reported = 0
     try:
         with progress("detect", total=len(items), quiet=quiet) as bar:
-            for result in detect_files(detector, [item.path for item in items], batch_size, threads):
+            for result in detect_files(detector, [item.path for item in items], batch_size, threads, max_pixels):
                 reported += 1
                 if isinstance(result, Failed):
                     writer.error(result.item, failure_reason(result.reason, result.item), model=detector.name)

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from cfx.limits import MAX_PIXELS
 from cfx.registry import DEFAULT_MODELS
 
 Inputs = Annotated[
@@ -135,5 +136,14 @@ HtmlFile = Annotated[
     Optional[Path],
     typer.Option(
         "--html", help="Also write a self-contained HTML report (tables, thumbnails, SVG plots) here.", dir_okay=False
+    ),
+]
+MaxPixels = Annotated[
+    int,
+    typer.Option(
+        "--max-pixels",
+        min=1,
+        help=f"Refuse images of more pixels (width x height) than this, read from the header before decoding (decompression bombs); raise it for huge scans. Default: {MAX_PIXELS} ({MAX_PIXELS // 1_000_000} MP).",
+        show_default=False,
     ),
 ]

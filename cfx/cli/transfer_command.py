@@ -26,6 +26,7 @@ from cfx.cli.common import (
     single_output_file,
     warn,
 )
+from cfx.limits import MAX_PIXELS
 
 SCHEMA = "cfx.transfer/1"
 COMMAND = "cfx transfer"
@@ -54,6 +55,7 @@ def transfer(
     precision: opt.Precision = "auto",
     batch_size: opt.BatchSize = 4,
     workers: opt.Workers = None,
+    max_pixels: opt.MaxPixels = MAX_PIXELS,
     json_output: opt.Json = False,
     quiet: opt.Quiet = False,
     skip_existing: opt.SkipExisting = False,
@@ -79,7 +81,7 @@ def transfer(
     common = {"method": chosen.name, **chosen.record_fields}
     if not chosen.uses_model and (model or weights or render_size):
         warn(COMMAND, f"--model, --weights and --render-size are not used by --method {chosen.name}", quiet)
-    styles = StyleCache(chosen)
+    styles = StyleCache(chosen, max_pixels)
     if style is not None:
         try:
             styles.get(style)  # an unusable --style is a bad option, not a failure per target
@@ -109,7 +111,7 @@ def transfer(
     reported = 0
     try:
         with progress("transfer", total=len(jobs), quiet=quiet) as bar:
-            for result in transfer_files(chosen, jobs, styles, batch_size, threads):
+            for result in transfer_files(chosen, jobs, styles, batch_size, threads, max_pixels):
                 reported += 1
                 if isinstance(result, Failed):
                     job = result.item
