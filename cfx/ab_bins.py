@@ -100,11 +100,28 @@ def _gamut_bins_cached(bin_size: float, face_steps: int, edge_steps: int) -> tor
         return _centres(_grid_cells(lab[1:].T, bin_size), bin_size)
 
 
+# gamut_bins() with its defaults, as computed by _gamut_bins_cached (tests/test_ab_bins.py
+# checks that they agree): for each a* cell (a*/10), the first and last b* cell (b*/10) it
+# holds. Building the default colorizers does not pay the ~0.4 s of sampling the gamut.
+_DEFAULT_GAMUT_COLUMNS = {
+    -9: (8, 8), -8: (4, 8), -7: (2, 9), -6: (0, 9), -5: (-2, 9), -4: (-3, 9), -3: (-4, 9), -2: (-4, 9),
+    -1: (-5, 9), 0: (-6, 9), 1: (-7, 8), 2: (-8, 8), 3: (-8, 8), 4: (-9, 8), 5: (-9, 7), 6: (-10, 7),
+    7: (-11, 7), 8: (-11, 7), 9: (-9, 0), 10: (-7, -5),
+}  # fmt: skip
+
+
+def _default_gamut_bins() -> torch.Tensor:
+    cells = [(a, b) for a, (first, last) in sorted(_DEFAULT_GAMUT_COLUMNS.items()) for b in range(first, last + 1)]
+    return (torch.tensor(cells, dtype=torch.float64) * BIN_SIZE).float()
+
+
 def gamut_bins(bin_size: float = BIN_SIZE, face_steps: int = 64, edge_steps: int = 16384) -> torch.Tensor:
     """Centres (K, 2) of the bins reached by any sRGB colour (at any L*); deterministic.
 
     K = 262 for bin size 10; denser sampling (1024² per face) finds no more bins.
     """
+    if (float(bin_size), face_steps, edge_steps) == (BIN_SIZE, 64, 16384):
+        return _default_gamut_bins()
     return _gamut_bins_cached(float(bin_size), face_steps, edge_steps).clone()
 
 

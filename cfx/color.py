@@ -209,10 +209,10 @@ def lab_rows_to_srgb(
             out[..., channel] = linear_to_srgb(linear).numpy()
         return out
     steps, table = srgb_level_table(8 if out.dtype == np.uint8 else 16)
-    index = torch.empty(out.shape, dtype=torch.int64)
+    index = torch.empty(out.shape, dtype=torch.int32)
     scratch = torch.empty_like(fy)
     for channel, row in enumerate(_XYZ_TO_RGB_WHITE):
         torch.mul(xyz[0], row[0] * steps, out=scratch).add_(xyz[1], alpha=row[1] * steps)
-        index[..., channel] = scratch.add_(xyz[2], alpha=row[2] * steps)  # truncated: the bucket
-    # mode="clip" clips linear light to [0, 1] (negative values truncate to bucket 0 or below).
-    return np.take(table.numpy(), index.numpy(), out=out, mode="clip")
+        index[..., channel] = scratch.add_(xyz[2], alpha=row[2] * steps).clamp_(0.0, steps)  # truncated: the bucket
+    torch.index_select(table, 0, index.view(-1), out=torch.from_numpy(out).view(-1))
+    return out

@@ -22,7 +22,7 @@ from typing import Any, ContextManager
 import torch
 
 from cfx.registry import DEFAULT_MODELS, ModelSpec, WrongTaskError, get_spec
-from cfx.runner import autocast, prepare_model, select_device
+from cfx.runner import autocast, cpu_bf16_measured, prepare_model, select_device
 from cfx.weights import load_model, locate_weights
 
 
@@ -68,6 +68,5 @@ def load(
     card = {**card, "weights_path": str(path)}
     if not inference:
         return LoadedModel(network, card, spec, torch_device, None)
-    return LoadedModel(
-        prepare_model(network, torch_device), card, spec, torch_device, autocast(torch_device, precision)
-    )
+    amp = autocast(torch_device, precision, cpu_bf16=cpu_bf16_measured(card))
+    return LoadedModel(prepare_model(network, torch_device), card, spec, torch_device, amp)

@@ -1,11 +1,13 @@
 """The runner shared by every inference command: device, precision, threads, pipeline.
 
 - Device: ``auto`` picks CUDA when present, else the CPU; ``cuda:N`` is checked.
-- Precision: autocast in bf16/fp16 on CUDA; the CPU runs fp32 (a request for fp16 on
-  the CPU warns and falls back, as whisper does).
-- Pipeline: inputs are decoded by a pool of worker threads ahead of the model (Pillow
-  and numpy release the GIL), consecutive inputs of the same size are batched, and
+- Precision: autocast in bf16/fp16 on CUDA; the CPU runs fp32, or bf16 when asked for or
+  when ``auto`` finds the model's card measured it faster and as good on a CPU with native
+  bf16 (a request for fp16 on the CPU warns and falls back, as whisper does).
+- Pipeline: inputs are decoded by a pool of worker threads ahead of the model (Pillow,
+  numpy and torch release the GIL), consecutive inputs of the same size are batched, and
   outputs are encoded and written by the pool while the model computes the next batch.
+  Each worker runs torch on one thread (:func:`io_thread`); the model keeps the cores.
   Results come back in input order, so stdout is deterministic. A stop request
   (:func:`request_stop`, what SIGINT and SIGTERM call in the CLI) during a run is taken
   at the pipeline's next step: no new work starts, the writes under way finish and are
@@ -55,12 +57,16 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
-def autocast(device: torch.device, precision: str = "auto") -> ContextManager[Any]:
-    """Autocast context for inference: bf16/fp16 on CUDA, nothing on the CPU."""
+def autocast(device: torch.device, precision: str = "auto", cpu_bf16: bool = False) -> ContextManager[Any]:
+    """Autocast context for inference: bf16/fp16 on CUDA; on the CPU, bf16 when asked for, or
+    with ``auto`` when ``cpu_bf16`` (the model was measured faster in bf16 on a CPU, and as
+    good: :func:`cpu_bf16_measured`) and this CPU computes bf16 natively (AVX512-BF16 or AMX)."""
     if precision not in ("auto", "fp32", "fp16", "bf16"):
         raise DeviceError(f"unknown precision {precision!r} (auto, fp32, fp16 or bf16)")
     if device.type != "cuda":
-        if precision in ("fp16", "bf16"):
+        if precision == "bf16" or (precision == "auto" and cpu_bf16 and native_cpu_bf16()):
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        if precision == "fp16":
             warnings.warn(f"{precision} requested on the CPU; running in fp32", stacklevel=2)
         return contextlib.nullcontext()
     if precision == "fp32":
@@ -71,6 +77,29 @@ def autocast(device: torch.device, precision: str = "auto") -> ContextManager[An
     return torch.autocast("cuda", dtype=dtype)
 
 
+# `--precision auto` runs a model in bf16 on a CPU only if its card records a measurement
+# (``cpu_bf16``: forward milliseconds and PSNR on examples/colour_photos, fp32 and bf16) in
+# which bf16 was faster and lost at most this much PSNR.
+CPU_BF16_MAX_PSNR_LOSS_DB = 0.05
+
+
+def cpu_bf16_measured(card: dict[str, Any]) -> bool:
+    """Whether ``card``'s ``cpu_bf16`` measurement lets ``auto`` pick bf16 on a CPU."""
+    measured = card.get("cpu_bf16")
+    try:
+        faster = measured["forward_ms"]["bf16"] < measured["forward_ms"]["fp32"]
+        loss = measured["psnr_db"]["fp32"] - measured["psnr_db"]["bf16"]
+    except (KeyError, TypeError):
+        return False
+    return bool(faster and loss <= CPU_BF16_MAX_PSNR_LOSS_DB)
+
+
+def native_cpu_bf16() -> bool:
+    """Whether this CPU has bf16 arithmetic (AVX512-BF16 or AMX); elsewhere bf16 is emulated, slowly."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
 def configure_threads(workers: int | None = None) -> int:
     """Use every core for intra-op parallelism; returns the number of I/O workers."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -79,14 +108,13 @@ def configure_threads(workers: int | None = None) -> int:
 
 
 def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """Inference form: eval mode, batch norms folded, on ``device``, channels_last on CUDA.
+    """Inference form: eval mode, batch norms folded, on ``device``, channels_last.
 
-    The model is changed in place; it is for inference only from then on.
+    channels_last helps on the CPU too (oneDNN's convolutions): every shipped model ran
+    faster in it, 1.05–2.7× (``docs/performance.md``). The model is changed in place; it is
+    for inference only from then on.
     """
-    model = fold_batchnorm(model.eval()).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    return fold_batchnorm(model.eval()).to(device).to(memory_format=torch.channels_last)
 
 
 def fold_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
@@ -251,6 +279,15 @@ class _Pipeline:
                 yield _outcome(head)
 
 
+def io_thread() -> None:
+    """Set up a pipeline I/O thread: its torch operations (L*, the full-resolution merge) run
+    on this thread alone. The model's intra-op threads keep the cores; torch's threads in
+    each I/O thread as well would oversubscribe them, and a split pass waits for its slowest
+    thread whenever another one is descheduled. (torch's thread count is per thread here:
+    the caller's stays as it was.)"""
+    torch.set_num_threads(1)
+
+
 def run_pipeline(
     items: Iterable[T],
     decode: Callable[[T], P],
@@ -268,7 +305,7 @@ def run_pipeline(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cfx-io") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cfx-io", initializer=io_thread) as pool:
         pipeline = _Pipeline(items, decode, batch_key, compute, encode, batch_size, workers, errors, pool)
         _STOP.running += 1
         _STOP.requested = False

@@ -44,6 +44,12 @@ def test_gamut_bins_cover_the_srgb_gamut() -> None:
     assert ((ab[0, :, 0].T - nearest).abs() <= 5.0 + 1e-4).all()
 
 
+def test_the_default_gamut_table_is_what_sampling_the_gamut_gives() -> None:
+    from cfx.ab_bins import _gamut_bins_cached
+
+    assert torch.equal(gamut_bins(), _gamut_bins_cached(10.0, 64, 16384))
+
+
 def test_bins_from_images_are_the_occupied_gamut_bins() -> None:
     rgb = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
     centers = bins_from_images([_ab(rgb[:1]), _ab(rgb[1:])])

@@ -48,7 +48,14 @@ Weights = Annotated[
     typer.Option("--weights", "-w", help="A .safetensors file with its .json model card.", dir_okay=False),
 ]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
-Precision = Annotated[str, typer.Option("--precision", help="auto, fp32, fp16 or bf16 (CUDA only; the CPU runs fp32).")]
+Precision = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="auto, fp32, fp16 or bf16 (fp16: CUDA only; auto: bf16 on CUDA, and on a CPU with native bf16"
+        " where the model's card measured it faster and as good).",
+    ),
+]
 TrainPrecision = Annotated[
     str,
     typer.Option(
