@@ -334,6 +334,8 @@ def test_autocast_cuda_dtypes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_configure_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     threads = torch.get_num_threads()
+    monkeypatch.setattr(runner, "busy_cores", lambda: 0)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     try:
         monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
         assert configure_threads() == 3
@@ -343,6 +345,34 @@ def test_configure_threads(monkeypatch: pytest.MonkeyPatch) -> None:
         assert configure_threads() == 4  # I/O workers are capped
     finally:
         torch.set_num_threads(threads)
+
+
+def test_configure_threads_leaves_busy_cores_to_their_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    try:
+        for busy, expected in ((0, 2), (1, 1), (5, 1)):
+            monkeypatch.setattr(runner, "busy_cores", lambda busy=busy: busy)
+            assert configure_threads() == 2  # I/O workers: by cores
+            assert torch.get_num_threads() == expected
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        configure_threads()
+        assert torch.get_num_threads() == 2  # the user's setting wins
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_busy_cores_reads_the_runnable_tasks(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    loadavg = tmp_path / "loadavg"
+    real_path = runner.Path
+    monkeypatch.setattr(runner, "Path", lambda p: loadavg if p == "/proc/loadavg" else real_path(p))
+    loadavg.write_text("2.10 1.50 0.80 3/345 12345\n")
+    assert runner.busy_cores() == 2  # three runnable, one of them this process
+    loadavg.write_text("0.00 0.00 0.00 1/100 1\n")
+    assert runner.busy_cores() == 0
+    loadavg.write_text("garbage\n")
+    assert runner.busy_cores() == 0
 
 
 def test_prepare_model_cpu() -> None:
