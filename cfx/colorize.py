@@ -34,6 +34,7 @@ from cfx.hints import Hints
 from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_suffix, save_image
 from cfx.limits import MAX_PIXELS
 from cfx.loading import DEFAULT_MODELS, load
+from cfx.metadata import colorized_label, labelled
 
 MERGE_ROWS = 512  # rows of the full-resolution work done at a time, at most (bounds memory)
 # Values per strip of the full-resolution merge and lightness: the fastest measured on one
@@ -297,9 +298,14 @@ def planned_suffix(input_path: Path) -> str:
     return output_suffix(suffix, 16 if suffix in (".png", ".tif", ".tiff") else 8, suffix == ".gif")
 
 
-def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, target: Path) -> dict[str, Any]:
-    """Merge, encode and atomically write one result; returns its record fields."""
-    saved = save_result(prepared.image, colorizer.finish(prepared, ab, prepared.image.bit_depth), target)
+def write_colorized(
+    colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, target: Path, keep_metadata: bool = True
+) -> dict[str, Any]:
+    """Merge, encode and atomically write one result (with the input's metadata and the
+    provenance label, unless not ``keep_metadata``); returns its record fields."""
+    label = colorized_label(colorizer.name, colorizer.card.get("sha256"))
+    rgb = colorizer.finish(prepared, ab, prepared.image.bit_depth)
+    saved = save_result(prepared.image, rgb, target, label=label, keep_metadata=keep_metadata)
     render = [int(prepared.model_input.shape[2]), int(prepared.model_input.shape[1])]
     record = {**saved, "render": render, "warnings": prepared.warnings}
     if prepared.pins is not None:
@@ -307,13 +313,20 @@ def write_colorized(colorizer: Colorizer, prepared: Prepared, ab: torch.Tensor, 
     return record
 
 
-def save_result(image: LoadedImage, rgb: np.ndarray, target: Path) -> dict[str, Any]:
-    """Atomically write ``rgb`` for ``image``, keeping its alpha and bit depth where the format can."""
+def save_result(
+    image: LoadedImage, rgb: np.ndarray, target: Path, label: str | None = None, keep_metadata: bool = True
+) -> dict[str, Any]:
+    """Atomically write ``rgb`` for ``image``, keeping its alpha and bit depth where the format can.
+
+    With ``keep_metadata`` the output keeps the input's metadata and carries ``label``
+    (:func:`cfx.metadata.colorized_label`); without, it carries neither (:mod:`cfx.metadata`).
+    """
     suffix = target.suffix.lower()  # -o NAME.JPG names the format as well as .jpg does
     alpha = image.alpha if suffix not in (".jpg", ".jpeg", ".bmp") else None
     bit_depth = image.bit_depth if suffix == ".png" else 8
     target.parent.mkdir(parents=True, exist_ok=True)
-    save_image(target, rgb, alpha=alpha, bit_depth=bit_depth)
+    metadata = (labelled(image.metadata, label) if label else image.metadata) if keep_metadata else None
+    save_image(target, rgb, alpha=alpha, bit_depth=bit_depth, metadata=metadata)
     height, width = rgb.shape[:2]
     return {
         "path": str(image.path),
@@ -332,12 +345,14 @@ def colorize_files(
     workers: int = 2,
     hints: dict[Path, Hints] | None = None,
     max_pixels: int = MAX_PIXELS,
+    keep_metadata: bool = True,
 ) -> Iterator[dict[str, Any] | Any]:
     """Colorize (input, target) pairs through the runner's pipeline, in order.
 
     ``hints``: the user's colours by input path; ``max_pixels``: larger inputs fail
-    (:func:`cfx.imageio.load_image`). Yields a record per written image, or a
-    :class:`cfx.runner.Failed` whose ``item`` is the (input, target) pair.
+    (:func:`cfx.imageio.load_image`); ``keep_metadata``: see :func:`save_result`. Yields a
+    record per written image, or a :class:`cfx.runner.Failed` whose ``item`` is the
+    (input, target) pair.
     """
     from cfx.runner import run_pipeline
 
@@ -349,7 +364,7 @@ def colorize_files(
 
     def encode(pair: tuple[tuple[Path, Prepared], torch.Tensor]) -> dict[str, Any]:
         (target, prepared), ab = pair
-        return write_colorized(colorizer, prepared, ab, target)
+        return write_colorized(colorizer, prepared, ab, target, keep_metadata)
 
     yield from run_pipeline(
         jobs,

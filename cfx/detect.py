@@ -115,6 +115,7 @@ class PreparedDetect:
     x: torch.Tensor
     warnings: list[str] = field(default_factory=list)
     gray: bool = False  # a grayscale input: nothing colour to judge
+    label_says: str | None = None  # a "colorized by …" label in its metadata: reported, never trusted
 
 
 class Detector:
@@ -161,6 +162,7 @@ class Detector:
     def prepare(self, image: LoadedImage) -> PreparedDetect:
         prepared = self.prepare_array(image.rgb, image.path, image.warnings)
         prepared.gray = image.is_gray
+        prepared.label_says = image.metadata.label
         return prepared
 
     @torch.inference_mode()
@@ -195,6 +197,7 @@ class Detector:
             "model": self.name,
             "weights_sha256": self.card.get("sha256"),
             "mode": self.mode,
+            "label_says": prepared.label_says,  # what the file's metadata claims; the score alone decides
         }
         if self.mode == "patch":
             record.update(patches=int(prepared.x.shape[0]), aggregate=self.aggregate)

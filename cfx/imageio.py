@@ -11,6 +11,10 @@ The pixel limit (:data:`cfx.limits.MAX_PIXELS`, or ``max_pixels``) is checked fr
 header; Pillow's own decompression-bomb limit is raised to it, so cfx's limit, not
 Pillow's lower one (179 MP), decides.
 
+The input's metadata (EXIF, ICC profile, dpi, PNG text) is read with its pixels
+(``LoadedImage.metadata``) and written with an output by ``save_image(...,
+metadata=)``; :mod:`cfx.metadata` says what is kept and how provenance is recorded.
+
 ``save_image`` encodes to memory first and writes atomically (hidden temp file
 in the target directory, fsync, rename), so an interrupted run never leaves a
 half-written image.  16-bit colour output goes through a minimal PNG encoder,
@@ -31,12 +35,13 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cfx.limits import MAX_PIXELS
+from cfx.metadata import ImageMetadata, pillow_options, png_chunks, read_metadata
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -99,6 +104,7 @@ class LoadedImage:
     is_gray: bool
     mode: str  # the PIL mode of the source (first frame)
     warnings: list[str] = field(default_factory=list)
+    metadata: ImageMetadata = field(default_factory=ImageMetadata)  # what an output of it keeps
 
     @property
     def size(self) -> tuple[int, int]:
@@ -132,7 +138,9 @@ def load_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> LoadedImage:
             warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(p) as im:
                 _check_declared_size(p, im.size, max_pixels)
-                return _decode_opened(p, im)
+                loaded = _decode_opened(p, im)
+                loaded.metadata = read_metadata(im)
+                return loaded
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001 - contract: never a traceback
@@ -409,13 +417,15 @@ def save_image(
     alpha: np.ndarray | None = None,
     bit_depth: int = 8,
     quality: int = 95,
+    metadata: ImageMetadata | None = None,
 ) -> None:
     """Encode ``rgb`` (H×W×3 floats in [0, 1], or uint8 / uint16 levels) to ``path``, atomically.
 
     The format comes from the suffix.  ``bit_depth=16`` needs ``.png`` and
     writes a real 16-bit-per-channel RGB/RGBA PNG.  Asking a JPEG/BMP to carry
-    alpha is a ``ValueError`` (use :func:`output_suffix`).  Write failures are
-    :class:`ImageError`.
+    alpha is a ``ValueError`` (use :func:`output_suffix`).  ``metadata``: EXIF, ICC
+    profile, dpi and text written where the format has room (:mod:`cfx.metadata`).
+    Write failures are :class:`ImageError`.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -430,9 +440,10 @@ def save_image(
     if bit_depth == 16:
         if fmt != "PNG":
             raise ValueError(f"{p}: 16-bit output needs a .png suffix")
-        data = encode_png16(_quantize(rgb, alpha, 65535, np.uint16))
+        data = encode_png16(_quantize(rgb, alpha, 65535, np.uint16), png_chunks(metadata) if metadata else ())
     else:
-        data = _encode_pillow(_quantize(rgb, alpha, 255, np.uint8), fmt, quality)
+        options = pillow_options(metadata, fmt) if metadata else {}
+        data = _encode_pillow(_quantize(rgb, alpha, 255, np.uint8), fmt, quality, options)
     try:
         atomic_write_bytes(p, data)
     except OSError as exc:
@@ -480,14 +491,18 @@ def _quantize(rgb: np.ndarray, alpha: np.ndarray | None, scale: int, dtype: type
     return out
 
 
-def _encode_pillow(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
+def _encode_pillow(pixels: np.ndarray, fmt: str, quality: int, options: dict[str, Any] | None = None) -> bytes:
     mode = "RGBA" if pixels.shape[2] == 4 else "RGB"
     im = Image.fromarray(pixels, mode)
     buf = io.BytesIO()
-    if fmt in ("JPEG", "WEBP"):
-        im.save(buf, fmt, quality=int(quality))
-    else:
-        im.save(buf, fmt)
+    encoding = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
+    try:
+        im.save(buf, fmt, **encoding, **(options or {}))
+    except (TypeError, ValueError, KeyError, struct.error):
+        if not options:
+            raise
+        buf = io.BytesIO()  # metadata Pillow cannot write again must not cost the image
+        im.save(buf, fmt, **encoding)
     return buf.getvalue()
 
 
@@ -508,11 +523,12 @@ def jpeg_roundtrip(rgb: np.ndarray, quality: int = 95) -> np.ndarray:
         return np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()
 
 
-def encode_png16(pixels: np.ndarray) -> bytes:
+def encode_png16(pixels: np.ndarray, chunks: Sequence[bytes] = ()) -> bytes:
     """A 16-bit RGB (H×W×3) or RGBA (H×W×4) uint16 array as PNG bytes.
 
-    Minimal encoder: IHDR (depth 16, colour type 2/6), sRGB, IDAT (filter 0
-    per row, big-endian samples, zlib), IEND.
+    Minimal encoder: IHDR (depth 16, colour type 2/6), sRGB (unless ``chunks``, whole
+    chunks written before the image data, carry an iCCP profile), IDAT (filter 0 per
+    row, big-endian samples, zlib), IEND.
     """
     height, width, channels = pixels.shape
     if channels not in (3, 4):
@@ -532,8 +548,9 @@ def encode_png16(pixels: np.ndarray) -> bytes:
     # One IDAT chunk per compressed block (PNG concatenates them): the image's bytes are
     # copied once, into the file's, not joined again for each wrapping.
     idat = [piece for part in parts if part for piece in _png_chunk_pieces(b"IDAT", part)]
-    head = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", ihdr), _png_chunk(b"sRGB", b"\x00")]
-    return b"".join([*head, *idat, _png_chunk(b"IEND", b"")])
+    profiled = any(chunk[4:8] == b"iCCP" for chunk in chunks)  # PNG: iCCP or sRGB, not both
+    head = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", ihdr), *([] if profiled else [_png_chunk(b"sRGB", b"\x00")])]
+    return b"".join([*head, *chunks, *idat, _png_chunk(b"IEND", b"")])
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

@@ -51,6 +51,7 @@ from cfx.colorize import (
 from cfx.errors import UsageError
 from cfx.imageio import ImageError, LoadedImage, load_image
 from cfx.limits import MAX_PIXELS
+from cfx.metadata import colorized_label
 from cfx.registry import DEFAULT_MODELS
 
 WORKING_SIZE = 512  # long side at which Welsh et al.'s matching runs
@@ -411,9 +412,11 @@ def transfer_files(
     batch_size: int = 4,
     workers: int = 2,
     max_pixels: int = MAX_PIXELS,
+    keep_metadata: bool = True,
 ) -> Iterator[dict[str, Any] | Any]:
     """Transfer colour for each job through the runner's pipeline, in order (targets larger
-    than ``max_pixels`` fail; references: the :class:`StyleCache`'s limit).
+    than ``max_pixels`` fail; references: the :class:`StyleCache`'s limit). Outputs keep
+    their target's metadata and say how they were colorized, unless not ``keep_metadata``.
 
     Yields a record per written image, or a :class:`cfx.runner.Failed` whose ``item``
     is the :class:`TransferJob` (a reference that cannot be read fails its targets).
@@ -421,6 +424,8 @@ def transfer_files(
     from cfx.runner import run_pipeline
 
     cache = styles if styles is not None else StyleCache(method, max_pixels)
+    fields = method.record_fields
+    label = colorized_label(fields.get("model"), fields.get("weights_sha256"), method=method.name)
 
     def decode(job: TransferJob) -> tuple[TransferJob, Target]:
         reference = cache.get(job.style)
@@ -428,7 +433,8 @@ def transfer_files(
 
     def encode(pair: tuple[tuple[TransferJob, Target], Any]) -> dict[str, Any]:
         (job, target), predicted = pair
-        saved = save_result(target.image, method.finish(target, predicted), job.output)
+        rgb = method.finish(target, predicted)
+        saved = save_result(target.image, rgb, job.output, label=label, keep_metadata=keep_metadata)
         notes = target.warnings + [f"style {target.reference.path}: {note}" for note in target.reference.warnings]
         return {
             "path": saved["path"],

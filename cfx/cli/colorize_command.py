@@ -2,7 +2,9 @@
 
 Writes one colour image per input into -o (mirroring folders; -o NAME.jpg for a single
 input writes that file) and prints its path, or with --json one cfx.colorize/1 record per
-line. Inputs are never modified.
+line. Inputs are never modified. Outputs keep the input's EXIF (orientation applied), ICC
+profile, dpi and PNG text, and record that cfx colorized them (EXIF Software and
+UserComment, PNG Comment: model and weights sha256); --strip-metadata leaves all of it out.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def colorize(
     batch_size: opt.BatchSize = 4,
     workers: opt.Workers = None,
     max_pixels: opt.MaxPixels = MAX_PIXELS,
+    strip_metadata: opt.StripMetadata = False,
     json_output: opt.Json = False,
     quiet: opt.Quiet = False,
     skip_existing: opt.SkipExisting = False,
@@ -85,7 +88,9 @@ def colorize(
     reported = 0
     try:
         with progress("colorize", total=len(jobs), quiet=quiet) as bar:
-            for result in colorize_files(colorizer, jobs, batch_size, threads, given, max_pixels):
+            for result in colorize_files(
+                colorizer, jobs, batch_size, threads, given, max_pixels, keep_metadata=not strip_metadata
+            ):
                 reported += 1
                 if isinstance(result, Failed):
                     source, _ = result.item

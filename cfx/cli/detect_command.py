@@ -2,7 +2,8 @@
 
 Prints one verdict line per image (path, label, probability colorized), or with --json
 one cfx.detect/1 record per line: path, label (natural|colorized; grayscale for a gray input), score, threshold,
-model, weights_sha256, mode. --mode patch scores native-resolution crops and
+model, weights_sha256, mode, label_says (a "colorized by …" label in the file's metadata, or
+null: reported, never used for the verdict). --mode patch scores native-resolution crops and
 aggregates them (max or mean). --fail-on-colorized exits 3 when any image is judged
 colorized. Inputs are never modified.
 """

@@ -154,3 +154,10 @@ MaxPixels = Annotated[
         show_default=False,
     ),
 ]
+StripMetadata = Annotated[
+    bool,
+    typer.Option(
+        "--strip-metadata",
+        help="Write outputs without the input's metadata (EXIF, ICC profile, dpi, text) and without the label that says cfx colorized them (EXIF Software and UserComment, PNG Comment).",
+    ),
+]

@@ -56,6 +56,7 @@ def transfer(
     batch_size: opt.BatchSize = 4,
     workers: opt.Workers = None,
     max_pixels: opt.MaxPixels = MAX_PIXELS,
+    strip_metadata: opt.StripMetadata = False,
     json_output: opt.Json = False,
     quiet: opt.Quiet = False,
     skip_existing: opt.SkipExisting = False,
@@ -111,7 +112,9 @@ def transfer(
     reported = 0
     try:
         with progress("transfer", total=len(jobs), quiet=quiet) as bar:
-            for result in transfer_files(chosen, jobs, styles, batch_size, threads, max_pixels):
+            for result in transfer_files(
+                chosen, jobs, styles, batch_size, threads, max_pixels, keep_metadata=not strip_metadata
+            ):
                 reported += 1
                 if isinstance(result, Failed):
                     job = result.item
