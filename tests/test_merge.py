@@ -128,6 +128,14 @@ def test_lightness_of_16_bit_and_colour_images() -> None:
         assert float((image_lightness(image) - old_image_lightness(image)).abs().max()) < 2e-3
 
 
+def test_lightness_of_a_cropped_gray_image() -> None:
+    """A crop's rows are strided (the detector trainer colorizes crops): the table lookup still works."""
+    gray = (np.random.default_rng(2).integers(0, 256, (9, 20)) / 255.0).astype(np.float32)
+    rgb = np.repeat(gray[..., None], 3, 2)[:, 3:14]
+    image = LoadedImage(Path("x.png"), rgb, None, 8, True, "L")
+    assert float((image_lightness(image) - old_image_lightness(image)).abs().max()) < 2e-3
+
+
 def test_lightness_of_float_images_uses_the_formula() -> None:
     gray = np.random.default_rng(1).random((5, 7)).astype(np.float32)  # not on a grid of levels
     image = LoadedImage(Path("x.tif"), np.repeat(gray[..., None], 3, 2), None, 16, True, "F")
