@@ -128,12 +128,15 @@ def test_lightness_of_16_bit_and_colour_images() -> None:
         assert float((image_lightness(image) - old_image_lightness(image)).abs().max()) < 2e-3
 
 
-def test_lightness_of_a_cropped_gray_image() -> None:
-    """A crop's rows are strided (the detector trainer colorizes crops): the table lookup still works."""
-    gray = (np.random.default_rng(2).integers(0, 256, (9, 20)) / 255.0).astype(np.float32)
-    rgb = np.repeat(gray[..., None], 3, 2)[:, 3:14]
-    image = LoadedImage(Path("x.png"), rgb, None, 8, True, "L")
-    assert float((image_lightness(image) - old_image_lightness(image)).abs().max()) < 2e-3
+def test_lightness_of_strided_pixels() -> None:
+    """Pixels of another layout (a C×H×W tensor seen as H×W×C, as the detector trainer's
+    colorizers get them; a crop) go through the level tables too."""
+    g = np.random.default_rng(2)
+    planar = (g.integers(0, 256, (3, 9, 20)) / 255.0).astype(np.float32).transpose(1, 2, 0)
+    gray = np.repeat((g.integers(0, 256, (9, 20)) / 255.0).astype(np.float32)[..., None], 3, 2)[:, 3:14]
+    for rgb, mode in ((planar, "RGB"), (gray, "L")):
+        image = LoadedImage(Path("x.png"), rgb, None, 8, mode == "L", mode)
+        assert float((image_lightness(image) - old_image_lightness(image)).abs().max()) < 2e-3
 
 
 def test_lightness_of_float_images_uses_the_formula() -> None:
