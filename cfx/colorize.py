@@ -186,7 +186,7 @@ def image_lightness(image: LoadedImage) -> torch.Tensor:
         strip = torch.from_numpy(rgb[rows, :, 0] if gray else rgb[rows])
         if table is not None:
             index = torch.mul(strip, levels).add_(0.5).to(torch.int32)
-            values = torch.index_select(table, 0, index.reshape(-1)).view(index.shape)  # a strip may be strided
+            values = torch.index_select(table, 0, index.reshape(-1)).view(index.shape)  # strided strips too
         else:
             values = srgb_to_linear(strip.clamp(0.0, 1.0)) if not gray else strip
         if gray:
