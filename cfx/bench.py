@@ -501,22 +501,23 @@ def cli_end_to_end(count: int, width: int, height: int) -> dict[str, Any]:
 
 _STARTUP_PROBE = """
 import json, sys, time
-t0 = time.perf_counter()
+marks = [(time.perf_counter(), time.process_time())]
 import torch
-t1 = time.perf_counter()
+marks.append((time.perf_counter(), time.process_time()))
 import cfx.colorize, cfx.loading, cfx.registry
-t2 = time.perf_counter()
-from cfx.colorize import load_colorizer
-colorizer = load_colorizer()
-t3 = time.perf_counter()
+from cfx.runner import configure_threads
+configure_threads()  # as `cfx colorize` does
+marks.append((time.perf_counter(), time.process_time()))
+colorizer = cfx.colorize.load_colorizer()
+marks.append((time.perf_counter(), time.process_time()))
 prepared = colorizer.prepare(__import__("cfx.imageio").imageio.load_image(sys.argv[1]))
-t4 = time.perf_counter()
+marks.append((time.perf_counter(), time.process_time()))
 colorizer.predict([prepared])
-t5 = time.perf_counter()
+marks.append((time.perf_counter(), time.process_time()))
 colorizer.predict([prepared])
-t6 = time.perf_counter()
-print(json.dumps({"import_torch": t1 - t0, "import_cfx": t2 - t1, "load_default_weights": t3 - t2,
-                  "first_photo_prepare": t4 - t3, "first_forward": t5 - t4, "second_forward": t6 - t5}))
+marks.append((time.perf_counter(), time.process_time()))
+names = ["import_torch", "import_cfx", "load_default_weights", "first_photo_prepare", "first_forward", "second_forward"]
+print(json.dumps({name: [b[0] - a[0], b[1] - a[1]] for name, a, b in zip(names, marks, marks[1:])}))
 """
 
 
@@ -538,12 +539,14 @@ def startup(repeat: int) -> dict[str, Any]:
             probes.append(json.loads(done.stdout))
         interpreter = [_command_seconds([sys.executable, "-c", "pass"]) for _ in range(max(1, repeat))]
         help_s = [_command_seconds([sys.executable, "-m", "cfx.cli.main", "--help"]) for _ in range(max(1, repeat))]
-    parts = {key: round(statistics.median(p[key] for p in probes), 3) for key in probes[0]}
+    parts = {key: round(statistics.median(p[key][0] for p in probes), 3) for key in probes[0]}
     parts["first_forward_warmup"] = round(max(0.0, parts["first_forward"] - parts["second_forward"]), 3)
+    cpu = {key: round(statistics.median(p[key][1] for p in probes), 3) for key in probes[0]}
     return {
         "python": round(statistics.median(interpreter), 3),
         "cfx_help": round(statistics.median(help_s), 3),
         **parts,
+        "cpu_s": cpu,
     }
 
 
