@@ -120,19 +120,35 @@ def configure_threads(workers: int | None = None) -> int:
 
 
 def busy_cores(samples: int = 3) -> int:
-    """Cores other tasks keep busy now: the runnable tasks Linux counts in /proc/loadavg besides
-    this one, the least of a few samples a millisecond apart (a passing task does not count);
-    0 where that is not known."""
+    """Cores other tasks keep busy now: the runnable tasks Linux counts in /proc/loadavg less
+    this process's own running threads, the least of a few samples a millisecond apart (a
+    passing task does not count); 0 where that is not known."""
     counts = []
     for k in range(samples):
         try:
             running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
         except (OSError, ValueError, IndexError):
             return 0
-        counts.append(running - 1)
+        counts.append(running - max(1, _own_running_threads()))
         if k + 1 < samples:
             time.sleep(0.001)
     return max(0, min(counts))
+
+
+def _own_running_threads() -> int:
+    """This process's threads in state R (say, torch's threads still spinning after an operation)."""
+    count = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for task in tasks:
+        try:
+            stat = Path(f"/proc/self/task/{task}/stat").read_text()
+        except OSError:
+            continue
+        count += stat.rpartition(")")[2].split()[:1] == ["R"]
+    return count
 
 
 def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:

@@ -364,11 +364,15 @@ def test_configure_threads_leaves_busy_cores_to_their_tasks(monkeypatch: pytest.
 
 
 def test_busy_cores_reads_the_runnable_tasks(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    assert runner._own_running_threads() >= 1  # this test's thread
     loadavg = tmp_path / "loadavg"
     real_path = runner.Path
     monkeypatch.setattr(runner, "Path", lambda p: loadavg if p == "/proc/loadavg" else real_path(p))
+    monkeypatch.setattr(runner, "_own_running_threads", lambda: 1)
     loadavg.write_text("2.10 1.50 0.80 3/345 12345\n")
     assert runner.busy_cores() == 2  # three runnable, one of them this process
+    monkeypatch.setattr(runner, "_own_running_threads", lambda: 2)
+    assert runner.busy_cores() == 1  # two of them this process's
     loadavg.write_text("0.00 0.00 0.00 1/100 1\n")
     assert runner.busy_cores() == 0
     loadavg.write_text("garbage\n")
