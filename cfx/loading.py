@@ -56,7 +56,7 @@ def load(
     Raises a :class:`cfx.errors.UsageError` (unknown model, weights missing, corrupted or
     of the other task, unknown device or precision).
     """
-    name, path, card = locate_weights(model, weights, DEFAULT_MODELS[task])
+    name, path, card = locate_weights(model, weights, DEFAULT_MODELS[task], task)
     try:
         spec = get_spec(name, task)
     except WrongTaskError as error:

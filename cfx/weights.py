@@ -50,13 +50,16 @@ def find_weights(name: str) -> Path | None:
     return None
 
 
-def shipped_names() -> list[str]:
-    """Names of the shipped weights files (``NAME.safetensors``), each selectable with ``--model NAME``."""
-    names: set[str] = set()
-    for directory in weights_dirs():
+def shipped_names(task: str | None = None) -> list[str]:
+    """Names of the shipped weights files (``NAME.safetensors``), each selectable with ``--model NAME``;
+    with ``task`` ("colorize" or "detect"), only those whose card says that task."""
+    paths: dict[str, Path] = {}
+    for directory in reversed(weights_dirs()):  # the first directory's file wins, as in find_weights
         if directory.is_dir():
-            names.update(path.stem for path in directory.glob("*.safetensors"))
-    return sorted(names)
+            paths.update((path.stem, path) for path in directory.glob("*.safetensors"))
+    if task is not None:
+        paths = {name: path for name, path in paths.items() if (_card_or_none(path) or {}).get("task") == task}
+    return sorted(paths)
 
 
 def _card_or_none(path: Path) -> dict[str, Any] | None:
@@ -131,7 +134,7 @@ def resolve_weights(model: str | None, weights: str | Path | None, default: str)
 
 
 def locate_weights(
-    model: str | None, weights: str | Path | None, default: str
+    model: str | None, weights: str | Path | None, default: str, task: str | None = None
 ) -> tuple[str, Path, dict[str, Any] | None]:
     """(registry name, weights path, card) from the --model/--weights options; the card is
     the one read to find the name, or None when the name did not need it.
@@ -139,7 +142,8 @@ def locate_weights(
     ``--weights`` alone takes the name from its card; ``--model NAME`` alone takes the
     shipped ``NAME.safetensors`` (NAME is a preset or any shipped file's name, and the
     card says which preset it is); neither means ``default``. A name that is neither is
-    an :class:`~cfx.registry.UnknownModelError` with close matches.
+    an :class:`~cfx.registry.UnknownModelError` suggesting shipped names (of ``task`` only,
+    when given).
     """
     if weights is not None:
         path = Path(weights)
@@ -158,7 +162,7 @@ def locate_weights(
         return (str(card["name"]) if card else found.stem), found, card
     from cfx.registry import check_name, did_you_mean, suggestions
 
-    shipped = shipped_names()
+    shipped = shipped_names(task)
     check_name(name, shipped)  # "unknown model", suggesting shipped names
     meant = did_you_mean(suggestions(name, shipped))
     train = "train them with `cfx train` and pass --weights"

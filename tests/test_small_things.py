@@ -124,3 +124,10 @@ def test_model_help_names_the_default_model() -> None:
         text = " ".join(invoke(*command, "--help").stdout.split())  # unwrapped
         option = text[text.index("-m, --model") :][:200]
         assert f"default: {default}" in option, (command, option)
+
+
+def test_suggestions_are_models_of_the_command(photo_dir: Path, tmp_path: Path) -> None:
+    detect = invoke("detect", photo_dir / "gray.jpg", "--model", "unet")
+    assert detect.exit_code == 2 and "unet.lite0" not in detect.stderr  # a colorizer
+    colorize = invoke("colorize", photo_dir / "gray.jpg", "-o", tmp_path / "o", "--model", "litenet")
+    assert colorize.exit_code == 2 and "litenet.lite0" not in colorize.stderr  # a detector
