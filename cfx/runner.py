@@ -328,7 +328,7 @@ def io_thread() -> None:
     on this thread alone. The model's intra-op threads keep the cores; torch's threads in
     each I/O thread as well would oversubscribe them, and a split pass waits for its slowest
     thread whenever another one is descheduled. (torch's thread count is per thread here:
-    the caller's stays as it was.)"""
+    the caller's stays as it was; threads started afterwards begin with one as well.)"""
     torch.set_num_threads(1)
 
 
