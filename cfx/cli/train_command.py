@@ -49,7 +49,8 @@ def colorizer(
         ),
     ] = "frozen",
     loss: Annotated[
-        Optional[str], typer.Option(help="unet: classification, regression, mse, gaussian or both (default: the preset's).")
+        Optional[str],
+        typer.Option(help="unet: classification, regression, mse, gaussian or both (default: the preset's)."),
     ] = None,
     crops_per_image: Annotated[
         int, typer.Option(min=1, help="unet: augmented crops per photo whose encoder features are cached.")
