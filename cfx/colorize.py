@@ -269,7 +269,7 @@ def load_colorizer(
             raise UsageError(f"--temperature must be positive, got {temperature}")
         loaded.network.temperature = float(temperature)
     size = render_size or loaded.spec.defaults.get("render_size", 320)
-    takes_hints = bool(loaded.spec.defaults.get("hints", False))
+    takes_hints = loaded.spec.takes("hints", getattr(loaded.network, "config", None))
     return Colorizer(loaded.network, loaded.card, loaded.device, size, loaded.autocast, takes_hints)
 
 

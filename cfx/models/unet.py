@@ -329,12 +329,18 @@ def _factory(config: UNetConfig) -> UNetColorizer:
     return UNetColorizer(config)
 
 
+def _anneals(config: UNetConfig) -> bool:
+    """Whether a unet of this config decodes with the annealed mean (``--temperature`` applies)."""
+    return config.loss in ("classification", "both") and config.decode != "regression"
+
+
 register(
     "unet.lite0",
     task="colorize",
     config=UNetConfig(),
     render_size=384,
     trainer="cached",
+    temperature=_anneals,
     description="U-Net decoder on an ImageNet EfficientNet-Lite0 encoder; smooth-L1 regression of a*b*",
 )(_factory)
 register(
@@ -343,6 +349,7 @@ register(
     config=UNetConfig(variant="lite1", depth=1.1, train_size=240),
     render_size=384,
     trainer="cached",
+    temperature=_anneals,
     description="U-Net decoder on an ImageNet EfficientNet-Lite1 encoder",
 )(_factory)
 register(
@@ -351,6 +358,7 @@ register(
     config=UNetConfig(variant="lite2", width=1.1, depth=1.2, train_size=256),
     render_size=384,
     trainer="cached",
+    temperature=_anneals,
     description="U-Net decoder on an ImageNet EfficientNet-Lite2 encoder",
 )(_factory)
 register(
@@ -359,6 +367,7 @@ register(
     config=UNetConfig(loss="mse", hints=True),
     render_size=384,
     trainer="cached",
+    temperature=_anneals,
     hints=True,
     description="unet.lite0 on source-balanced fresh crops, MSE (the conditional mean), reads user hints (Zhang et al. 2017)",
 )(_factory)
@@ -371,6 +380,7 @@ register(
     render_size=64,
     tiny=True,
     trainer="cached",
+    temperature=_anneals,
     hints=True,
     description="test-sized hint-conditioned unet with the Gaussian head (random encoder)",
 )(_factory)
@@ -381,5 +391,6 @@ register(
     render_size=64,
     tiny=True,
     trainer="cached",
+    temperature=_anneals,
     description="test-sized unet (random encoder)",
 )(_factory)
