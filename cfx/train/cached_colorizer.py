@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,44 +47,11 @@ from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
 from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
-from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, stored_tensors, training_autocast
+from cfx.train.common import emit_log, seeded, starting_weights, stored_tensors, training_autocast
+from cfx.train.recipes import CachedRecipe
 from cfx.weights import read_card, save_model
 
-PHASES = ("frozen", "finetune")
 FEATURES = ("s4", "s8", "s16", "s32", "ab")
-
-
-@dataclass
-class CachedRecipe(PrecisionChecked):
-    model: str = "unet.lite0"
-    phase: str = "frozen"  # frozen (decoder on cached features) or finetune (+ upper encoder stages)
-    loss: str | None = None  # override the preset's loss: classification, regression or both
-    epochs: int = 1000
-    batch_size: int = 32
-    crops_per_image: int = 6
-    crop_size: int = 0  # 0: the model's train_size
-    min_scale: float = 0.4
-    lr: float = 1e-3  # the decoder's (Adam), decayed to 0 over ``epochs`` on a cosine
-    encoder_lr: float = 1e-4  # the upper encoder's, phase finetune (same schedule)
-    dropout: float | None = None  # override the preset's feature dropout
-    flip: bool = True  # flip half of each batch's cached features and targets left-right
-    val_fraction: float = 0.1
-    seed: int = 0
-    max_short_side: int = 256
-    time_limit_minutes: float = 0.0
-    half: bool = True
-    init: str | None = None  # weights of a previous phase or session to start from
-    cache_dir: str | None = None
-    precision: str = "auto"
-    recache_epochs: int = 0  # > 0: fresh crops (a new seed) every this many epochs
-    balance: bool = False  # draw photos with weight 1/sqrt(files of their package)
-    select: str | None = None  # folder of never-seen photos: keep the epoch that scores best there
-    weight_decay: float = 0.0  # decoupled (AdamW) weight decay
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.phase not in PHASES:
-            raise UsageError(f"unknown phase {self.phase!r} (--phase {' or '.join(PHASES)})")
 
 
 def cache_key(
@@ -139,8 +105,10 @@ def build_cache(
     seed: int | None = None,
     weights: list[float] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Encoder features (fp16) and a*b* targets at stride 4 of ``crops_per_image`` crops per photo."""
+    """Encoder features (fp16) and a*b* targets at stride 4 of ``crops_per_image`` crops per
+    photo, computed on the model's device and kept on the CPU."""
     model.eval()
+    device = next(model.parameters()).device
     seed = recipe.seed if seed is None else seed
     chunks: dict[str, list[torch.Tensor]] = {k: [] for k in FEATURES}
     jobs = crop_jobs(images, recipe, seed, weights)
@@ -150,13 +118,13 @@ def build_cache(
             rgb = torch.stack(
                 [random_crop(images.images[i], size, seeded(seed, 7919 * k + 1, i), recipe.min_scale) for k, i in batch]
             )
-            lightness, ab = lab_batch(rgb)
-            with training_autocast(torch.device("cpu"), recipe.precision):
+            lightness, ab = lab_batch(rgb.to(device))
+            with training_autocast(device, recipe.precision):
                 s4, s8 = model.lower(lightness)
                 s16, s32 = model.upper(s8)
             target = torch.nn.functional.interpolate(ab, size=s4.shape[-2:], mode="area")
             for key, value in zip(FEATURES, (s4, s8, s16, s32, target)):
-                chunks[key].append(value.half())
+                chunks[key].append(value.half().cpu())
             bar.advance(len(batch))
     model.train()
     return {k: torch.cat(v) for k, v in chunks.items()}
@@ -228,7 +196,15 @@ def train_cached_colorizer(
     quiet: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train ``recipe.model`` (a colorizer with ``lower``/``upper``/``decode``) on ``data``; returns the report."""
+    """Train ``recipe.model`` (a colorizer with ``lower``/``upper``/``decode``) on ``data``; returns the report.
+
+    ``recipe.device`` as every trainer reads it (:func:`cfx.runner.select_device`): CUDA
+    when present under ``auto``, and ``cuda`` without a GPU is refused before any work.
+    The cache stays in CPU memory; each batch is moved to the device.
+    """
+    from cfx.runner import select_device
+
+    device = select_device(recipe.device)
     spec = get_spec(recipe.model, "colorize")
     folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
     if len(folder.train) < 2:
@@ -241,9 +217,10 @@ def train_cached_colorizer(
     # Also when resuming: the cache is keyed by the encoder's weights, which the checkpoint
     # then overwrites with the same frozen lower stages.
     pretrained = starting_weights(model, recipe.init, "colorize", False, quiet)
+    model = model.to(device)
     size = recipe.crop_size or model.train_size
     message(
-        f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each",
+        f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each; on {device}",
         quiet,
     )
     # Phase finetune reads only the lower stages' features, so a phase-frozen cache of the same
@@ -261,7 +238,7 @@ def train_cached_colorizer(
     cache = cache_for(cache_seed)
     count = len(cache["ab"])
     if not recipe.init:
-        model.set_prior(model.prior_counts(cache["ab"].float()))
+        model.set_prior(model.prior_counts(cache["ab"].float().to(device)))
     optimizer = (
         torch.optim.AdamW(_parameter_groups(model, recipe), weight_decay=recipe.weight_decay)
         if recipe.weight_decay > 0
@@ -273,7 +250,7 @@ def train_cached_colorizer(
     if resume and checkpoint.is_file():
         state = load_checkpoint(checkpoint, model, optimizer, None)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
-    amp = training_autocast(torch.device("cpu"), recipe.precision)
+    amp = training_autocast(device, recipe.precision)
     card: dict[str, Any] | None = None
     model.train()
     base_rates = [recipe.lr, recipe.encoder_lr][: len(optimizer.param_groups)]
@@ -298,10 +275,11 @@ def train_cached_colorizer(
                     )
                     s4, s8, s16, s32, ab = (flip_rows(t, flipped) for t in (s4, s8, s16, s32, ab))
                 hints = (
-                    simulate_hints(ab.float(), seeded(recipe.seed, 17 * state["epoch"] + 5, state["steps"]))
+                    simulate_hints(ab.float(), seeded(recipe.seed, 17 * state["epoch"] + 5, state["steps"])).to(device)
                     if getattr(model.config, "hints", False)
                     else None
                 )
+                s4, s8, s16, s32, ab = (t.to(device) for t in (s4, s8, s16, s32, ab))
                 with amp:
                     if recipe.phase == "finetune":
                         s16, s32 = model.upper(s8.float())

@@ -88,6 +88,7 @@ class CachedDetectorRecipe(PrecisionChecked):
     max_short_side: int = 256
     time_limit_minutes: float = 0.0
     half: bool = False
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N; the cache stays in CPU memory
     init: str | None = None
     cache_dir: str | None = None
     precision: str = "auto"
@@ -173,18 +174,19 @@ def encode_set(
 ) -> Features:
     """The lower encoder's outputs (fp16, images × views × C × h × w) for every view of every image."""
     model.eval()
+    device = _device_of(model)
     cut, size, batch = recipe.frozen_stages, model.input_size, 32
     jobs = [(i, k) for i in range(len(images)) for k in range(views)]
     chunks: dict[str, list[torch.Tensor]] = {}
     with progress(f"caching {label}", total=len(jobs), quiet=quiet) as bar:
         for start in range(0, len(jobs), batch):
             part = jobs[start : start + batch]
-            x = torch.stack([view(images[i], k, photos[i], recipe, size) for i, k in part])
+            x = torch.stack([view(images[i], k, photos[i], recipe, size) for i, k in part]).to(device)
             with training_autocast(x.device, recipe.precision):
                 features, side = model.lower(x.contiguous(memory_format=torch.channels_last), cut)
             for key, value in (("features", features), ("side", side)):
                 if value is not None:
-                    chunks.setdefault(key, []).append(value.half())
+                    chunks.setdefault(key, []).append(value.half().cpu())
             bar.advance(len(part))
     model.train()
     return {k: torch.cat(v).reshape(len(images), views, *v[0].shape[1:]) for k, v in chunks.items()}
@@ -241,6 +243,10 @@ def cache_split(
     return FeatureSet(natural, colorized, sources)
 
 
+def _device_of(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
 def _rows(features: Features, index: Sequence[int] | slice, view: int | None = None) -> list[torch.Tensor | None]:
     """(features, side) of the given images (every view flattened, or one ``view``), as fp32."""
     rows = []
@@ -271,7 +277,8 @@ def train_cached_epoch(
     batches = balanced_batches(natural * recipe.views, colorized * recipe.views, half, generator)
     running, seen = 0.0, 0
     model.train()
-    amp = training_autocast(torch.device("cpu"), recipe.precision)
+    device = _device_of(model)
+    amp = training_autocast(device, recipe.precision)
     with progress(label, total=len(batches) * 2 * half, quiet=quiet) as bar:
         for nat_idx, col_idx in batches:
             x, side = (
@@ -283,6 +290,8 @@ def train_cached_epoch(
                 rows = (torch.rand(len(y), generator=generator) < 0.5)[:, None, None, None]
                 x = torch.where(rows, x.flip(-1), x)
                 side = None if side is None else torch.where(rows, side.flip(-1), side)
+            x, y = x.to(device), y.to(device)
+            side = None if side is None else side.to(device)
             with amp:
                 logits = model.upper(x, side, cut)
             loss = F.cross_entropy(logits.float(), y)
@@ -302,8 +311,11 @@ def cached_scores(model: Any, features: Features, cut: int, batch: int = 256) ->
     model.eval()
     scores = []
     for start in range(0, len(features["features"]), batch):
-        logits = model.upper(*_rows(features, slice(start, start + batch), view=0), cut)
-        scores.append(torch.softmax(logits.float(), dim=1)[:, COLORIZED_INDEX])
+        rows = [
+            None if t is None else t.to(_device_of(model)) for t in _rows(features, slice(start, start + batch), view=0)
+        ]
+        logits = model.upper(*rows, cut)
+        scores.append(torch.softmax(logits.float(), dim=1)[:, COLORIZED_INDEX].cpu())
     model.train(was_training)
     return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)
 
@@ -339,15 +351,22 @@ def train_cached_detector(
     quiet: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train ``recipe.model`` above its cut on cached features; returns the report (``cfx.train/1``)."""
+    """Train ``recipe.model`` above its cut on cached features; returns the report (``cfx.train/1``).
+
+    ``recipe.device`` as every trainer reads it (:func:`cfx.runner.select_device`): CUDA
+    when present under ``auto``, and ``cuda`` without a GPU is refused before any work.
+    """
+    from cfx.runner import select_device
+
+    device = select_device(recipe.device)
     spec = get_spec(recipe.model, "detect")
     torch.manual_seed(recipe.seed)
     model = _create(recipe)
     checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
     resuming = resume and checkpoint.is_file()
     pretrained = starting_weights(model, recipe.init, "detect", resuming, quiet)
-    model = model.to(memory_format=torch.channels_last)
-    colorizers = load_colorizers(colorizer_names)
+    model = model.to(device, memory_format=torch.channels_last)
+    colorizers = load_colorizers(colorizer_names, device=str(device))
     data = load_detector_data(
         natural,
         colorized_dirs,

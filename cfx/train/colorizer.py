@@ -11,7 +11,7 @@ safetensors file with its model card.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,32 +25,13 @@ from cfx.metrics import ab_error_auc, colourfulness, psnr
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import PrecisionChecked, emit_log, seeded, starting_weights, training_autocast
+from cfx.train.common import emit_log, seeded, starting_weights, training_autocast
 from cfx.train.distributed import World, setup, teardown
+from cfx.train.recipes import ColorizerRecipe
 from cfx.weights import save_model
 
 LOG_SCHEMA = "cfx.train-log/1"
 REPORT_SCHEMA = "cfx.train/1"
-
-
-@dataclass
-class ColorizerRecipe(PrecisionChecked):
-    model: str = "iizuka.compact"
-    epochs: int = 10
-    batch_size: int = 32
-    crop_size: int = 0  # 0: the model's train_size (iizuka: its global input, sharing the low-level pass, §3.6)
-    optimizer: str = "adam"  # "adam" or "adadelta" (the paper)
-    lr: float = 1e-3  # Adam's; ADADELTA uses 1.0
-    alpha: float = 1.0 / 300.0  # weight of the classification loss (Eq. 6)
-    val_fraction: float = 0.1
-    seed: int = 0
-    max_short_side: int = 256
-    min_scale: float = 0.3
-    time_limit_minutes: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
-    half: bool = False  # store the weights in fp16 (shipped files stay under 16 MiB)
-    device: str = "auto"  # auto, cpu, cuda, cuda:N (under torchrun: one GPU per process)
-    init: str | None = None  # weights file to start from (fine-tuning); tensors whose shapes differ stay fresh
-    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16 (see training_autocast)
 
 
 def lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,9 @@ import torch
 
 from cfx.errors import UsageError
 from cfx.progress import message
+from cfx.train.recipes import TRAIN_PRECISIONS, PrecisionChecked, check_precision
+
+__all__ = ["TRAIN_PRECISIONS", "PrecisionChecked", "check_precision"]  # defined with the recipes
 
 
 def seeded(*keys: int) -> torch.Generator:
@@ -31,25 +34,6 @@ def rounded(entry: Any) -> Any:
     if isinstance(entry, list):
         return [rounded(v) for v in entry]
     return entry
-
-
-TRAIN_PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def check_precision(precision: str) -> None:
-    """A recipe's precision must be one of :data:`TRAIN_PRECISIONS` (checked before any data is loaded)."""
-    if precision not in TRAIN_PRECISIONS:
-        raise UsageError(f"unknown training precision {precision!r} (--precision {', '.join(TRAIN_PRECISIONS)})")
-
-
-class PrecisionChecked:
-    """Base of the training recipes (dataclasses with a ``precision`` field): the precision
-    is checked when the recipe is made, before any data is loaded."""
-
-    precision: str
-
-    def __post_init__(self) -> None:
-        check_precision(self.precision)
 
 
 def training_autocast(device: torch.device, precision: str = "auto") -> ContextManager[Any]:
