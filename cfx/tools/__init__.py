@@ -1,0 +1,1 @@
+"""Maintenance tools run with ``python -m cfx.tools.NAME`` (not part of the library's API)."""
