@@ -7,12 +7,18 @@ Writes, with the same relative paths as NATURAL (so `--colorized NAME=OUT/NAME` 
 - ``OUT/gray/``: the photos' L* alone (a*b* = 0), the input every method below starts from;
 - ``OUT/<colorizer>/``: `cfx colorize --model <colorizer>` of each photo (its luminance);
 - ``OUT/transfer-<method>/``: `cfx transfer --method <method>` of each gray photo, with another
-  photo of the same first-level folder as the style (half the folder's list away, never a
-  crop of the same photo: names that differ only by a ``_cN`` suffix are one photo);
+  photo of the same first-level folder as the style (the one half the folder's sorted list
+  away, never a crop of the same photo: names that differ only by a ``_cN`` suffix are one
+  photo). With NATURAL = a corpus, the first-level folders are its splits (``train/``,
+  ``val/``...), so a style is an unrelated photo of the same split, in practice of another
+  scene class (a dog coloured from a dish);
 - ``OUT/recolour-reinhard/`` with ``--recolour``: Reinhard's transfer applied to the colour
   photo itself (a recolouring, not a colorization).
 
-This is how the blind-generalization matrix of docs/detection.md was made (NATURAL = corpus v2).
+This is how the sets of docs/detection.md were made: NATURAL = corpus v3 for the nine-method
+matrix and the default detector's training, corpus v2 for the earlier DecNet table. Each
+version's files are listed in ``cfx/data/corpus_manifest.vN.jsonl``; the current corpus, v4,
+in ``cfx/data/corpus_manifest.jsonl`` (docs/corpus.md).
 """
 
 from __future__ import annotations
