@@ -43,7 +43,8 @@ from cfx.color import AB_RANGE, lab_to_rgb, rgb_to_lab
 from cfx.colorize import Colorizer, image_lightness, merge_full_resolution
 from cfx.errors import UsageError
 from cfx.hints import Hints
-from cfx.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, is_jpeg, jpeg_roundtrip, load_image
+from cfx.imageio import ImageError, LoadedImage, is_jpeg, jpeg_roundtrip, load_image
+from cfx.inputs import image_files
 from cfx.labels import BILATERAL, GRAYSCALE, GROUND_TRUTH
 from cfx.metrics import ab_error_auc, colourfulness, psnr, ssim
 from cfx.record_files import Record, RecordFileError, check_unique, same_file
@@ -423,4 +424,5 @@ def evaluate(colorizer: Colorizer, paths: Iterable[Path]) -> dict[str, Any]:
 
 
 def image_paths(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    """The images under ``folder`` as every cfx folder walk finds them (:func:`cfx.inputs.image_files`)."""
+    return image_files(folder)

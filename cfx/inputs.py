@@ -14,6 +14,11 @@ collisions deterministically (``a.jpg`` and ``a.png`` → ``a.png`` and
 ``a_2.png``), never overwriting another input's output or an input itself.
 
 ``shard`` picks the K-th of N deterministic slices of an input list.
+
+One rule for hidden names holds for every folder cfx walks (inputs here, training and
+evaluation folders through :func:`image_files`): a file or folder whose name starts with
+``.`` (our own temporary files, macOS ``._`` forks, ``.thumbnails``) is not walked; a path
+named on the command line or on stdin is taken as it is.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ __all__ = [
     "InputItem",
     "InputProblem",
     "OutputPlanner",
+    "image_files",
+    "is_hidden",
     "iter_inputs",
     "parse_shard",
     "shard",
@@ -148,7 +155,7 @@ class _Walker:
             return  # dangling symlink or vanished entry: skip quietly
         if is_dir:
             key = (st.st_dev, st.st_ino)
-            if key in self.seen_dirs or skip(entry.path):
+            if key in self.seen_dirs or is_hidden(entry.name) or skip(entry.path):
                 return
             self.seen_dirs.add(key)
             yield from self._push(stack, Path(entry.path), rel)
@@ -164,13 +171,24 @@ def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def is_hidden(name: str) -> bool:
+    """Whether a walk leaves out the file or folder ``name`` (see the module docstring)."""
+    return name.startswith(".")
+
+
 def _wanted_file(name: str) -> bool:
-    """Image suffix, and not one of our temp files or a macOS ``._`` file."""
-    if name.startswith(".") and ".tmp-" in name:
-        return False
-    if name.startswith("._"):
-        return False
-    return Path(name).suffix.lower() in IMAGE_SUFFIXES
+    """Image suffix, and not hidden (our temp files, macOS ``._`` files)."""
+    return not is_hidden(name) and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def image_files(root: Path) -> list[Path]:
+    """The image files under folder ``root``, recursively, sorted, hidden names left out
+    (:func:`is_hidden`, for files and the folders they are in below ``root``)."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if _wanted_file(p.name) and not any(map(is_hidden, p.relative_to(root).parts[:-1])) and p.is_file()
+    )
 
 
 def _os_reason(exc: OSError) -> str:

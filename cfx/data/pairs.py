@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from cfx.data.folder import ImageSet, load_folder
+from cfx.data.folder import ImageSet, load_folder, to_uint8, unit_rgb
 from cfx.detect import check_mode, model_input
 from cfx.errors import MissingFolderError, UsageError
 from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
@@ -55,14 +55,15 @@ class DetectorData:
 
 
 def _square(image: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 3×H×W → uint8 3×S×S, resized exactly as at test time."""
-    x = model_input(image[None], size)[0]
+    """3×H×W (uint8, or uint16 from a 16-bit source) → uint8 3×S×S, resized exactly as at test time."""
+    rgb = image if image.dtype == torch.uint8 else torch.from_numpy(unit_rgb(image)).permute(2, 0, 1)
+    x = model_input(rgb[None], size)[0]
     return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
 def _native(image: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 3×H×W kept as it is (patch mode crops it at every step)."""
-    return image
+    """uint8 3×H×W kept as it is (patch mode crops it at every step); 16-bit sources rounded to 8 bits."""
+    return to_uint8(image)
 
 
 def _key(path: Path, root: Path) -> str:
@@ -95,10 +96,7 @@ def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
 
 def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
     """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
-    return [
-        colorized_copy(colorizer, image.permute(1, 2, 0).numpy().astype(np.float32) / 255.0, path)
-        for image, path in zip(images.images, files)
-    ]
+    return [colorized_copy(colorizer, unit_rgb(image), path) for image, path in zip(images.images, files)]
 
 
 def load_colorizers(names: Sequence[str], device: str = "cpu") -> list[Any]:
@@ -127,7 +125,7 @@ def load_detector_data(
     """NIs from ``natural`` (split as `cfx train colorizer` splits), CIs from folders and colorizers;
     resized to size×size in ``resize`` mode, kept at native size in ``patch`` mode."""
     shape = _square if check_mode(mode) == "resize" else _native
-    nat = load_folder(natural, val_fraction, max_short_side)
+    nat = load_folder(natural, val_fraction, max_short_side, quiet=quiet)
     if not len(nat.train):
         raise UsageError(f"{natural}: no natural training images found")
     if not colorized_dirs and not colorizers:
@@ -137,7 +135,7 @@ def load_detector_data(
         keys = {_key(f, natural): i for i, f in enumerate(images.files)}
         pairs = PairSet([shape(im, size) for im in images.images], [], [], [])
         for name, folder in colorized_dirs:
-            col = load_folder(folder, val_fraction, max_short_side)
+            col = load_folder(folder, val_fraction, max_short_side, quiet=quiet)
             found = 0
             for part in (col.train, col.val):
                 for f, im in zip(part.files, part.images):

@@ -206,7 +206,7 @@ def train_cached_colorizer(
 
     device = select_device(recipe.device)
     spec = get_spec(recipe.model, "colorize")
-    folder = load_folder(data, recipe.val_fraction, recipe.max_short_side)
+    folder = load_folder(data, recipe.val_fraction, recipe.max_short_side, quiet=quiet)
     if len(folder.train) < 2:
         raise UsageError(f"{data}: {len(folder.train)} training images; at least 2 are needed")
     overrides = {k: v for k, v in (("loss", recipe.loss), ("dropout", recipe.dropout)) if v is not None}
@@ -228,7 +228,7 @@ def train_cached_colorizer(
     digests = [encoder_digest(model, phase) for phase in dict.fromkeys((recipe.phase, "frozen"))]
     weights = source_weights(folder.train.files, data / "train" if (data / "train").is_dir() else data)
     weights = weights if recipe.balance else None
-    selection = load_images(recipe.select, recipe.max_short_side) if recipe.select else None
+    selection = load_images(recipe.select, recipe.max_short_side, quiet=quiet) if recipe.select else None
 
     def cache_for(seed: int) -> dict[str, torch.Tensor]:
         keys = [cache_key(recipe, folder.manifest_sha256, d, size, len(folder.train), seed) for d in digests]
