@@ -121,8 +121,23 @@ def failure_reason(reason: str, path: Path) -> str:
     return reason[len(prefix) :] if reason.startswith(prefix) else (reason.splitlines() or ["failed"])[0]
 
 
+def parse_named_dirs(values: Sequence[str]) -> list[tuple[str, Path]]:
+    """``NAME=DIR`` options → (name, folder); a bare DIR is named after the folder."""
+    from cfx.errors import MissingFolderError, UsageError
+
+    result = []
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep:
+            name, folder = Path(value).name, value
+        if not name or not folder:
+            raise UsageError(f"--colorized expects NAME=DIR, got {value!r}")
+        if not Path(folder).is_dir():
+            raise MissingFolderError(f"{folder}: not a directory (--colorized {value})")
+        result.append((name, Path(folder)))
+    return result
+
+
 def colorized_sources(colorized: list[str] | None, colorizers: str | None) -> tuple[list[tuple[str, Path]], list[str]]:
     """--colorized NAME=DIR options and the --colorizers list (ValueError/FileNotFoundError on bad ones)."""
-    from cfx.data.pairs import parse_named_dirs
-
     return parse_named_dirs(colorized or []), [n.strip() for n in (colorizers or "").split(",") if n.strip()]

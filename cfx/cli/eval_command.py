@@ -368,7 +368,7 @@ def detector(
     under --natural, colorized by NAME under --colorized NAME=DIR, and unlabelled (warned)
     elsewhere. Error records are listed (exit 1).
     """
-    from cfx.data.pairs import load_colorizers
+    from cfx.colorizer_sets import load_colorizers
     from cfx.detect import load_detector
     from cfx.evaluate import image_paths
     from cfx.evaluate_detector import evaluate_detectors, evaluate_records, format_detectors, format_matrix

@@ -25,7 +25,7 @@ import torch
 
 from cfx.data.folder import ImageSet, load_folder, to_uint8, unit_rgb
 from cfx.detect import check_mode, model_input
-from cfx.errors import MissingFolderError, UsageError
+from cfx.errors import UsageError
 from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
 from cfx.progress import message, progress
 
@@ -70,21 +70,6 @@ def _key(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix()
 
 
-def parse_named_dirs(values: Sequence[str]) -> list[tuple[str, Path]]:
-    """``NAME=DIR`` options → (name, folder); a bare DIR is named after the folder."""
-    result = []
-    for value in values:
-        name, sep, folder = value.partition("=")
-        if not sep:
-            name, folder = Path(value).name, value
-        if not name or not folder:
-            raise UsageError(f"--colorized expects NAME=DIR, got {value!r}")
-        if not Path(folder).is_dir():
-            raise MissingFolderError(f"{folder}: not a directory (--colorized {value})")
-        result.append((name, Path(folder)))
-    return result
-
-
 def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
     """What `cfx colorize` would write for ``path`` (H×W×3 float sRGB): its luminance
     colorized, then encoded as JPEG (q95) when ``path`` is a JPEG; uint8 3×H×W."""
@@ -97,19 +82,6 @@ def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
 def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
     """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
     return [colorized_copy(colorizer, unit_rgb(image), path) for image, path in zip(images.images, files)]
-
-
-def load_colorizers(names: Sequence[str], device: str = "cpu") -> list[Any]:
-    """Registry colorizers with shipped weights, or weights files (``*.safetensors``)."""
-    from cfx.colorize import load_colorizer
-
-    loaded = []
-    for name in names:
-        if name.endswith(".safetensors"):
-            loaded.append(load_colorizer(None, name, device=device))
-        else:
-            loaded.append(load_colorizer(name, None, device=device))
-    return loaded
 
 
 def load_detector_data(

@@ -36,7 +36,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cfx.data.pairs import DetectorData, PairSet, load_colorizers, load_detector_data
+from cfx.colorizer_sets import load_colorizers
+from cfx.data.pairs import DetectorData, PairSet, load_detector_data
 from cfx.detect import model_input
 from cfx.errors import UsageError
 from cfx.imageio import jpeg_roundtrip

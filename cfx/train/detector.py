@@ -29,7 +29,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from cfx.data.pairs import DetectorData, PairSet, load_colorizers, load_detector_data
+from cfx.colorizer_sets import load_colorizers
+from cfx.data.pairs import DetectorData, PairSet, load_detector_data
 from cfx.detect import DEFAULT_MAX_PATCHES, check_mode, patches, random_patch
 from cfx.detection_metrics import by_source, choose_threshold
 from cfx.errors import UsageError

@@ -35,7 +35,8 @@ from typing import Any, Sequence
 
 import torch
 
-from cfx.data.pairs import load_colorizers, load_detector_data
+from cfx.colorizer_sets import load_colorizers
+from cfx.data.pairs import load_detector_data
 from cfx.errors import RunFailed, UsageError
 from cfx.loading import load
 from cfx.progress import message
