@@ -3,7 +3,18 @@
 Iizuka, Simo-Serra and Ishikawa 2016, §3.3, train on the a*b* channels of CIE L*a*b* with the lightness as input,
 normalising a*b* into the [0, 1] range of the output sigmoid. These functions work on
 tensors of shape (..., 3, H, W) (channel dimension at -3), in float32, on any device,
-and are differentiable.
+and are differentiable. As kornia's colour functions do, each checks its input's shape
+first (from the shape alone: no cost per pixel) and says what it expected in one
+``ValueError``, instead of failing deep inside an einsum.
+
+    >>> import torch
+    >>> from cfx.color import rgb_to_lab
+    >>> rgb_to_lab(torch.ones(1, 3, 2, 2))[0, 0, 0, 0].round().item()  # white: L* = 100
+    100.0
+    >>> rgb_to_lab(torch.ones(2, 2, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: rgb_to_lab: expected sRGB of shape (*, 3, H, W), got (2, 2, 3)
 
 References: IEC 61966-2-1 (sRGB transfer curve), CIE 15:2004 (L*a*b*), D65 white
 (Xn, Yn, Zn) = (0.95047, 1.0, 1.08883) as in scikit-image's ``rgb2lab``.
@@ -39,6 +50,15 @@ Y_ROW = _RGB_TO_XYZ[1].tolist()  # luminance Y of linear sRGB
 AB_RANGE = 110.0
 
 
+def check_channels(x: torch.Tensor, channels: int, what: str, function: str) -> None:
+    """Raise a ValueError naming ``function`` and the expected shape (*, channels, H, W)
+    unless ``x`` is a tensor of at least 3 dimensions with ``channels`` at dimension -3."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{function}: expected {what} as a torch.Tensor, got {type(x).__name__}")
+    if x.dim() < 3 or x.shape[-3] != channels:
+        raise ValueError(f"{function}: expected {what} of shape (*, {channels}, H, W), got {tuple(x.shape)}")
+
+
 def srgb_to_linear(rgb: torch.Tensor) -> torch.Tensor:
     """Undo the sRGB transfer curve (values in [0, 1])."""
     return torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4)
@@ -55,7 +75,11 @@ def _apply_matrix(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    """sRGB in [0, 1], shape (..., 3, H, W) → L* in [0, 100], a*, b* (same shape)."""
+    """sRGB in [0, 1], shape (..., 3, H, W) → L* in [0, 100], a*, b* (same shape).
+
+    Raises ValueError for any other shape.
+    """
+    check_channels(rgb, 3, "sRGB", "rgb_to_lab")
     xyz = _apply_matrix(srgb_to_linear(rgb.clamp(0.0, 1.0)), _RGB_TO_XYZ)
     white = torch.tensor(_WHITE_D65, device=rgb.device, dtype=rgb.dtype).view(3, 1, 1)
     t = xyz / white
@@ -74,7 +98,9 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
 
     Written channel by channel, with the white point folded into the matrix, so that a
     full-resolution merge makes few passes over memory (no stacked intermediates).
+    Raises ValueError for any other shape.
     """
+    check_channels(lab, 3, "L*a*b*", "lab_to_rgb")
     lightness, a, b = lab.unbind(dim=-3)
     fy = (lightness + 16.0) / 116.0
     t = (_f_inverse(fy + a / 500.0), _f_inverse(fy), _f_inverse(fy - b / 200.0))
@@ -88,7 +114,9 @@ def rgb_to_lightness(rgb: torch.Tensor) -> torch.Tensor:
     """L* channel only, shape (..., 1, H, W): the grayscale input of every colorizer.
 
     The same value as ``rgb_to_lab(rgb)[..., :1]``, from the luminance Y alone (Yn = 1).
+    Raises ValueError for any other shape.
     """
+    check_channels(rgb, 3, "sRGB", "rgb_to_lightness")
     linear = srgb_to_linear(rgb.clamp(0.0, 1.0))
     r, g, b = linear.unbind(dim=-3)
     return luminance_to_lightness((r * Y_ROW[0] + g * Y_ROW[1] + b * Y_ROW[2]).unsqueeze(-3))
@@ -121,7 +149,14 @@ def merge_luminance(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 
     The chroma is upsampled bilinearly to the lightness's size (Iizuka, Simo-Serra and Ishikawa 2016, §3.5: the
     predicted chrominance is combined with the input intensity at full resolution).
+    Raises ValueError for other shapes.
     """
+    check_channels(lightness, 1, "L*", "merge_luminance")
+    check_channels(ab, 2, "a*b*", "merge_luminance")
+    if ab.shape[:-3] != lightness.shape[:-3]:
+        raise ValueError(
+            f"merge_luminance: L* {tuple(lightness.shape)} and a*b* {tuple(ab.shape)} differ before (C, H, W)"
+        )
     if ab.shape[-2:] != lightness.shape[-2:]:
         lead = ab.shape[:-3]
         flat = ab.reshape(-1, 2, *ab.shape[-2:])
@@ -192,8 +227,13 @@ def lab_rows_to_srgb(
     ``darkest``: a lower bound of the companded values (L* + 16)/116 + a*/500 and
     (L* + 16)/116 − b*/200 over the strip, if the caller knows one; above 6/29 (no colour
     darker than L* = 8) the inverse companding is a plain cube. Out-of-gamut colours are
-    clipped; ``a`` and ``b`` must be finite.
+    clipped; ``a`` and ``b`` must be finite. Other shapes raise a ValueError.
     """
+    if not (lightness.dim() == 2 and lightness.shape == a.shape == b.shape and out.shape == (*lightness.shape, 3)):
+        raise ValueError(
+            "lab_rows_to_srgb: expected L*, a*, b* planes of one shape (rows, W) and out (rows, W, 3), got "
+            f"{tuple(lightness.shape)}, {tuple(a.shape)}, {tuple(b.shape)} and {tuple(out.shape)}"
+        )
     fy = torch.add(_FY_OFFSET, lightness, alpha=1.0 / 116.0)
     fx = torch.add(fy, a, alpha=1.0 / 500.0)
     fz = torch.add(fy, b, alpha=-1.0 / 200.0)

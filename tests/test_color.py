@@ -215,3 +215,36 @@ def test_gradcheck_rgb_to_lab() -> None:
         torch.rand(1, 3, 2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(7)) * 0.8 + 0.1
     ).requires_grad_()
     assert torch.autograd.gradcheck(rgb_to_lab, (rgb,), eps=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (
+            lambda: rgb_to_lab(torch.rand(4, 4, 3)),
+            r"rgb_to_lab: expected sRGB of shape \(\*, 3, H, W\), got \(4, 4, 3\)",
+        ),
+        (lambda: rgb_to_lab(torch.rand(3, 8)), r"rgb_to_lab: .*\(\*, 3, H, W\), got \(3, 8\)"),
+        (lambda: lab_to_rgb(torch.rand(1, 2, 4, 4)), r"lab_to_rgb: expected L\*a\*b\* of shape \(\*, 3, H, W\)"),
+        (lambda: rgb_to_lightness(torch.rand(1, 1, 4, 4)), r"rgb_to_lightness: .*\(\*, 3, H, W\)"),
+        (
+            lambda: merge_luminance(torch.rand(1, 3, 4, 4), torch.rand(1, 2, 4, 4)),
+            r"expected L\* of shape \(\*, 1, H, W\)",
+        ),
+        (lambda: merge_luminance(torch.rand(1, 1, 4, 4), torch.rand(1, 3, 2, 2)), r"a\*b\* of shape \(\*, 2, H, W\)"),
+        (lambda: merge_luminance(torch.rand(2, 1, 4, 4), torch.rand(1, 2, 2, 2)), r"differ before \(C, H, W\)"),
+    ],
+)
+def test_wrong_shapes_say_what_was_expected(call, expected: str) -> None:
+    """One clear ValueError naming the expected shape (as kornia's colour functions), not an einsum error."""
+    with pytest.raises(ValueError, match=expected):
+        call()
+
+
+def test_lab_rows_to_srgb_checks_its_planes() -> None:
+    from cfx.color import lab_rows_to_srgb
+
+    planes = [torch.zeros(2, 3) for _ in range(3)]
+    with pytest.raises(ValueError, match=r"lab_rows_to_srgb: expected .* \(rows, W, 3\)"):
+        lab_rows_to_srgb(*planes, np.empty((2, 4, 3), dtype=np.float32))
+    assert lab_rows_to_srgb(*planes, np.empty((2, 3, 3), dtype=np.float32)).shape == (2, 3, 3)
