@@ -128,3 +128,25 @@ def test_cached_training_checks_its_options(pairs: tuple[Path, Path], tmp_path: 
     other = runner.invoke(app, [str(a) for a in args])
     assert other.exit_code == 2 and "litenet" in other.stderr
     assert not any((tmp_path / name).exists() for name in ("a.safetensors", "b.safetensors", "c.safetensors"))
+
+
+def test_views_without_a_cache_is_refused_and_cuda_without_a_gpu_too(pairs: tuple[Path, Path], tmp_path: Path) -> None:  # noqa: F811
+    """Options are honoured or refused: --views belongs to the cached trainer, and --device
+    reaches the cached trainer as it reaches the others (it used to train on the CPU)."""
+    natural, colorized = pairs
+    args = [
+        "train",
+        "detector",
+        "--natural",
+        natural,
+        "--colorized",
+        f"hue={colorized}",
+        "-o",
+        tmp_path / "v.safetensors",
+    ]
+    views = runner.invoke(app, [str(a) for a in [*args, "--model", "decnet.tiny", "--views", "3"]])
+    assert views.exit_code == 2 and "--views" in views.stderr and "decnet.tiny" in views.stderr
+    if not torch.cuda.is_available():
+        cuda = cached_train(pairs, tmp_path / "d.safetensors", tmp_path / "cache", "--device", "cuda")
+        assert cuda.exit_code == 2 and "CUDA is not available" in cuda.stderr
+    assert not (tmp_path / "v.safetensors").exists() and not (tmp_path / "d.safetensors").exists()

@@ -10,7 +10,15 @@ import typer
 
 from cfx.cli import options as opt
 from cfx.cli.common import colorized_sources
-from cfx.train.recipes import CachedRecipe, ColorizerRecipe, default_of, field_names, recipe_from
+from cfx.train.recipes import (
+    DEFAULT_CUT,
+    CachedDetectorRecipe,
+    CachedRecipe,
+    ColorizerRecipe,
+    default_of,
+    field_names,
+    recipe_from,
+)
 
 RECIPES = {"unet": CachedRecipe, "others": ColorizerRecipe}
 
@@ -251,17 +259,18 @@ def detector(
     cache_dir: Annotated[
         Optional[Path],
         typer.Option(
-            help="litenet: train above the frozen stages (default 7 here) on their cached output, stored in this folder and reused by later runs; resize mode, with --views.",
+            help=f"litenet: train above the frozen stages (default {DEFAULT_CUT} here) on their cached output, stored in this folder and reused by later runs; resize mode, with --views.",
             file_okay=False,
         ),
     ] = None,
     views: Annotated[
-        int,
+        Optional[int],
         typer.Option(
             min=1,
             help="With --cache-dir: views per image, the test-time resize + augmented ones (crop, rescale, JPEG).",
+            show_default=str(CachedDetectorRecipe.views),
         ),
-    ] = 2,
+    ] = None,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
     time_limit: opt.TimeLimit = 0.0,
@@ -280,13 +289,13 @@ def detector(
     The decision threshold is chosen on the validation pairs and stored in the model card.
     Runs unchanged under torchrun (DistributedDataParallel; --batch-size is the global batch).
     """
+    from cfx.errors import UsageError
     from cfx.reports import write_document
     from cfx.train.detector import DetectorRecipe, train_detector
 
     dirs, names = colorized_sources(colorized, colorizers)
     if cache_dir is not None:
-        from cfx.errors import UsageError
-        from cfx.train.cached_detector import DEFAULT_CUT, CachedDetectorRecipe, train_cached_detector
+        from cfx.train.cached_detector import train_cached_detector
 
         if mode != "resize":
             raise UsageError("--cache-dir trains in resize mode (with augmented views); drop --mode patch")
@@ -297,8 +306,8 @@ def detector(
             lr=lr,
             lr_step=lr_step,
             batch_size=batch_size,
-            views=views,
-            frozen_stages=DEFAULT_CUT if frozen_stages is None else frozen_stages,
+            **({} if views is None else {"views": views}),
+            **({} if frozen_stages is None else {"frozen_stages": frozen_stages}),
             val_fraction=val_fraction,
             seed=seed,
             time_limit_minutes=time_limit,
@@ -312,6 +321,10 @@ def detector(
         )
         write_document(result, str(report) if report else None)
         return
+    if views is not None:
+        raise UsageError(
+            f"--views: not used by the trainer of {model} without --cache-dir (cfx.train.detector); drop it"
+        )
     recipe = DetectorRecipe(
         model=model,
         epochs=epochs,

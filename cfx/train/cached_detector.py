@@ -46,7 +46,6 @@ from cfx.progress import message, progress
 from cfx.registry import get_spec
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
 from cfx.train.common import (
-    PrecisionChecked,
     emit_log,
     seeded,
     starting_weights,
@@ -64,40 +63,12 @@ from cfx.train.detector import (
     set_lr,
     step_lr,
 )
+from cfx.train.recipes import CachedDetectorRecipe
 
-DEFAULT_CUT = 7  # frozen_stages of the cached trainer: everything below the last MBConv stage
 MIN_CROP, MIN_SCALE = 0.6, 0.5
 JPEG_QUALITIES = (50, 95)
 JPEG_SHARE = 0.75
 MIN_SIDE = 32  # augmented views are not rescaled below this short side
-
-
-@dataclass
-class CachedDetectorRecipe(PrecisionChecked):
-    model: str = "litenet.lite0-ms"
-    epochs: int = 3
-    lr: float = 1e-2
-    lr_step: int = 0  # divide the rate by 10 every lr_step epochs (0: never)
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    batch_size: int = 64  # half natural, half colorized
-    views: int = 2  # per image: the test-time view + views − 1 augmented ones
-    frozen_stages: int = DEFAULT_CUT  # the cut: layers below it are cached
-    val_fraction: float = 0.1
-    seed: int = 0
-    flip: bool = True
-    max_short_side: int = 256
-    time_limit_minutes: float = 0.0
-    half: bool = False
-    device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N; the cache stays in CPU memory
-    init: str | None = None
-    cache_dir: str | None = None
-    precision: str = "auto"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.views < 1:
-            raise UsageError(f"--views must be at least 1, got {self.views}")
 
 
 # ---------------------------------------------------------------- views

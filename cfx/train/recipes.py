@@ -1,4 +1,5 @@
-"""The colorizer trainers' recipes: every training default is stated here, once.
+"""The recipes of the colorizer trainers and of the cached detector trainer: every
+training default is stated here, once.
 
 `cfx train colorizer` builds a recipe from the options the user gave and nothing else,
 so a default lives only in these dataclasses (and ``--help`` shows them from here). An
@@ -90,6 +91,40 @@ class CachedRecipe(PrecisionChecked):
         super().__post_init__()
         if self.phase not in PHASES:
             raise UsageError(f"unknown phase {self.phase!r} (--phase {' or '.join(PHASES)})")
+
+
+DEFAULT_CUT = 7  # frozen_stages of the cached detector trainer: everything below the last MBConv stage
+
+
+@dataclass
+class CachedDetectorRecipe(PrecisionChecked):
+    """`cfx train detector --cache-dir`: a detector on a pretrained encoder trained above
+    its cut on cached features (:mod:`cfx.train.cached_detector`)."""
+
+    model: str = "litenet.lite0-ms"
+    epochs: int = 3
+    lr: float = 1e-2
+    lr_step: int = 0  # divide the rate by 10 every lr_step epochs (0: never)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 64  # half natural, half colorized
+    views: int = 2  # per image: the test-time view + views − 1 augmented ones
+    frozen_stages: int = DEFAULT_CUT  # the cut: layers below it are cached
+    val_fraction: float = 0.1
+    seed: int = 0
+    flip: bool = True
+    max_short_side: int = 256
+    time_limit_minutes: float = 0.0
+    half: bool = False
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N; the cache stays in CPU memory
+    init: str | None = None
+    cache_dir: str | None = None
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.views < 1:
+            raise UsageError(f"--views must be at least 1, got {self.views}")
 
 
 def field_names(recipe: type) -> set[str]:
