@@ -12,9 +12,11 @@ import torch
 
 from cfx.errors import UsageError
 from cfx.progress import message
-from cfx.train.recipes import TRAIN_PRECISIONS, PrecisionChecked, check_precision
-
-__all__ = ["TRAIN_PRECISIONS", "PrecisionChecked", "check_precision"]  # defined with the recipes
+from cfx.train.recipes import (  # defined with the recipes; kept importable from here
+    TRAIN_PRECISIONS as TRAIN_PRECISIONS,
+    PrecisionChecked as PrecisionChecked,
+    check_precision,
+)
 
 
 def seeded(*keys: int) -> torch.Generator:
