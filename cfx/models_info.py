@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cfx.card_data import describe_data
+
 METRICS_NOTE = (
     "metrics: each card's own, measured during its training run on that run's validation split; "
     "docs/models.md compares the models on one common split, so its numbers differ"
@@ -65,7 +67,7 @@ def _card_row(weights: Path, card: dict[str, Any] | None) -> dict[str, Any]:
         "sha256": card.get("sha256"),
         "threshold": card.get("threshold"),
         "mode": card.get("mode"),
-        "trained_on": training.get("data") or training.get("natural"),
+        "trained_on": describe_data(training.get("data") or training.get("natural")),
         "metrics": card.get("metrics"),
         "card": card or None,
     }

@@ -195,7 +195,8 @@ def test_train_writes_weights_and_card(straight_run: dict, data_dir: Path) -> No
     assert training["steps"] == 2 * 3  # ceil(11 / 4) batches per epoch
     assert training["crop_size"] == 32  # the tiny preset's global_size
     assert training["recipe"]["model"] == NAME and training["recipe"]["epochs"] == 2
-    assert training["data"] == str(data_dir)
+    assert training["data"] == {"manifest_sha256": None, "folder": f"{data_dir.name}/"}  # no absolute folder
+    assert str(data_dir.parent) not in card_path(weights).read_text()
     # The trained weights load and colorize.
     model, _ = load_model(NAME, weights)
     with torch.inference_mode():

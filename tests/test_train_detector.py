@@ -159,7 +159,7 @@ def test_train_with_colorized_folder_pairs_by_relative_path(
     training = report["training"]
     assert training["train_colorized"] == {"hue": 4}  # img4, img5 have no copy; stray.jpg has no original
     assert training["val_colorized"] == {"hue": 3}
-    assert training["colorized_dirs"] == {"hue": str(colorized_dir)}
+    assert training["colorized_dirs"] == {"hue": f"{colorized_dir.name}/"}  # beside the natural folder
     assert len(report["log"]) == 1
     assert "hue" in json.loads(out.with_suffix(".json").read_text())["metrics"]["val_per_colorizer"]
 
@@ -206,7 +206,8 @@ def test_init_starts_from_the_parent_weights(
     # (batch-norm running statistics still follow the new data).
     result = train(natural_dir, child, *source, "--epochs", "1", "--lr", "0", "--init", parent)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["training"]["recipe"]["init"] == str(parent)
+    init = json.loads(result.stdout)["training"]["recipe"]["init"]  # relative to the natural folder's parent
+    assert init == parent.resolve().relative_to(natural_dir.resolve().parent).as_posix()
     fresh = tmp_path / "fresh.safetensors"
     assert train(natural_dir, fresh, *source, "--epochs", "1", "--lr", "0").exit_code == 0
     before, after, scratch = load_file(parent), load_file(child), load_file(fresh)

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from cfx.card_data import card_data, portable_entries
 from cfx.color import lab_to_rgb, rgb_to_lab
 from cfx.data.folder import ImageSet, center_crop, load_folder, random_crop
 from cfx.errors import UsageError
@@ -263,11 +264,11 @@ def colorizer_card(recipe: Any, spec: Any, folder: Any, data: Path, size: int, s
         "task": spec.task,
         "classes": folder.classes,
         "training": {
-            "data": str(data),
+            "data": card_data(data, folder.manifest_sha256),
             "manifest_sha256": folder.manifest_sha256,
             "train_images": len(folder.train),
             "val_images": len(folder.val),
-            "recipe": asdict(recipe),
+            "recipe": portable_entries(asdict(recipe), Path(data).resolve().parent),
             "crop_size": size,
             "epochs": state["epoch"],
             "steps": state["steps"],

@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from cfx.card_data import portable_detector_data, portable_entries
 from cfx.colorizer_sets import load_colorizers
 from cfx.data.pairs import DetectorData, PairSet, load_detector_data
 from cfx.detect import DEFAULT_MAX_PATCHES, check_mode, patches, random_patch
@@ -432,8 +433,8 @@ def detector_card(recipe: Any, spec: Any, data: DetectorData, state: dict[str, A
             {"pretrained": state["pretrained"]} if state.get("pretrained") else {}
         ),  # the ImageNet weights it started from
         "training": {
-            **data.description,
-            "recipe": asdict(recipe),
+            **portable_detector_data(data.description),
+            "recipe": portable_entries(asdict(recipe), Path(data.description["natural"]).resolve().parent),
             "epochs": state["epoch"],
             "samples_seen": state["samples"],
             "train_seconds": round(state["seconds"], 1),

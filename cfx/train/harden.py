@@ -35,6 +35,7 @@ from typing import Any, Sequence
 
 import torch
 
+from cfx.card_data import portable_detector_data, portable_entries, portable_path
 from cfx.colorizer_sets import load_colorizers
 from cfx.data.pairs import load_detector_data
 from cfx.errors import RunFailed, UsageError
@@ -286,9 +287,14 @@ class _Hardening:
             else None
         )
         card = self.card
+        base = Path(self.data.description["natural"]).resolve().parent  # recorded paths are shown relative to it
         hardening = {
-            "parent": {"name": card["name"], "weights": str(self.weights), "sha256": card.get("sha256")},
-            "recipe": asdict(self.recipe),
+            "parent": {
+                "name": card["name"],
+                "weights": portable_path(self.weights, base),
+                "sha256": card.get("sha256"),
+            },
+            "recipe": portable_entries(asdict(self.recipe), base),
             "lr0": self.rounds[0]["lr"] if self.rounds else self.lr,
             "base_val_error": self.base_error,
             "theta": self.theta,
@@ -311,7 +317,7 @@ class _Hardening:
         new_card.update(
             parent=card.get("sha256"),
             hardening=rounded(hardening),
-            training={**card.get("training", {}), "hardening_data": self.data.description},
+            training={**card.get("training", {}), "hardening_data": portable_detector_data(self.data.description)},
         )
         saved: dict[str, Any] = {}
         if self.world.is_main:

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from cfx.card_data import card_data, portable_entries, portable_path
 from cfx.data.split import assign_split
 from cfx.errors import UsageError
 from cfx.evaluate import image_paths
@@ -125,15 +126,20 @@ def harden_colorizer(
     child.card["name"] = f"{parent.name} (hardened)"  # a distinct row in the comparison
     with progress("compare", total=len(held), quiet=quiet) as bar:
         comparison = evaluate_colorizers([parent, child], held, on_image=lambda _: bar.advance(), detector=detector)
+    base = Path(data).resolve().parent  # the card shows recorded paths relative to it
     hardening = {
-        "parent": {"name": parent.name, "weights": str(parent_path), "sha256": parent.card.get("sha256")},
+        "parent": {
+            "name": parent.name,
+            "weights": portable_path(parent_path, base),
+            "sha256": parent.card.get("sha256"),
+        },
         "detector": {
             "model": detector.name,
             "weights_sha256": detector.card.get("sha256"),
             "threshold": detector.threshold,
         },
-        "recipe": asdict(recipe),
-        "data": str(data),
+        "recipe": portable_entries(asdict(recipe), base),
+        "data": card_data(data),
         "photos_scored": len(paths),
         "hard_cases": [
             {"path": str(p), "score": round(s, 6), "part": "held_out" if p in held else "train"} for p, s in cases
