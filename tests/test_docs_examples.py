@@ -69,7 +69,7 @@ def test_check_reports_and_write_rewrites_only_what_differs(tmp_path: Path, caps
     page = tmp_path / "page.md"
     text = "\n".join(
         [
-            "Runs in a fresh folder with the examples linked:",
+            "Runs in a fresh folder with a copy of the examples:",
             "",
             "```console",
             "$ ls examples/old_photos/*.jpg | head -1; pwd",

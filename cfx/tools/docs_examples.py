@@ -12,8 +12,9 @@ FILES default to README.md and docs/*.md. The conventions a docs writer needs:
   goes on over the next lines while it ends with ``\\`` or leaves a quote open. Every other
   line is output of the command above it.
 - The commands of one block run in order in one ``bash`` (so ``echo $?`` and files written
-  by an earlier command work), in a fresh temporary folder where ``examples`` links to the
-  repository's ``examples/``; ``cfx`` and ``python`` are this interpreter's. A command's
+  by an earlier command work), in a fresh temporary folder holding a copy of the
+  repository's ``examples/``; ``cfx`` and ``python`` are this interpreter's. A block that
+  needs files of its own makes them with commands the reader sees (``$ mkdir mixed && …``). A command's
   output is its stdout followed by its stderr.
 - ``<!-- docs-examples: skip (REASON) -->`` on the line right above the fence: the block is
   not run (it needs ``/work/corpus``, a long training, files a reader makes first...).
@@ -42,6 +43,7 @@ import difflib
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -221,7 +223,7 @@ def run_block(block: Block, python: str = sys.executable) -> list[list[str]]:
     """Run ``block``'s commands in one bash in a fresh temporary folder; each command's
     stdout then stderr, as lines with the folder's and the repository's paths made relative."""
     with tempfile.TemporaryDirectory(prefix="cfx-docs-") as work, tempfile.TemporaryDirectory() as capture:
-        (Path(work) / "examples").symlink_to(ROOT / "examples")
+        shutil.copytree(ROOT / "examples", Path(work) / "examples", ignore=shutil.ignore_patterns("__pycache__"))
         script = [f"cd {shlex.quote(work)}"]
         for n, step in enumerate(block.steps):
             out, err = shlex.quote(f"{capture}/{n}.out"), shlex.quote(f"{capture}/{n}.err")
@@ -230,20 +232,24 @@ def run_block(block: Block, python: str = sys.executable) -> list[list[str]]:
         bin_dir = str(Path(python).parent)
         env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", COLUMNS="80", TERM="dumb", NO_COLOR="1")
         env.update(PYTHONHASHSEED="0", LC_ALL="C.UTF-8")
-        subprocess.run(
-            ["bash", "-c", "\n".join(script)],
-            cwd=work,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            timeout=BLOCK_TIMEOUT_S,
-            check=False,
-        )
+        try:
+            subprocess.run(
+                ["bash", "-c", "\n".join(script)],
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                timeout=BLOCK_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            print(f"docs_examples: {block.where}: stopped after {BLOCK_TIMEOUT_S} s", file=sys.stderr)
         prefixes = sorted({str(Path(work).resolve()), work, str(ROOT)}, key=len, reverse=True)
         outputs = []
         for n in range(len(block.steps)):
             text = ""
             for stream in ("out", "err"):
-                part = Path(capture, f"{n}.{stream}").read_text(encoding="utf-8", errors="replace")
+                file = Path(capture, f"{n}.{stream}")
+                part = file.read_text(encoding="utf-8", errors="replace") if file.exists() else ""
                 text += part if not part or part.endswith("\n") else part + "\n"
             for prefix in prefixes:
                 text = text.replace(prefix + "/", "").replace(prefix, ".")
