@@ -121,3 +121,13 @@ def test_seeded_steps_give_the_losses_of_the_code_before(
     assert result.exit_code == 0, result.output
     log = json.loads(report.read_text())["log"]
     assert [[e["train_loss"], e["val_loss"]] for e in log] == BEFORE[model]
+
+
+def test_cuda_features_get_cache_keys_of_their_own_and_cpu_keys_stay() -> None:
+    from cfx.train.cached_colorizer import cache_key
+    from cfx.train.recipes import CachedRecipe
+
+    recipe = CachedRecipe(model="unet.tiny", crops_per_image=5, precision="bf16", epochs=3)
+    cpu = cache_key(recipe, "abc", "def", 128, 100, 0)
+    assert cpu == "9f5f1683a54b447e"  # the key of the code before: caches built on the CPU are still found
+    assert cache_key(recipe, "abc", "def", 128, 100, 0, "cuda") != cpu

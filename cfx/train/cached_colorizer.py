@@ -55,9 +55,16 @@ FEATURES = ("s4", "s8", "s16", "s32", "ab")
 
 
 def cache_key(
-    recipe: CachedRecipe, folder_digest: str | None, encoder_digest: str, size: int, files: int, seed: int
+    recipe: CachedRecipe,
+    folder_digest: str | None,
+    encoder_digest: str,
+    size: int,
+    files: int,
+    seed: int,
+    device_type: str = "cpu",
 ) -> str:
-    """What the cached features depend on."""
+    """What the cached features depend on (features computed on a GPU, where ``auto``
+    precision is bf16, get keys of their own; the CPU's keys are those of earlier versions)."""
     parts = [  # not the model's name: the features depend only on the encoder's weights (encoder_digest)
         recipe.precision,
         str(recipe.crops_per_image),
@@ -70,6 +77,8 @@ def cache_key(
         encoder_digest,
         str(files),
     ]
+    if device_type != "cpu":
+        parts.append(device_type)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -231,7 +240,9 @@ def train_cached_colorizer(
     selection = load_images(recipe.select, recipe.max_short_side, quiet=quiet) if recipe.select else None
 
     def cache_for(seed: int) -> dict[str, torch.Tensor]:
-        keys = [cache_key(recipe, folder.manifest_sha256, d, size, len(folder.train), seed) for d in digests]
+        keys = [
+            cache_key(recipe, folder.manifest_sha256, d, size, len(folder.train), seed, device.type) for d in digests
+        ]
         return load_or_build_cache(model, folder.train, recipe, size, keys, quiet, seed, weights)
 
     cache_seed = round_seed(recipe, 0)
