@@ -14,8 +14,8 @@ FILES default to README.md and docs/*.md. The conventions a docs writer needs:
 - The commands of one block run in order in one ``bash`` (so ``echo $?`` and files written
   by an earlier command work), in a fresh temporary folder holding a copy of the
   repository's ``examples/``; ``cfx`` and ``python`` are this interpreter's. A block that
-  needs files of its own makes them with commands the reader sees (``$ mkdir mixed && …``). A command's
-  output is its stdout followed by its stderr.
+  needs files of its own makes them with commands the reader sees (``$ mkdir mixed && …``).
+  A command's output is its stdout followed by its stderr.
 - ``<!-- docs-examples: skip (REASON) -->`` on the line right above the fence: the block is
   not run (it needs ``/work/corpus``, a long training, files a reader makes first...).
   ``<!-- docs-examples: slow (REASON) -->``: the block runs under ``--check``/``--write``
@@ -297,7 +297,12 @@ def check_file(path: Path, write: bool, fast: bool, report=print) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: check or rewrite the console blocks of FILES."""
-    parser = argparse.ArgumentParser(prog="python -m cfx.tools.docs_examples", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m cfx.tools.docs_examples",
+        description=__doc__.split("Usage::")[0]
+        + __doc__.split("*.md.", 1)[1].lstrip(),  # the conventions, without the usage
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="report blocks whose output differs (the default)")
     mode.add_argument("--write", action="store_true", help="rewrite the output of blocks that differ")
