@@ -101,3 +101,32 @@ def test_shipped_cards_name_no_absolute_folder(card: Path) -> None:
         pytest.skip("being trained: its card is rewritten when it lands")
     text = card.read_text(encoding="utf-8")
     assert "/work/" not in text and '"/work' not in text, f"{card.name} names a folder of the training machine"
+
+
+def test_portable_cards_rewrites_an_old_card_in_place(work: Path) -> None:
+    from cfx.tools.portable_cards import main
+
+    digest = hashlib.sha256((MANIFESTS / CORPUS_MANIFESTS["v3"]).read_bytes()).hexdigest()
+    old = {
+        "name": "unet.lite0-guided",
+        "training": {
+            "data": str(work / "corpus"),
+            "manifest_sha256": digest,
+            "recipe": {"select": str(work / "corpus" / "val"), "cache_dir": str(work / "cache"), "epochs": 2},
+        },
+        "notes": {"command": f"cfx train colorizer --data {work}/corpus --cache-dir {work}/cache -o x.safetensors"},
+        "licence": "see /usr/share/doc/opencv-doc/copyright",
+        "sha256": "ab" * 32,
+    }
+    card = work / "x.json"
+    card.write_text(json.dumps(old, indent=2) + "\n")
+    assert main([str(card)]) == 0
+    new = json.loads(card.read_text())
+    assert new["training"]["data"]["corpus"] == "v3" and new["training"]["data"]["folder"] == "corpus/"
+    assert new["training"]["recipe"] == {"select": "corpus/val/", "cache_dir": "cache/", "epochs": 2}
+    assert new["notes"]["command"] == "cfx train colorizer --data corpus/ --cache-dir cache/ -o x.safetensors"
+    assert new["licence"] == old["licence"] and new["sha256"] == old["sha256"]
+    assert str(work) not in card.read_text()
+    text = card.read_text()
+    assert main([str(card)]) == 0 and card.read_text() == text  # a second run changes nothing
+    assert main(["weights/x.safetensors"]) == 2
