@@ -47,20 +47,16 @@ class ColourPoint:
     ab: tuple[float, float]
 
 
-def bilateral_ab(
+def bilateral_sums(
     lightness: torch.Tensor,
     points: Sequence[ColourPoint],
     sigma_space: float = SIGMA_SPACE,
     sigma_lightness: float = SIGMA_LIGHTNESS,
-    epsilon: float = EPSILON,
-) -> torch.Tensor:
-    """a*b* (2×H×W, Lab units, float32) spread from ``points`` over the image whose L* is
-    ``lightness`` (1×H×W or H×W, in [0, 100]); no points: zeros (gray).
-
-    ``sigma_space`` is a fraction of the long side. Time: one pass over the image per point.
-    """
-    if sigma_space <= 0 or sigma_lightness <= 0 or epsilon <= 0:
-        raise ValueError("sigma_space, sigma_lightness and epsilon must be positive")
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ_i w_i ab_i as 2×H×W, Σ_i w_i as H×W) of ``points`` over the image whose L* is
+    ``lightness`` (1×H×W or H×W, in [0, 100]). Time: one pass over the image per point."""
+    if sigma_space <= 0 or sigma_lightness <= 0:
+        raise ValueError("sigma_space and sigma_lightness must be positive")
     light = lightness.float().reshape(lightness.shape[-2:])
     height, width = light.shape
     numerator = torch.zeros(2, height, width)
@@ -76,6 +72,28 @@ def bilateral_ab(
         total.add_(weight)
         numerator[0].add_(weight, alpha=point.ab[0])
         numerator[1].add_(weight, alpha=point.ab[1])
+    return numerator, total
+
+
+def bilateral_ab(
+    lightness: torch.Tensor,
+    points: Sequence[ColourPoint],
+    sigma_space: float = SIGMA_SPACE,
+    sigma_lightness: float = SIGMA_LIGHTNESS,
+    epsilon: float = EPSILON,
+    prior: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """a*b* (2×H×W, Lab units, float32) spread from ``points`` over the image whose L* is
+    ``lightness`` (1×H×W or H×W, in [0, 100]); no points: zeros (gray), or ``prior``.
+
+    ``sigma_space`` is a fraction of the long side. ``prior`` (2×H×W): the colour where the
+    points have little weight, (Σ w_i ab_i + ε · prior) / (Σ w_i + ε); None is gray.
+    """
+    if epsilon <= 0:
+        raise ValueError("sigma_space, sigma_lightness and epsilon must be positive")
+    numerator, total = bilateral_sums(lightness, points, sigma_space, sigma_lightness)
+    if prior is not None:
+        numerator = numerator + epsilon * prior.float()
     return numerator / (total + epsilon)
 
 

@@ -13,7 +13,11 @@ Three ways to give them (documented in docs/commands.md, `cfx colorize --hints`)
   strokes; every opaque pixel (alpha ≥ 128) is a hint of its colour.
 
 A :class:`Hints` gives the model its channels at the render size (a*b*/110 × mask, mask) and
-the full-resolution pixels whose a*b* the output keeps exactly.
+the full-resolution pixels whose a*b* the output keeps exactly. The model's a*b* with hints is
+then combined with the points by :func:`spread_residual`: the hinted colours are spread by a
+joint-bilateral interpolation (a Gaussian in space times a Gaussian in L*,
+:mod:`cfx.hint_baseline`), so they follow the lightness edges, and the model's colour fills in
+where the points have little weight (instead of the baseline's gray).
 """
 
 from __future__ import annotations
@@ -263,3 +267,34 @@ def hints_for_inputs(
         if size is not None:
             hints.check(*size, str(path))
     return found
+
+
+def hint_grid(hints: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """Hints at an input's size (N×3×H×W: a*b*/110 × mask, mask) on a coarser grid: a cell is
+    hinted where any of its pixels is, with the mean a*b* of its hinted pixels."""
+    hints = hints.float()
+    mask = F.adaptive_max_pool2d(hints[:, 2:3], size)
+    total = F.adaptive_avg_pool2d(hints, size)
+    mean_ab = total[:, :2] / total[:, 2:3].clamp_min(1e-6)
+    return torch.cat((mean_ab * mask, mask), 1)
+
+
+def spread_residual(ab: torch.Tensor, model_input: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+    """``ab`` (2×h×w, the model's output) combined with the hints (3×H×W at the model input's size;
+    ``model_input`` 1×H×W is L*/100) on ``ab``'s grid: the hinted cells' colours spread by the
+    joint-bilateral interpolation of :mod:`cfx.hint_baseline`, with the model's colour as the
+    prior where the points have little weight, (Σ w_i ab_i + ε · ab_model) / (Σ w_i + ε)."""
+    from cfx.hint_baseline import ColourPoint, bilateral_ab
+
+    size = ab.shape[-2:]
+    lightness = F.interpolate(model_input[None].float() * 100.0, size=size, mode="area")[0, 0]
+    grid = hint_grid(hints[None], size)[0]
+    rows, cols = torch.nonzero(grid[2] > 0, as_tuple=True)
+    if len(rows) == 0:
+        return ab
+    wanted = grid[:2, rows, cols] * AB_RANGE
+    points = [
+        ColourPoint(float(y), float(x), float(lightness[y, x]), (float(c[0]), float(c[1])))
+        for y, x, c in zip(rows.tolist(), cols.tolist(), wanted.T)
+    ]
+    return bilateral_ab(lightness, points, prior=ab)

@@ -50,6 +50,11 @@ def packages(folder: Path) -> dict[str, str]:
     return {}
 
 
+def merged(colorizer, prepared, ab: torch.Tensor, scale: float) -> torch.Tensor:
+    """1×3×H×W sRGB of ``prepared``'s lightness with ``ab`` scaled by ``scale``."""
+    return torch.from_numpy(colorizer.finish(prepared, ab * scale)).permute(2, 0, 1)[None]
+
+
 def sweep(colorizer, paths: list[Path], scales: tuple[float, ...], by_source: dict[str, str]) -> dict:
     """Mean PSNR, AuC and colourfulness (and the truth's) per chroma scale; per source at scale 1."""
     sums: dict[float, dict[str, float]] = {s: defaultdict(float) for s in scales}
@@ -60,18 +65,16 @@ def sweep(colorizer, paths: list[Path], scales: tuple[float, ...], by_source: di
         lab_truth = rgb_to_lab(truth)
         prepared = colorizer.prepare(image)
         ab = colorizer.predict([prepared])[0]
-        def merged(scale: float) -> torch.Tensor:
-            return torch.from_numpy(colorizer.finish(prepared, ab * scale)).permute(2, 0, 1)[None]
 
         for s in scales:
-            rgb = merged(s)
+            rgb = merged(colorizer, prepared, ab, s)
             lab = rgb_to_lab(rgb)
             row = {
                 "psnr": float(psnr(rgb, truth)),
                 "auc": float(ab_error_auc(lab[:, 1:], lab_truth[:, 1:])),
                 "colourfulness": float(colourfulness(rgb)),
                 "true_colourfulness": float(colourfulness(truth)),
-                "gray_psnr": float(psnr(merged(0.0), truth)) if s == 1.0 else 0.0,
+                "gray_psnr": float(psnr(merged(colorizer, prepared, ab, 0.0), truth)) if s == 1.0 else 0.0,
                 "n": 1,
             }
             for k, v in row.items():

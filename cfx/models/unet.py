@@ -48,6 +48,7 @@ from torch import nn
 
 from cfx.ab_bins import annealed_mean, encode_soft, estimate_prior, gamut_bins, gaussian_kernel, rebalance_weights
 from cfx.color import AB_RANGE, lab_to_rgb
+from cfx.hints import hint_grid
 from cfx.models.base import ColorizerBase, classification_loss
 from cfx.models.efficientnet_lite import EfficientNetLite, LiteConfig, normalise
 from cfx.registry import register
@@ -81,7 +82,7 @@ class UNetConfig:
     hints: bool = False  # the decoder reads user points (a*b* and a mask) at strides 4 and 8
     shrink_tau: float = 0.0  # loss gaussian: prior std of a*b*/110 that shrinks uncertain chroma; 0 = none
     beta: float = 0.5  # loss gaussian: β of the β-NLL weighting
-    chroma: float = 1.0  # scale of the automatic a*b* (chosen on never-seen photos); hinted runs keep 1
+    chroma: float = 1.0  # scale of the predicted a*b* (chosen on never-seen photos)
 
 
 def _double_conv(cin: int, cout: int) -> nn.Sequential:
@@ -255,11 +256,8 @@ class UNetColorizer(ColorizerBase):
         return (probabilities * near).sum(dim=1, keepdim=True)
 
     def predict_ab(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        """a*b* at stride 4; without hints scaled by ``chroma`` (the automatic colour's calibration)."""
-        if hints is not None:
-            output, _ = self(lightness, hints)
-            return self.output_ab(output.float())
-        output, _ = self(lightness)
+        """a*b* at stride 4, scaled by ``chroma`` (the calibration chosen on never-seen photos)."""
+        output, _ = self(lightness, hints) if hints is not None else self(lightness)
         ab = self.output_ab(output.float())
         return ab * self.config.chroma if self.config.chroma != 1.0 else ab
 
@@ -321,16 +319,6 @@ class UNetColorizer(ColorizerBase):
 LOG_VARIANCE = (-12.0, 3.0)  # clamp of the predicted log σ² (a*b*/110 units)
 
 
-def hint_grid(hints: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
-    """Hints at the input's size (N×3×H×W: a*b*/110 × mask, mask) on the stride-4 grid: a cell is
-    hinted where any of its pixels is, with the mean a*b* of its hinted pixels."""
-    hints = hints.float()
-    mask = F.adaptive_max_pool2d(hints[:, 2:3], size)
-    total = F.adaptive_avg_pool2d(hints, size)
-    mean_ab = total[:, :2] / total[:, 2:3].clamp_min(1e-6)
-    return torch.cat((mean_ab * mask, mask), 1)
-
-
 def _factory(config: UNetConfig) -> UNetColorizer:
     return UNetColorizer(config)
 
@@ -370,7 +358,9 @@ register(
 register(
     "unet.lite0-guided",
     task="colorize",
-    config=UNetConfig(loss="mse", hints=True, chroma=0.85),  # chroma: the least scale with 0.6 of the truth's colourfulness on unseen-select
+    config=UNetConfig(
+        loss="mse", hints=True, chroma=0.85
+    ),  # chroma: the least scale with 0.6 of the truth's colourfulness on unseen-select
     render_size=384,
     trainer="cached",
     temperature=_anneals,
