@@ -477,3 +477,38 @@ def test_cli_json_lines_hints_for_a_sharded_run(tmp_path: Path, gray: Path, phot
         "1/2",
     )
     assert result.exit_code == 2 and "missing.png is none of the inputs" in result.stderr
+
+
+def test_spread_keeps_the_model_colour_far_from_the_points_and_the_hint_at_them() -> None:
+    """The model's a*b* is the prior of the bilateral spread: a hinted cell takes the hint's colour,
+    a cell across a lightness edge and far away keeps the model's."""
+    import torch
+
+    from cfx.color import AB_RANGE
+    from cfx.hints import spread_residual
+
+    model_ab = torch.zeros(2, 16, 16)
+    model_ab[0] = 30.0  # the model paints a* = 30 everywhere
+    lightness = torch.full((1, 64, 64), 0.3)
+    lightness[:, :, 32:] = 0.9  # an edge: the right half is much lighter
+    hints = torch.zeros(3, 64, 64)
+    hints[0, 4:8, 4:8] = -40.0 / AB_RANGE
+    hints[2, 4:8, 4:8] = 1.0
+    out = spread_residual(model_ab, lightness, hints)
+    assert out.shape == (2, 16, 16)
+    assert abs(float(out[0, 1, 1]) + 40.0) < 1.0  # at the point: the hint
+    assert abs(float(out[0, 15, 15]) - 30.0) < 1.0  # across the edge: the model's colour
+
+
+def test_unet_chroma_scales_its_prediction() -> None:
+    import dataclasses
+
+    import torch
+
+    from cfx.registry import create_model
+
+    model = create_model("unet.tiny-guided").eval()
+    x = torch.rand(1, 1, 64, 64)
+    full = model.predict_ab(x)
+    model.config = dataclasses.replace(model.config, chroma=0.5)
+    assert torch.allclose(model.predict_ab(x), full * 0.5)
