@@ -54,6 +54,14 @@ def columns(photo: Path, colorizers: list) -> list[Image.Image]:
     return out
 
 
+def fit(image: Image.Image, height: int, max_aspect: float = 1.5) -> Image.Image:
+    """``image`` at ``height`` pixels, its centre cropped to at most ``max_aspect`` wide (panoramas)."""
+    image = image.resize((round(image.width * height / image.height), height), Image.LANCZOS)
+    width = min(image.width, round(height * max_aspect))
+    left = (image.width - width) // 2
+    return image.crop((left, 0, left + width, height))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a held-out part of the corpus (unseen-test)")
@@ -68,10 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     titles = ["truth", "gray"] + [c.name for c in colorizers]
     rows = []
     for package, photo in by_source(args.data, args.per_source):
-        cells = [
-            im.resize((round(im.width * args.height / im.height), args.height), Image.LANCZOS)
-            for im in columns(photo, colorizers)
-        ]
+        cells = [fit(im, args.height) for im in columns(photo, colorizers)]
         rows.append((f"{package}: {photo.name}", cells))
     per_row = 2
     row_width = max(sum(c.width + GAP for c in cells) for _, cells in rows)
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     font = ImageFont.load_default(size=12)
     draw.text(
         (GAP, 6),
-        f"Photos from sources no model trained on ({args.data.name}): " + " | ".join(titles),
+        f"Photos of the sources corpus v4 holds out ({args.data.name}): " + " | ".join(titles),
         fill=(20, 20, 20),
         font=ImageFont.load_default(size=16),
     )
