@@ -34,7 +34,18 @@ from cfx.imageio import load_image
 from cfx.metrics import ab_error_auc, colourfulness, psnr
 
 SCALES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2)
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
+COLOURS = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#7f7f7f",
+    "#bcbd22",
+]
 
 
 def packages(folder: Path) -> dict[str, str]:
@@ -128,7 +139,7 @@ def plot(results: dict[str, dict], path: Path, title: str) -> None:
         draw.line([margin, py, width - margin, py], fill="#eeeeee")
         draw.text((margin - 45, py - 6), f"{y:.2f}", fill="black")
         y += step
-    draw.text((width // 2 - 120, height - 30), "colourfulness / truth's (a*b* scaled 0 … 1.2)", fill="black")
+    draw.text((width // 2 - 120, height - 30), "colourfulness / truth's (a*b* scaled 0 to 1.2)", fill="black")
     draw.text((10, 10), f"PSNR (dB)   {title}", fill="black")
     for index, (name, result) in enumerate(results.items()):
         colour = COLOURS[index % len(COLOURS)]
@@ -137,7 +148,9 @@ def plot(results: dict[str, dict], path: Path, title: str) -> None:
         for p, (px, py) in zip(result["curve"], line):
             r = 5 if p["scale"] == 1.0 else 3
             draw.ellipse([px - r, py - r, px + r, py + r], fill=colour)
-        draw.text((width - margin - 250, margin + 10 + 16 * index), f"— {name}", fill=colour)
+        legend_y = height - margin - 16 * (len(results) - index) - 6
+        draw.line([width - margin - 260, legend_y + 6, width - margin - 240, legend_y + 6], fill=colour, width=3)
+        draw.text((width - margin - 234, legend_y), name, fill=colour)
     image.save(path)
 
 
@@ -150,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--by-source", action="store_true")
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--title", default="")
+    ap.add_argument("--replot", type=Path, help="draw --plot from this script's earlier JSON output instead")
     args = ap.parse_args(argv)
+    if args.replot and args.plot:
+        saved = json.loads(args.replot.read_text())["results"]
+        plot({name.replace("τ", "tau"): result for name, result in saved.items()}, args.plot, args.title)
+        return 0
     paths = image_paths(args.data)
     by_source = packages(args.data) if args.by_source else {}
     runs = [(name, name, None) for name in args.model]
@@ -161,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         model = colorizer.model
         variants: list[tuple[str, dict]] = [(label, {})]
         if getattr(model, "uncertain", False):  # Gaussian head: the mean, then shrunk by each τ
-            variants = [(f"{label} τ={tau:g}", {"shrink_tau": tau}) for tau in ([0.0] + args.shrink)]
+            variants = [(f"{label} tau={tau:g}", {"shrink_tau": tau}) for tau in ([0.0] + args.shrink)]
         elif getattr(model, "classifies", False) and not getattr(model, "regresses", True):
             variants = [(f"{label} {d}", {"decode": d}) for d in ("annealed", "confident")]
         for variant, changes in variants:
