@@ -47,7 +47,7 @@ def test_a_python_warning_is_one_cfx_warning_line_and_quiet_silences_it(
 def test_model_suggestions_match_prefixes_and_offer_only_shipped_names(photo_dir: Path, tmp_path: Path) -> None:
     unet = invoke("colorize", photo_dir / "gray.jpg", "-o", tmp_path / "o", "--model", "unet")
     assert unet.exit_code == 2
-    assert "unknown model 'unet'; did you mean unet.lite0?" in unet.stderr
+    assert "unknown model 'unet'; did you mean unet.lite0 or unet.lite0-guided?" in unet.stderr
     decnet = invoke("detect", photo_dir / "gray.jpg", "--model", "decnet")
     assert decnet.exit_code == 2
     assert "did you mean decnet.tanh-compact" in decnet.stderr
