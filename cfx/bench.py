@@ -614,8 +614,8 @@ def memory(width: int, height: int, kind: str) -> dict[str, Any]:
     }
 
 
-def precision_check(repeat: int) -> dict[str, Any]:
-    """The default colorizer on the CPU in fp32 and in bf16 (channels_last, batch norms folded):
+def precision_check(repeat: int, model: str | None = None) -> dict[str, Any]:
+    """A colorizer (default: the default one) on the CPU in fp32 and in bf16 (channels_last, batch norms folded):
     CPU milliseconds of one forward pass on one thread (median), and PSNR over
     examples/colour_photos. ``cpu_bf16`` is what its card records for ``--precision auto``."""
     import statistics
@@ -628,11 +628,12 @@ def precision_check(repeat: int) -> dict[str, Any]:
     from cfx.runner import cpu_bf16_measured
 
     torch.set_num_threads(1)
+    model = model or DEFAULT_MODELS["colorize"]
     photos = image_paths(Path(__file__).resolve().parents[1] / "examples" / "colour_photos")
     forward_ms: dict[str, float] = {}
     psnr_db: dict[str, float] = {}
     for precision in ("fp32", "bf16"):
-        colorizer = load_colorizer(DEFAULT_MODELS["colorize"], device="cpu", precision=precision)
+        colorizer = load_colorizer(model, device="cpu", precision=precision)
         x = torch.rand(1, 1, colorizer.render_size, colorizer.render_size)
         with torch.inference_mode(), colorizer.autocast:
             colorizer.model.predict_ab(x)
@@ -645,7 +646,7 @@ def precision_check(repeat: int) -> dict[str, Any]:
         psnr_db[precision] = round(float(evaluate(colorizer, photos)["psnr"]), 4)
     measured = {"forward_ms": forward_ms, "psnr_db": psnr_db, "photos": len(photos)}
     return {
-        "model": DEFAULT_MODELS["colorize"],
+        "model": model,
         "cpu_bf16": measured,
         "auto_picks_bf16": cpu_bf16_measured({"cpu_bf16": measured}),
     }
@@ -706,7 +707,7 @@ def main(argv: list[str] | None = None) -> None:
             "stages": lambda: stage_table(*_size(rest[0]), args.repeat),
             "folder": lambda: folder_run(int(rest[0]), *_size(rest[1]), max(1, args.repeat // 2)),
             "eccv16": lambda: eccv16_part(args.repeat),
-            "precision": lambda: precision_check(args.repeat),
+            "precision": lambda: precision_check(args.repeat, rest[0] if rest else None),
         }
         print(json.dumps(parts[name]()))
         return
