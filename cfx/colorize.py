@@ -30,7 +30,7 @@ from cfx.color import (
     srgb_to_linear,
 )
 from cfx.errors import UsageError
-from cfx.hints import Hints, spread_residual
+from cfx.hints import Hints, spread_hints
 from cfx.imageio import GRAY_MODES, ImageError, LoadedImage, load_image, output_suffix, save_image
 from cfx.limits import MAX_PIXELS
 from cfx.loading import DEFAULT_MODELS, load
@@ -136,7 +136,7 @@ class Colorizer:
         with self.autocast if self.autocast is not None else torch.autocast("cpu", enabled=False):
             ab = self.model.predict_ab(x, **extra)
         out = list(ab.float().cpu())
-        return [a if p.hints is None else spread_residual(a, p.model_input, p.hints) for a, p in zip(out, batch)]
+        return [a if p.hints is None else spread_hints(a, p.model_input, p.hints) for a, p in zip(out, batch)]
 
     def finish(self, prepared: Prepared, ab: torch.Tensor, bit_depth: int | None = None) -> np.ndarray:
         """Merge the chroma with the full-resolution L*: float32 H×W×3 sRGB in [0, 1], or

@@ -14,7 +14,7 @@ Three ways to give them (documented in docs/commands.md, `cfx colorize --hints`)
 
 A :class:`Hints` gives the model its channels at the render size (a*b*/110 × mask, mask) and
 the full-resolution pixels whose a*b* the output keeps exactly. The model's a*b* with hints is
-then combined with the points by :func:`spread_residual`: the hinted colours are spread by a
+then combined with the points by :func:`spread_hints`: the hinted colours are spread by a
 joint-bilateral interpolation (a Gaussian in space times a Gaussian in L*,
 :mod:`cfx.hint_baseline`), so they follow the lightness edges, and the model's colour fills in
 where the points have little weight (instead of the baseline's gray).
@@ -279,7 +279,7 @@ def hint_grid(hints: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.
     return torch.cat((mean_ab * mask, mask), 1)
 
 
-def spread_residual(ab: torch.Tensor, model_input: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+def spread_hints(ab: torch.Tensor, model_input: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
     """``ab`` (2×h×w, the model's output) combined with the hints (3×H×W at the model input's size;
     ``model_input`` 1×H×W is L*/100) on ``ab``'s grid: the hinted cells' colours spread by the
     joint-bilateral interpolation of :mod:`cfx.hint_baseline`, with the model's colour as the

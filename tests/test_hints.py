@@ -485,7 +485,7 @@ def test_spread_keeps_the_model_colour_far_from_the_points_and_the_hint_at_them(
     import torch
 
     from cfx.color import AB_RANGE
-    from cfx.hints import spread_residual
+    from cfx.hints import spread_hints
 
     model_ab = torch.zeros(2, 16, 16)
     model_ab[0] = 30.0  # the model paints a* = 30 everywhere
@@ -494,7 +494,7 @@ def test_spread_keeps_the_model_colour_far_from_the_points_and_the_hint_at_them(
     hints = torch.zeros(3, 64, 64)
     hints[0, 4:8, 4:8] = -40.0 / AB_RANGE
     hints[2, 4:8, 4:8] = 1.0
-    out = spread_residual(model_ab, lightness, hints)
+    out = spread_hints(model_ab, lightness, hints)
     assert out.shape == (2, 16, 16)
     assert abs(float(out[0, 1, 1]) + 40.0) < 1.0  # at the point: the hint
     assert abs(float(out[0, 15, 15]) - 30.0) < 1.0  # across the edge: the model's colour

@@ -202,17 +202,17 @@ class UNetColorizer(ColorizerBase):
         s4, s8, s16, s32 = (
             self.feature_dropout(f.float() if f.dtype == torch.float16 else f) for f in (s4, s8, s16, s32)
         )
-        side = {}
+        extra: tuple[torch.Tensor, ...] = ()  # the hint channels beside the stride-8 and stride-4 skips
         if self.config.hints:
             if hints is None:
                 hints = s4.new_zeros((s4.shape[0], HINT_CHANNELS, *s4.shape[-2:]))
             hints = hints.float()
-            side = {id(s4): hints, id(s8): F.adaptive_avg_pool2d(hints, s8.shape[-2:])}
+            extra = (F.adaptive_avg_pool2d(hints, s8.shape[-2:]), hints)
         elif hints is not None:
             raise ValueError(f"{getattr(self, 'cfx_name', 'this unet')} takes no hints")
         x = self.bottom(s32)
-        for skip, block in ((s16, self.up16), (s8, self.up8), (s4, self.up4)):
-            parts = [skip] + ([side[id(skip)]] if id(skip) in side else [])
+        for level, (skip, block) in enumerate(((s16, self.up16), (s8, self.up8), (s4, self.up4))):
+            parts = [skip, extra[level - 1]] if extra and level > 0 else [skip]
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, *(t.to(x.dtype) for t in parts)], 1))
         logits = self.classifier(s32.float().mean(dim=(2, 3))) if self.classifier is not None else None
