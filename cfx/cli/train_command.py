@@ -73,6 +73,7 @@ COLORIZER_OPTIONS = {
     "balance": ("balance", "--balance"),
     "select": ("select", "--select"),
     "weight_decay": ("weight_decay", "--weight-decay"),
+    "ema": ("ema", "--ema"),
 }
 
 
@@ -193,6 +194,15 @@ def colorizer(
         Optional[float],
         typer.Option(
             min=0.0, help="unet: decoupled weight decay (AdamW).", show_default=_recipe_default("weight_decay")
+        ),
+    ] = None,
+    ema: Annotated[
+        Optional[float],
+        typer.Option(
+            min=0.0,
+            max=0.9999,
+            help="unet: decay per step of a moving average of the weights; the average is validated, selected and written.",
+            show_default=_recipe_default("ema"),
         ),
     ] = None,
     report: opt.ReportFile = None,

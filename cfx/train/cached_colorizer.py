@@ -17,7 +17,9 @@ seed), so the decoder sees new views instead of memorising one set; with ``balan
 photos are drawn with weights 1/√n of their package's n files, so no source dominates.
 ``select`` names a folder of photos from sources kept out of training (the corpus's
 ``unseen-select``): each epoch is scored there, and the weights written are those of the
-best epoch so far (model selection and early stopping on photos never seen). A
+best epoch so far (model selection and early stopping on photos never seen). With
+``ema`` the weights validated, selected and written are a moving average of the steps'
+(:mod:`cfx.train.weight_average`), which steadies the choice of epoch. A
 hint-conditioned model (``hints`` in its config) trains with user points simulated from
 the true a*b* (:mod:`cfx.hint_simulation`).
 
@@ -32,6 +34,7 @@ it. The card sums CPU time and samples over both phases and every resumed sessio
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -45,10 +48,11 @@ from cfx.errors import UsageError
 from cfx.hint_simulation import simulate_hints
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
-from cfx.train.checkpoint import load_checkpoint, save_checkpoint
+from cfx.train.checkpoint import checkpoint_tensors, load_checkpoint, save_checkpoint
 from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
 from cfx.train.common import emit_log, seeded, starting_weights, stored_tensors, training_autocast
 from cfx.train.recipes import CachedRecipe
+from cfx.train.weight_average import WeightAverage
 from cfx.weights import read_card, save_model
 
 FEATURES = ("s4", "s8", "s16", "s32", "ab")
@@ -261,6 +265,9 @@ def train_cached_colorizer(
     if resume and checkpoint.is_file():
         state = load_checkpoint(checkpoint, model, optimizer, None)
         message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
+    average = WeightAverage(model, recipe.ema) if recipe.ema else None
+    if average is not None and state["epoch"] > 0:
+        average.restore(checkpoint_tensors(checkpoint))
     amp = training_autocast(device, recipe.precision)
     card: dict[str, Any] | None = None
     model.train()
@@ -299,6 +306,8 @@ def train_cached_colorizer(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if average is not None:
+                    average.update(model)
                 running += loss.item() * len(batch)
                 trained += len(batch)
                 state["steps"] += 1
@@ -315,27 +324,30 @@ def train_cached_colorizer(
             "seconds": round(state["seconds"], 1),
             "lr": optimizer.param_groups[0]["lr"],
         }
-        if len(folder.val):
-            entry.update(validate(model, folder.val, size, 0.0, recipe.batch_size))
-        if selection is not None and len(selection):
-            scores = validate(model, selection, size, 0.0, recipe.batch_size)
-            entry.update({f"select_{k.removeprefix('val_')}": v for k, v in scores.items()})
-        state["log"].append(entry)
-        emit_log(entry, log_path, quiet)
-        if on_epoch:
-            on_epoch(entry)
-        improved = selection is None or entry.get("select_psnr", 0.0) > state.get("best_select_psnr", -1.0)
-        if improved and selection is not None:
-            state["best_select_psnr"] = entry["select_psnr"]
-            state["best_epoch"] = state["epoch"]
-        save_checkpoint(checkpoint, model, optimizer, None, state)
-        if improved:
-            card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
+        # validation, selection and the weights written use the average when there is one
+        with average.applied(model) if average is not None else contextlib.nullcontext():
+            if len(folder.val):
+                entry.update(validate(model, folder.val, size, 0.0, recipe.batch_size))
+            if selection is not None and len(selection):
+                scores = validate(model, selection, size, 0.0, recipe.batch_size)
+                entry.update({f"select_{k.removeprefix('val_')}": v for k, v in scores.items()})
+            state["log"].append(entry)
+            emit_log(entry, log_path, quiet)
+            if on_epoch:
+                on_epoch(entry)
+            improved = selection is None or entry.get("select_psnr", 0.0) > state.get("best_select_psnr", -1.0)
+            if improved and selection is not None:
+                state["best_select_psnr"] = entry["select_psnr"]
+                state["best_epoch"] = state["epoch"]
+            if improved:
+                card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
+        save_checkpoint(checkpoint, model, optimizer, None, state, average.tensors() if average is not None else None)
         if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
             message(f"time limit reached after epoch {state['epoch']}", quiet)
             break
     if card is None:
-        card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
+        with average.applied(model) if average is not None else contextlib.nullcontext():
+            card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
     return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 

@@ -23,7 +23,10 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator | None,
     progress: dict[str, Any],
+    extra: dict[str, torch.Tensor] | None = None,
 ) -> None:
+    """Write everything a resumed run needs; ``extra`` adds tensors of the trainer's own
+    (an average of the weights), read back with :func:`checkpoint_tensors`."""
     tensors: dict[str, torch.Tensor] = {
         f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
     }
@@ -35,6 +38,7 @@ def save_checkpoint(
                 tensors[f"optim.{pid}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars.setdefault(str(pid), {})[key] = value
+    tensors.update(extra or {})
     tensors["rng.torch"] = torch.get_rng_state()
     if generator is not None:
         tensors["rng.generator"] = generator.get_state()
@@ -69,3 +73,8 @@ def load_checkpoint(
     if generator is not None and "rng.generator" in tensors:
         generator.set_state(tensors["rng.generator"])
     return json.loads(metadata["progress"])
+
+
+def checkpoint_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint, by name (the ``extra`` of :func:`save_checkpoint` among them)."""
+    return load_file(str(path))

@@ -86,9 +86,12 @@ class CachedRecipe(PrecisionChecked):
     balance: bool = False  # draw photos with weight 1/sqrt(files of their package)
     select: str | None = None  # folder of never-seen photos: keep the epoch that scores best there
     weight_decay: float = 0.0  # decoupled (AdamW) weight decay
+    ema: float = 0.0  # > 0: decay per step of an average of the weights, which is validated and written
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not 0.0 <= self.ema < 1.0:
+            raise UsageError(f"--ema is a decay per step in [0, 1), got {self.ema}")
         if self.phase not in PHASES:
             raise UsageError(f"unknown phase {self.phase!r} (--phase {' or '.join(PHASES)})")
 
