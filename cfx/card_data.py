@@ -23,7 +23,8 @@ CORPUS_MANIFESTS = {
     "v1": "corpus_manifest.v1.jsonl",
     "v2": "corpus_manifest.v2.jsonl",
     "v3": "corpus_manifest.v3.jsonl",
-    "v4": "corpus_manifest.jsonl",
+    "v4": "corpus_manifest.v4.jsonl",
+    "v5": "corpus_manifest.jsonl",
 }
 CORPUS_FOLDER = "corpus"
 

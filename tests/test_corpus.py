@@ -191,7 +191,7 @@ def test_v4_holds_whole_sources_out() -> None:
     from cfx.data.corpus_sources import HELD_OUT
     from cfx.data.split import UNSEEN_PARTS, assign_unseen_part
 
-    v3, cur = _manifest("corpus_manifest.v3.jsonl"), _manifest("corpus_manifest.jsonl")
+    v3, cur = _manifest("corpus_manifest.v3.jsonl"), _manifest("corpus_manifest.v4.jsonl")
     kept = [json.loads(line) for line in v3 - cur if json.loads(line)["package"] not in HELD_OUT]
     assert len(kept) <= 2 and all(r["package"] == "tuxpaint-stamps-default" for r in kept)
     records = [json.loads(line) for line in cur]
@@ -204,6 +204,24 @@ def test_v4_holds_whole_sources_out() -> None:
             assert r["file"].startswith(r["split"] + "/")
         else:
             assert r["split"] not in UNSEEN_PARTS
+
+
+def test_v5_adds_training_photos_and_keeps_the_unseen_parts() -> None:
+    """v5 = v4 + the photos of the December 2026 search (docs/corpus.md), all in train or val:
+    the never-seen parts, on which every model is chosen and reported, do not change."""
+    from cfx.data.corpus_sources import SOURCES, SOURCES_V3
+    from cfx.data.split import UNSEEN_PARTS
+
+    v4, v5 = _manifest("corpus_manifest.v4.jsonl"), _manifest("corpus_manifest.jsonl")
+    assert v4 <= v5
+    new = [json.loads(line) for line in v5 - v4]
+    packages = {source.package for source in SOURCES[len(SOURCES_V3) :]}
+    assert {r["package"] for r in new} == packages
+    assert all(r["split"] in ("train", "val") for r in new)
+    photos = {r["source_sha256"]: r for r in new}
+    assert len(photos) == 73 and sum(r["class"] == "people" for r in photos.values()) == 11
+    unseen = lambda lines: {line for line in lines if json.loads(line)["split"] in UNSEEN_PARTS}  # noqa: E731
+    assert unseen(v5) == unseen(v4) and len(unseen(v5)) == 161
 
 
 def test_build_never_overwrites_the_reference_silently(tmp_path, monkeypatch) -> None:

