@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cfx.cli.main import app
-from cfx.train.detector import DetectorRecipe, balanced_batches, scheduled_lr
+from cfx.train.detector_parts import DetectorRecipe, balanced_batches, scheduled_lr
 from tests.conftest import smooth_image
 
 runner = CliRunner()
@@ -288,7 +288,7 @@ def test_random_patch_is_a_native_crop_or_an_upscaled_small_image() -> None:
 
 def test_patch_scores_are_the_max_over_the_grid(detector_weights: Path) -> None:
     from cfx.detect import load_detector
-    from cfx.train.detector import score_images
+    from cfx.train.detector_parts import score_images
 
     detector = load_detector(weights=detector_weights, device="cpu", mode="patch")
     rng = np.random.default_rng(0)

@@ -301,7 +301,8 @@ def detector(
     """
     from cfx.errors import UsageError
     from cfx.reports import write_document
-    from cfx.train.detector import DetectorRecipe, train_detector
+    from cfx.train.detector import train_detector
+    from cfx.train.detector_parts import DetectorRecipe
 
     dirs, names = colorized_sources(colorized, colorizers)
     if cache_dir is not None:

@@ -25,7 +25,7 @@ the true a*b* (:mod:`cfx.hint_simulation`).
 
 The rebalancing prior of the classification head is the a*b* histogram of all cached
 targets (Zhang, Isola & Efros 2016 §2.2: estimated over the training set). Validation
-runs the full model on centre crops of the validation photos (:func:`cfx.train.colorizer.validate`).
+runs the full model on centre crops of the validation photos (:func:`cfx.train.colorizer_parts.validate`).
 Every epoch appends a JSON line to the log, writes a resumable checkpoint and the
 weights with their card; ``time_limit_minutes`` ends the run after the epoch that crosses
 it. The card sums CPU time and samples over both phases and every resumed session
@@ -49,7 +49,7 @@ from cfx.hint_simulation import simulate_hints
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import checkpoint_tensors, load_checkpoint, save_checkpoint
-from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
+from cfx.train.colorizer_parts import LOG_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
 from cfx.train.common import emit_log, seeded, starting_weights, stored_tensors, training_autocast
 from cfx.train.recipes import CachedRecipe
 from cfx.train.weight_average import WeightAverage
@@ -348,7 +348,7 @@ def train_cached_colorizer(
     if card is None:
         with average.applied(model) if average is not None else contextlib.nullcontext():
             card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
-    return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+    return {**card, "schema": "cfx.train/1", "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 
 def _save(

@@ -52,8 +52,7 @@ from cfx.train.common import (
     stored_tensors,
     training_autocast,
 )
-from cfx.train.detector import (
-    REPORT_SCHEMA,
+from cfx.train.detector_parts import (
     balanced_batches,
     create_detector,
     detector_card,
@@ -293,7 +292,7 @@ def cached_scores(model: Any, features: Features, cut: int, batch: int = 256) ->
 
 
 def cached_validation(model: Any, val: FeatureSet, cut: int) -> dict[str, Any] | None:
-    """The validation metrics of :func:`cfx.train.detector.validation_metrics`, from cached features."""
+    """The validation metrics of :func:`cfx.train.detector_parts.validation_metrics`, from cached features."""
     if not all(val.counts()):
         return None
     return metrics_from_scores(
@@ -395,7 +394,7 @@ def train_cached_detector(
     if card is None:
         metrics = cached_validation(model, val, recipe.frozen_stages)
         card = save_detector(model, output, _card(recipe, spec, data, state, train), metrics, half=recipe.half)
-    return {**card, "schema": REPORT_SCHEMA, "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+    return {**card, "schema": "cfx.train/1", "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
 
 
 def _card(

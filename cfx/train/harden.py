@@ -42,7 +42,16 @@ from cfx.errors import RunFailed, UsageError
 from cfx.loading import load
 from cfx.progress import message
 from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded
-from cfx.train.detector import _Loss, save_detector, score_images, set_lr, step_lr, train_epoch, validation_metrics
+from cfx.train.detector_parts import (
+    DetectorLoss,
+    save_detector,
+    score_images,
+    set_lr,
+    sgd,
+    step_lr,
+    train_epoch,
+    validation_metrics,
+)
 from cfx.train.distributed import World, setup, teardown
 
 REPORT_SCHEMA = "cfx.harden-detector/1"
@@ -189,10 +198,8 @@ class _Hardening:
             f"error rate on V: {self.base_error:.4f}; θ = {self.theta:.4f}; {len(train.pairs)} pairs; lr^0 = {self.lr:g}",
             self.quiet,
         )
-        self.optimizer = torch.optim.SGD(
-            model.parameters(), lr=self.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
-        )
-        self.trainer = self.world.wrap(_Loss(model))
+        self.optimizer = sgd(model.parameters(), self.lr, recipe)
+        self.trainer = self.world.wrap(DetectorLoss(model))
         self.active = list(range(len(train.pairs)))  # P: indices into train.pairs
         self.colorized_pool: list[torch.Tensor] = list(train.colorized)  # D's colorized part
         self.started = time.monotonic()
