@@ -12,7 +12,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cfx.cli.main import app
-from cfx.train.harden import PAPER_ALPHAS, _final_lr, negative_samples, second_half, select_candidate, selection_bound
+from cfx.train.harden_detector import (
+    PAPER_ALPHAS,
+    _final_lr,
+    negative_samples,
+    second_half,
+    select_candidate,
+    selection_bound,
+)
 from tests.conftest import smooth_image
 
 runner = CliRunner()

@@ -65,7 +65,7 @@ def detector(
     error rate under θ. The new weights' card names its parent.
     """
     from cfx.reports import write_document
-    from cfx.train.harden import HardenRecipe, harden_detector
+    from cfx.train.harden_detector import HardenRecipe, harden_detector
 
     recipe = HardenRecipe(
         alphas=_alphas(alphas),
