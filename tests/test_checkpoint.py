@@ -15,7 +15,9 @@ from PIL import Image
 
 from cfx.registry import create_model
 from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.colorizer import LOG_SCHEMA, REPORT_SCHEMA, ColorizerRecipe, train_colorizer
+from cfx.train.colorizer import ColorizerRecipe, train_colorizer
+from cfx.train.colorizer_parts import LOG_SCHEMA
+from cfx.train.loop import REPORT_SCHEMA
 from cfx.weights import CARD_SCHEMA, card_path, load_model, sha256_file
 
 NAME = "iizuka.tiny"

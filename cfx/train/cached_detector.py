@@ -27,7 +27,6 @@ AUC go to the log and the card as in :mod:`cfx.train.detector`.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -37,31 +36,27 @@ import torch
 import torch.nn.functional as F
 
 from cfx.colorizer_sets import load_colorizers
-from cfx.data.pairs import DetectorData, PairSet, load_detector_data
+from cfx.data.pairs import PairSet, load_detector_data
 from cfx.detect import model_input
 from cfx.errors import UsageError
 from cfx.imageio import jpeg_roundtrip
 from cfx.labels import COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
 from cfx.registry import get_spec
-from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import (
-    emit_log,
-    seeded,
-    starting_weights,
-    stored_tensors,
-    training_autocast,
-)
+from cfx.train.common import seeded, set_lr, starting_weights, stored_tensors, training_autocast
 from cfx.train.detector_parts import (
+    LOG_SCHEMA,
     balanced_batches,
     create_detector,
     detector_card,
-    epoch_entry,
     metrics_from_scores,
     save_detector,
-    set_lr,
+    sgd,
     step_lr,
+    validation_entry,
 )
+from cfx.train.distributed import World, alone
+from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
 from cfx.train.recipes import CachedDetectorRecipe
 
 MIN_CROP, MIN_SCALE = 0.6, 0.5
@@ -327,92 +322,91 @@ def train_cached_detector(
     ``recipe.device`` as every trainer reads it (:func:`cfx.runner.select_device`): CUDA
     when present under ``auto``, and ``cuda`` without a GPU is refused before any work.
     """
-    from cfx.runner import select_device
+    run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet, on_epoch)
+    return fit(CachedDetectorTrainer(alone(recipe.device), natural, recipe, colorized_dirs, colorizer_names, run), run)
 
-    device = select_device(recipe.device)
-    spec = get_spec(recipe.model, "detect")
-    torch.manual_seed(recipe.seed)
-    model = _create(recipe)
-    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
-    resuming = resume and checkpoint.is_file()
-    pretrained = starting_weights(model, recipe.init, "detect", resuming, quiet)
-    model = model.to(device, memory_format=torch.channels_last)
-    colorizers = load_colorizers(colorizer_names, device=str(device))
-    data = load_detector_data(
-        natural,
-        colorized_dirs,
-        colorizers,
-        model.input_size,
-        recipe.val_fraction,
-        recipe.max_short_side,
-        quiet,
-        "patch",  # native images: the views are made from them
-    )
-    common = "|".join(
-        map(str, (recipe.model, cut_digest(model, recipe.frozen_stages), model.input_size, recipe.seed, "aug1"))
-    )
-    train = cache_split(model, data.train, recipe.views, recipe, common, "train", quiet)
-    val = cache_split(model, data.val, 1, recipe, common, "val", quiet)
-    message(
-        f"cached: {train.counts()[0]} natural and {train.counts()[1]} colorized training images × {recipe.views} views",
-        quiet,
-    )
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(trainable, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-    state: dict[str, Any] = {"epoch": 0, "samples": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
-    if resuming:
-        state = load_checkpoint(checkpoint, model, optimizer, None)
-        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
-    card: dict[str, Any] | None = None
-    metrics: dict[str, Any] | None = None
-    while state["epoch"] < recipe.epochs:
-        started = time.monotonic()
-        set_lr(optimizer, step_lr(recipe.lr, recipe.lr_step, state["epoch"]))
-        loss, seen = train_cached_epoch(
-            model,
-            optimizer,
-            train,
-            recipe,
-            seeded(recipe.seed, state["epoch"]),
-            f"epoch {state['epoch'] + 1}/{recipe.epochs}",
-            quiet,
+
+class CachedDetectorTrainer(Trainer):
+    """A detector trained above its cut on the cached features of every view of every image (one process)."""
+
+    log_schema = LOG_SCHEMA
+
+    def __init__(
+        self,
+        world: World,
+        natural: Path,
+        recipe: CachedDetectorRecipe,
+        colorized_dirs: Sequence[tuple[str, Path]],
+        colorizer_names: Sequence[str],
+        run: Run,
+    ) -> None:
+        self.world, self.recipe, self.output, self.quiet = world, recipe, run.output, run.quiet
+        self.epochs, self.time_limit_minutes = recipe.epochs, recipe.time_limit_minutes
+        self.spec = get_spec(recipe.model, "detect")
+        torch.manual_seed(recipe.seed)
+        model = _create(recipe)
+        self.pretrained = starting_weights(model, recipe.init, "detect", run.resuming, run.quiet)
+        self.model = model = model.to(world.device, memory_format=torch.channels_last)
+        colorizers = load_colorizers(colorizer_names, device=str(world.device))
+        self.data = data = load_detector_data(
+            natural,
+            colorized_dirs,
+            colorizers,
+            model.input_size,
+            recipe.val_fraction,
+            recipe.max_short_side,
+            run.quiet,
+            "patch",  # native images: the views are made from them
         )
-        state["epoch"] += 1
-        state["samples"] += seen
-        state["seconds"] += time.monotonic() - started
-        metrics = cached_validation(model, val, recipe.frozen_stages)
-        entry = epoch_entry(state, loss, optimizer.param_groups[0]["lr"], 1, metrics)
-        state["log"].append(entry)
-        emit_log(entry, log_path, quiet)
-        if on_epoch:
-            on_epoch(entry)
-        save_checkpoint(checkpoint, model, optimizer, None, state)
-        card = save_detector(model, output, _card(recipe, spec, data, state, train), metrics, half=recipe.half)
-        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
-            message(f"time limit reached after epoch {state['epoch']}", quiet)
-            break
-    if card is None:
-        metrics = cached_validation(model, val, recipe.frozen_stages)
-        card = save_detector(model, output, _card(recipe, spec, data, state, train), metrics, half=recipe.half)
-    return {**card, "schema": "cfx.train/1", "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+        common = "|".join(
+            map(str, (recipe.model, cut_digest(model, recipe.frozen_stages), model.input_size, recipe.seed, "aug1"))
+        )
+        self.train = cache_split(model, data.train, recipe.views, recipe, common, "train", run.quiet)
+        self.val = cache_split(model, data.val, 1, recipe, common, "val", run.quiet)
+        message(
+            f"cached: {self.train.counts()[0]} natural and {self.train.counts()[1]} colorized training images × {recipe.views} views",
+            run.quiet,
+        )
+        self.optimizer = sgd([p for p in model.parameters() if p.requires_grad], recipe.lr, recipe)
+        self.metrics: dict[str, Any] | None = None
 
+    def own_state(self) -> State:
+        return {"pretrained": self.pretrained}
 
-def _card(
-    recipe: CachedDetectorRecipe, spec: Any, data: DetectorData, state: dict[str, Any], train: FeatureSet
-) -> dict[str, Any]:
-    card = detector_card(recipe, spec, data, state)
-    natural, colorized = train.counts()
-    card["training"].update(
-        mode="resize",  # trained and validated on whole images resized to the input (plus augmented views)
-        trainer="cached",
-        augmentation={
-            "views": recipe.views,
-            "crop_side": [MIN_CROP, 1.0],
-            "scale": [MIN_SCALE, 1.0],
-            "jpeg_quality": list(JPEG_QUALITIES),
-            "jpeg_share": JPEG_SHARE,
-            "flip": recipe.flip,
-        },
-        cached_views={"natural": natural * recipe.views, "colorized": colorized * recipe.views},
-    )
-    return card
+    def prepare_epoch(self, state: State) -> None:
+        set_lr(self.optimizer, step_lr(self.recipe.lr, self.recipe.lr_step, state["epoch"]))
+
+    def train_epoch(self, state: State) -> tuple[float, int]:
+        recipe = self.recipe
+        generator = seeded(recipe.seed, state["epoch"])
+        label = f"epoch {state['epoch'] + 1}/{recipe.epochs}"
+        return train_cached_epoch(self.model, self.optimizer, self.train, recipe, generator, label, self.quiet)
+
+    def validate(self, state: State) -> dict[str, Any]:
+        self.metrics = cached_validation(self.model, self.val, self.recipe.frozen_stages)
+        return validation_entry(self.metrics)
+
+    def save(self, state: State, final: bool) -> dict[str, Any]:
+        """The weights and card, with the threshold of the last validation (``final``: validated now)."""
+        metrics = cached_validation(self.model, self.val, self.recipe.frozen_stages) if final else self.metrics
+        return save_detector(self.model, self.output, self.card(state), metrics, half=self.recipe.half)
+
+    def card(self, state: State) -> dict[str, Any]:
+        """The detector card with the views, their augmentation and how many were cached."""
+        recipe = self.recipe
+        card = detector_card(recipe, self.spec, self.data, state)
+        natural, colorized = self.train.counts()
+        card["training"].update(
+            mode="resize",  # trained and validated on whole images resized to the input (plus augmented views)
+            trainer="cached",
+            augmentation={
+                "views": recipe.views,
+                "crop_side": [MIN_CROP, 1.0],
+                "scale": [MIN_SCALE, 1.0],
+                "jpeg_quality": list(JPEG_QUALITIES),
+                "jpeg_share": JPEG_SHARE,
+                "flip": recipe.flip,
+            },
+            cached_views={"natural": natural * recipe.views, "colorized": colorized * recipe.views},
+        )
+        return card

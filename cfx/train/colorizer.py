@@ -10,7 +10,6 @@ safetensors file with its model card.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,15 +19,12 @@ from cfx.data.folder import load_folder, random_crop
 from cfx.errors import UsageError
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
-from cfx.train.checkpoint import load_checkpoint, save_checkpoint
 from cfx.train.colorizer_parts import LOG_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
-from cfx.train.common import emit_log, seeded, starting_weights, training_autocast
+from cfx.train.common import seeded, set_lr, starting_weights, training_autocast
 from cfx.train.distributed import World, setup, teardown
+from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
 from cfx.train.recipes import ColorizerRecipe
 from cfx.weights import save_model
-
-REPORT_SCHEMA = "cfx.train/1"
-
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adadelta": torch.optim.Adadelta}
 
@@ -74,126 +70,86 @@ def train_colorizer(
     """
     world = setup(recipe.device)
     try:
-        return _train(world, data, output, recipe, checkpoint, resume, log_path, quiet or not world.is_main, on_epoch)
+        run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet or not world.is_main, on_epoch)
+        return fit(ColorizerTrainer(world, data, recipe, run), run)
     finally:
         teardown(world)
 
 
-def _train(
-    world: World,
-    data: Path,
-    output: Path,
-    recipe: ColorizerRecipe,
-    checkpoint: Path | None,
-    resume: bool,
-    log_path: Path | None,
-    quiet: bool,
-    on_epoch: Callable[[dict[str, Any]], None] | None,
-) -> dict[str, Any]:
-    spec = get_spec(recipe.model, "colorize")
-    folder = load_folder(data, recipe.val_fraction, recipe.max_short_side, quiet=quiet)
-    if not len(folder.train):
-        raise UsageError(f"{data}: no training images found")
-    if len(folder.train) < 2 * world.size:
-        raise UsageError(
-            f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}"
+class ColorizerTrainer(Trainer):
+    """A colorizer trained end to end on random crops of the photos under ``data``."""
+
+    log_schema = LOG_SCHEMA
+
+    def __init__(self, world: World, data: Path, recipe: ColorizerRecipe, run: Run) -> None:
+        self.world, self.data, self.recipe, self.output, self.quiet = world, data, recipe, run.output, run.quiet
+        self.epochs, self.time_limit_minutes = recipe.epochs, recipe.time_limit_minutes
+        self.spec = get_spec(recipe.model, "colorize")
+        self.folder = folder = load_folder(data, recipe.val_fraction, recipe.max_short_side, quiet=run.quiet)
+        if not len(folder.train):
+            raise UsageError(f"{data}: no training images found")
+        if len(folder.train) < 2 * world.size:
+            raise UsageError(
+                f"{data}: only {len(folder.train)} training images; {world.size} processes need at least {2 * world.size}"
+            )
+        message(
+            f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}",
+            run.quiet,
         )
-    message(
-        f"data: {len(folder.train)} train / {len(folder.val)} val images, {len(folder.classes)} classes; {world.size} process(es) on {world.device}",
-        quiet,
-    )
-    torch.manual_seed(recipe.seed)
-    model = create_model(recipe.model, num_classes=len(folder.classes))
-    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
-    resuming = resume and checkpoint.is_file()
-    pretrained = starting_weights(
-        model, recipe.init, "colorize", resuming, quiet
-    )  # a resumed checkpoint overwrites these
-    model = model.to(world.device)
-    size = recipe.crop_size or model.train_size
-    optimizer = _optimizer(model, recipe)
-    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
-    if resuming:
-        state = load_checkpoint(checkpoint, model, optimizer, None)  # crops are seeded per image and epoch
-        for group in optimizer.param_groups:  # the command line's rate wins (a later, lower-rate phase)
-            group["lr"] = _learning_rate(recipe)
-        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
-    trainer = world.wrap(_TrainingLoss(model, recipe.alpha))
-    amp = training_autocast(world.device, recipe.precision)
-    card: dict[str, Any] | None = None
-    model.train()
-    while state["epoch"] < recipe.epochs:
-        started = time.monotonic()
-        batches = epoch_batches(len(folder.train), recipe, state["epoch"], world.size)
+        torch.manual_seed(recipe.seed)
+        model = create_model(recipe.model, num_classes=len(folder.classes))
+        # a resumed checkpoint overwrites these
+        self.pretrained = starting_weights(model, recipe.init, "colorize", run.resuming, run.quiet)
+        self.model = model.to(world.device)
+        self.size = recipe.crop_size or self.model.train_size
+        self.optimizer = _optimizer(self.model, recipe)
+        self.loss = world.wrap(_TrainingLoss(self.model, recipe.alpha))
+        self.amp = training_autocast(world.device, recipe.precision)
+        self.model.train()
+
+    def own_state(self) -> State:
+        return {"steps": 0, "pretrained": self.pretrained}
+
+    def prepare_epoch(self, state: State) -> None:
+        set_lr(self.optimizer, _learning_rate(self.recipe))  # a resumed run takes the command line's rate
+
+    def train_epoch(self, state: State) -> tuple[float, int]:
+        recipe, world, images = self.recipe, self.world, self.folder.train
+        batches = epoch_batches(len(images), recipe, state["epoch"], world.size)
         running, trained = 0.0, 0
-        with progress(f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=sum(map(len, batches)), quiet=quiet) as bar:
+        with progress(
+            f"epoch {state['epoch'] + 1}/{recipe.epochs}", total=sum(map(len, batches)), quiet=self.quiet
+        ) as bar:
             for batch in batches:
                 mine = world.my_part(batch)
                 rgb = torch.stack(
                     [
                         random_crop(
-                            folder.train.images[i], size, seeded(recipe.seed, state["epoch"], i), recipe.min_scale
+                            images.images[i], self.size, seeded(recipe.seed, state["epoch"], i), recipe.min_scale
                         )
                         for i in mine
                     ]
                 )
-                labels = torch.tensor([folder.train.labels[i] for i in mine], device=world.device)
+                labels = torch.tensor([images.labels[i] for i in mine], device=world.device)
                 lightness, ab = lab_batch(rgb.to(world.device))
-                with amp:
-                    loss, _ = trainer(lightness, ab, labels)
-                optimizer.zero_grad(set_to_none=True)
+                with self.amp:
+                    loss, _ = self.loss(lightness, ab, labels)
+                self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
+                self.optimizer.step()
                 running += loss.item() * len(mine)
                 trained += len(mine)
                 state["steps"] += 1
                 bar.advance(len(batch))
-        running, trained = world.sum([running, float(trained)])
-        state["samples"] += int(trained)
-        state["epoch"] += 1
-        state["seconds"] += time.monotonic() - started
-        entry = {
-            "schema": LOG_SCHEMA,
-            "epoch": state["epoch"],
-            "train_loss": running / max(trained, 1),
-            "samples": state["samples"],
-            "seconds": round(state["seconds"], 1),
-            "lr": optimizer.param_groups[0]["lr"],
-            "processes": world.size,
-        }
-        if world.is_main:
-            if len(folder.val):
-                entry.update(validate(model, folder.val, size, recipe.alpha, recipe.batch_size))
-            state["log"].append(entry)
-            emit_log(entry, log_path, quiet)
-            if on_epoch:
-                on_epoch(entry)
-            save_checkpoint(checkpoint, model, optimizer, None, state)
-            card = _save(model, output, recipe, spec, folder, data, size, state)  # usable after any epoch
-        world.barrier()
-        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
-            message(f"time limit reached after epoch {state['epoch']}", quiet)
-            break
-    if card is None and world.is_main:
-        card = _save(model, output, recipe, spec, folder, data, size, state)
-    return {
-        **(card or {}),
-        "schema": REPORT_SCHEMA,
-        "output": str(output),
-        "checkpoint": str(checkpoint),
-        "log": state["log"],
-    }
+        running, total = world.sum([running, float(trained)])
+        return running / max(total, 1), int(total)
 
+    def validate(self, state: State) -> dict[str, Any]:
+        if not len(self.folder.val):
+            return {}
+        return validate(self.model, self.folder.val, self.size, self.recipe.alpha, self.recipe.batch_size)
 
-def _save(
-    model: torch.nn.Module,
-    output: Path,
-    recipe: ColorizerRecipe,
-    spec: Any,
-    folder: Any,
-    data: Path,
-    size: int,
-    state: dict[str, Any],
-) -> dict[str, Any]:
-    """Write the weights and their card as they are after the last epoch."""
-    return save_model(model, output, colorizer_card(recipe, spec, folder, data, size, state), half=recipe.half)
+    def save(self, state: State, final: bool) -> dict[str, Any]:
+        """The weights and their card as they are after the last epoch."""
+        card = colorizer_card(self.recipe, self.spec, self.folder, self.data, self.size, state)
+        return save_model(self.model, self.output, card, half=self.recipe.half)

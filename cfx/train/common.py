@@ -1,4 +1,4 @@
-"""Pieces every trainer shares: seeded generators, the JSON epoch log, mixed precision and starting from a parent's weights."""
+"""Pieces every trainer shares: seeded generators, the JSON epoch log, mixed precision, setting a rate and starting from a parent's weights."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ def stored_tensors(
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
         tmp.replace(path)
     return tensors
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group of ``optimizer`` at rate ``lr``."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def emit_log(entry: dict[str, Any], log_path: Path | None, quiet: bool) -> None:

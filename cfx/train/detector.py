@@ -21,7 +21,6 @@ P(colorized) is the one with the lowest validation HTER, stored in the card.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -32,24 +31,22 @@ from cfx.data.pairs import load_detector_data
 from cfx.errors import UsageError
 from cfx.progress import message
 from cfx.registry import get_spec
-from cfx.train.checkpoint import load_checkpoint, save_checkpoint
-from cfx.train.common import emit_log, seeded, starting_weights
+from cfx.train.common import seeded, set_lr, starting_weights
 from cfx.train.detector_parts import (
+    LOG_SCHEMA,
     DetectorLoss,
     DetectorRecipe,
     create_detector,
     detector_card,
-    epoch_entry,
     save_detector,
     scheduled_lr,
-    set_lr,
     sgd,
     train_epoch,
     validate_pairs,
+    validation_entry,
 )
 from cfx.train.distributed import World, setup, teardown
-
-REPORT_SCHEMA = "cfx.train/1"
+from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
 
 
 def train_detector(
@@ -67,112 +64,85 @@ def train_detector(
     """Train ``recipe.model``; returns the final report (``cfx.train/1``). Runs under torchrun too."""
     world = setup(recipe.device)
     try:
-        return _train(
-            world,
-            natural,
-            output,
-            recipe,
-            colorized_dirs,
-            colorizer_names,
-            checkpoint,
-            resume,
-            log_path,
-            quiet or not world.is_main,
-            on_epoch,
-        )
+        run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet or not world.is_main, on_epoch)
+        return fit(DetectorTrainer(world, natural, recipe, colorized_dirs, colorizer_names, run), run)
     finally:
         teardown(world)
 
 
-def _train(
-    world: World,
-    natural: Path,
-    output: Path,
-    recipe: DetectorRecipe,
-    colorized_dirs: Sequence[tuple[str, Path]],
-    colorizer_names: Sequence[str],
-    checkpoint: Path | None,
-    resume: bool,
-    log_path: Path | None,
-    quiet: bool,
-    on_epoch: Callable[[dict[str, Any]], None] | None,
-) -> dict[str, Any]:
-    spec = get_spec(recipe.model, "detect")
-    if recipe.batch_size < 2 * world.size:
-        raise UsageError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
-    torch.manual_seed(recipe.seed)
-    model = create_detector(recipe)
-    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
-    resuming = resume and checkpoint.is_file()
-    pretrained = starting_weights(
-        model, recipe.init, "detect", resuming, quiet
-    )  # a resumed checkpoint overwrites these below
-    model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs and GPUs
-    colorizers = load_colorizers(colorizer_names, device=str(world.device))
-    data = load_detector_data(
-        natural,
-        colorized_dirs,
-        colorizers,
-        model.input_size,
-        recipe.val_fraction,
-        recipe.max_short_side,
-        quiet,
-        recipe.mode,
-    )
-    crop = model.input_size if recipe.mode == "patch" else None
-    message(
-        f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "
-        f"{len(data.val.natural)} / {len(data.val.colorized)} val; {world.size} process(es) on {world.device}",
-        quiet,
-    )
-    optimizer = sgd(model.parameters(), recipe.lr, recipe)
-    state: dict[str, Any] = {"epoch": 0, "samples": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
-    if resuming:
-        state = load_checkpoint(checkpoint, model, optimizer, None)
-        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
-    trainer = world.wrap(DetectorLoss(model))
-    card: dict[str, Any] | None = None
-    while state["epoch"] < recipe.epochs:
-        started = time.monotonic()
-        set_lr(optimizer, scheduled_lr(recipe, state["epoch"]))
-        loss, seen = train_epoch(
-            trainer,
-            optimizer,
-            data.train.natural,
-            data.train.colorized,
+class DetectorTrainer(Trainer):
+    """A detector trained on whole images (resized or in random patches) of natural/colorized pairs."""
+
+    log_schema = LOG_SCHEMA
+
+    def __init__(
+        self,
+        world: World,
+        natural: Path,
+        recipe: DetectorRecipe,
+        colorized_dirs: Sequence[tuple[str, Path]],
+        colorizer_names: Sequence[str],
+        run: Run,
+    ) -> None:
+        self.world, self.recipe, self.output, self.quiet = world, recipe, run.output, run.quiet
+        self.epochs, self.time_limit_minutes = recipe.epochs, recipe.time_limit_minutes
+        self.spec = get_spec(recipe.model, "detect")
+        if recipe.batch_size < 2 * world.size:
+            raise UsageError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
+        torch.manual_seed(recipe.seed)
+        model = create_detector(recipe)
+        # a resumed checkpoint overwrites these
+        self.pretrained = starting_weights(model, recipe.init, "detect", run.resuming, run.quiet)
+        self.model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions
+        colorizers = load_colorizers(colorizer_names, device=str(world.device))
+        self.data = data = load_detector_data(
+            natural,
+            colorized_dirs,
+            colorizers,
+            self.model.input_size,
+            recipe.val_fraction,
+            recipe.max_short_side,
+            run.quiet,
+            recipe.mode,
+        )
+        self.crop = self.model.input_size if recipe.mode == "patch" else None
+        message(
+            f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "
+            f"{len(data.val.natural)} / {len(data.val.colorized)} val; {world.size} process(es) on {world.device}",
+            run.quiet,
+        )
+        self.optimizer = sgd(self.model.parameters(), recipe.lr, recipe)
+        self.loss = world.wrap(DetectorLoss(self.model))
+        self.metrics: dict[str, Any] | None = None
+
+    def own_state(self) -> State:
+        return {"pretrained": self.pretrained}
+
+    def prepare_epoch(self, state: State) -> None:
+        set_lr(self.optimizer, scheduled_lr(self.recipe, state["epoch"]))
+
+    def train_epoch(self, state: State) -> tuple[float, int]:
+        recipe, train = self.recipe, self.data.train
+        return train_epoch(
+            self.loss,
+            self.optimizer,
+            train.natural,
+            train.colorized,
             recipe.batch_size,
             seeded(recipe.seed, state["epoch"]),
-            world,
+            self.world,
             recipe.flip,
-            quiet,
+            self.quiet,
             f"epoch {state['epoch'] + 1}/{recipe.epochs}",
             precision=recipe.precision,
-            crop=crop,
+            crop=self.crop,
         )
-        state["epoch"] += 1
-        state["samples"] += seen
-        state["seconds"] += time.monotonic() - started
-        if world.is_main:
-            metrics = validate_pairs(model, data.val, recipe.mode)
-            entry = epoch_entry(state, loss, optimizer.param_groups[0]["lr"], world.size, metrics)
-            state["log"].append(entry)
-            emit_log(entry, log_path, quiet)
-            if on_epoch:
-                on_epoch(entry)
-            save_checkpoint(checkpoint, model, optimizer, None, state)
-            card = save_detector(model, output, detector_card(recipe, spec, data, state), metrics)
-        world.barrier()
-        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
-            message(f"time limit reached after epoch {state['epoch']}", quiet)
-            break
-    if card is None and world.is_main:
-        card = save_detector(
-            model, output, detector_card(recipe, spec, data, state), validate_pairs(model, data.val, recipe.mode)
-        )
-    return {
-        **(card or {}),
-        "schema": REPORT_SCHEMA,
-        "output": str(output),
-        "checkpoint": str(checkpoint),
-        "log": state["log"],
-    }
+
+    def validate(self, state: State) -> dict[str, Any]:
+        self.metrics = validate_pairs(self.model, self.data.val, self.recipe.mode)
+        return validation_entry(self.metrics)
+
+    def save(self, state: State, final: bool) -> dict[str, Any]:
+        """The weights and card, with the threshold of the last validation (``final``: validated now)."""
+        metrics = validate_pairs(self.model, self.data.val, self.recipe.mode) if final else self.metrics
+        return save_detector(self.model, self.output, detector_card(self.recipe, self.spec, self.data, state), metrics)

@@ -228,11 +228,6 @@ def scheduled_lr(recipe: DetectorRecipe, epoch: int) -> float:
     return step_lr(recipe.lr, recipe.lr_step, epoch)
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
 def create_detector(recipe: Any) -> torch.nn.Module:
     """The untrained ``recipe.model``, with ``--frozen-stages`` applied (detectors on a pretrained encoder)."""
     if recipe.frozen_stages is None:
@@ -247,29 +242,18 @@ def create_detector(recipe: Any) -> torch.nn.Module:
         raise UsageError(f"--frozen-stages: {error}") from None
 
 
-def epoch_entry(
-    state: dict[str, Any], loss: float, lr: float, processes: int, metrics: dict[str, Any] | None
-) -> dict[str, Any]:
-    """One line of the training log: the epoch's loss and totals, and the validation metrics."""
-    entry: dict[str, Any] = {
-        "schema": LOG_SCHEMA,
-        "epoch": state["epoch"],
-        "train_loss": loss,
-        "samples": state["samples"],
-        "seconds": round(state["seconds"], 1),
-        "lr": lr,
-        "processes": processes,
+def validation_entry(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """The validation fields of a training log line (none without validation metrics)."""
+    if metrics is None:
+        return {}
+    overall = metrics["overall"]
+    return {
+        "threshold": metrics["threshold"],
+        "val_hter": overall["hter"],
+        "val_auc": overall["roc_auc"],
+        "val_natural_miss": overall["natural_miss_rate"],
+        "val_colorized_miss": overall["colorized_miss_rate"],
     }
-    if metrics is not None:
-        overall = metrics["overall"]
-        entry.update(
-            threshold=metrics["threshold"],
-            val_hter=overall["hter"],
-            val_auc=overall["roc_auc"],
-            val_natural_miss=overall["natural_miss_rate"],
-            val_colorized_miss=overall["colorized_miss_rate"],
-        )
-    return entry
 
 
 def detector_card(recipe: Any, spec: Any, data: DetectorData, state: dict[str, Any]) -> dict[str, Any]:

@@ -74,3 +74,11 @@ def setup(device: str = "auto") -> World:
 def teardown(world: World) -> None:
     if world.size > 1 and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def alone(device: str = "auto") -> World:
+    """A world of one process on the chosen device, for the trainers that do not run under
+    torchrun (the cached ones); the number of threads is left as it is."""
+    from cfx.runner import select_device
+
+    return World(rank=0, size=1, device=select_device(device))

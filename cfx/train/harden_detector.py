@@ -41,12 +41,11 @@ from cfx.data.pairs import load_detector_data
 from cfx.errors import RunFailed, UsageError
 from cfx.loading import load
 from cfx.progress import message
-from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded
+from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded, set_lr
 from cfx.train.detector_parts import (
     DetectorLoss,
     save_detector,
     score_images,
-    set_lr,
     sgd,
     step_lr,
     train_epoch,
