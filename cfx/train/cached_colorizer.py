@@ -26,9 +26,8 @@ the true a*b* (:mod:`cfx.hint_simulation`).
 The rebalancing prior of the classification head is the a*b* histogram of all cached
 targets (Zhang, Isola & Efros 2016 §2.2: estimated over the training set). Validation
 runs the full model on centre crops of the validation photos (:func:`cfx.train.colorizer_parts.validate`).
-Every epoch appends a JSON line to the log, writes a resumable checkpoint and the
-weights with their card; ``time_limit_minutes`` ends the run after the epoch that crosses
-it. The card sums CPU time and samples over both phases and every resumed session
+The loop (:mod:`cfx.train.loop`) logs every epoch, writes a resumable checkpoint (with
+the average) and the weights with their card, and stops at ``time_limit_minutes``. The card sums CPU time and samples over both phases and every resumed session
 (``--init`` of a previous phase's weights carries its totals).
 """
 
@@ -37,9 +36,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 import torch
 
@@ -48,9 +46,11 @@ from cfx.errors import UsageError
 from cfx.hint_simulation import simulate_hints
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
-from cfx.train.checkpoint import checkpoint_tensors, load_checkpoint, save_checkpoint
+from cfx.train.checkpoint import checkpoint_tensors
 from cfx.train.colorizer_parts import LOG_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
-from cfx.train.common import emit_log, seeded, starting_weights, stored_tensors, training_autocast
+from cfx.train.common import seeded, starting_weights, stored_tensors, training_autocast
+from cfx.train.distributed import World, alone
+from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
 from cfx.train.recipes import CachedRecipe
 from cfx.train.weight_average import WeightAverage
 from cfx.weights import read_card, save_model
@@ -215,75 +215,93 @@ def train_cached_colorizer(
     when present under ``auto``, and ``cuda`` without a GPU is refused before any work.
     The cache stays in CPU memory; each batch is moved to the device.
     """
-    from cfx.runner import select_device
+    run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet, on_epoch)
+    return fit(CachedColorizerTrainer(alone(recipe.device), data, recipe, run), run)
 
-    device = select_device(recipe.device)
-    spec = get_spec(recipe.model, "colorize")
-    folder = load_folder(data, recipe.val_fraction, recipe.max_short_side, quiet=quiet)
-    if len(folder.train) < 2:
-        raise UsageError(f"{data}: {len(folder.train)} training images; at least 2 are needed")
-    overrides = {k: v for k, v in (("loss", recipe.loss), ("dropout", recipe.dropout)) if v is not None}
-    torch.manual_seed(recipe.seed)
-    model = create_model(recipe.model, **overrides)
-    if not hasattr(model, "lower"):
-        raise UsageError(f"{recipe.model} has no frozen encoder to cache; train it without --phase")
-    # Also when resuming: the cache is keyed by the encoder's weights, which the checkpoint
-    # then overwrites with the same frozen lower stages.
-    pretrained = starting_weights(model, recipe.init, "colorize", False, quiet)
-    model = model.to(device)
-    size = recipe.crop_size or model.train_size
-    message(
-        f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each; on {device}",
-        quiet,
-    )
-    # Phase finetune reads only the lower stages' features, so a phase-frozen cache of the same
-    # lower weights serves it too (its upper features are recomputed at every step).
-    digests = [encoder_digest(model, phase) for phase in dict.fromkeys((recipe.phase, "frozen"))]
-    weights = source_weights(folder.train.files, data / "train" if (data / "train").is_dir() else data)
-    weights = weights if recipe.balance else None
-    selection = load_images(recipe.select, recipe.max_short_side, quiet=quiet) if recipe.select else None
 
-    def cache_for(seed: int) -> dict[str, torch.Tensor]:
+class CachedColorizerTrainer(Trainer):
+    """A colorizer's decoder (and, phase finetune, its upper encoder) trained on cached encoder features (one process)."""
+
+    log_schema = LOG_SCHEMA
+
+    def __init__(self, world: World, data: Path, recipe: CachedRecipe, run: Run) -> None:
+        self.world, self.data, self.recipe, self.output, self.quiet = world, data, recipe, run.output, run.quiet
+        self.epochs, self.time_limit_minutes = recipe.epochs, recipe.time_limit_minutes
+        device, quiet = world.device, run.quiet
+        self.spec = get_spec(recipe.model, "colorize")
+        self.folder = folder = load_folder(data, recipe.val_fraction, recipe.max_short_side, quiet=quiet)
+        if len(folder.train) < 2:
+            raise UsageError(f"{data}: {len(folder.train)} training images; at least 2 are needed")
+        overrides = {k: v for k, v in (("loss", recipe.loss), ("dropout", recipe.dropout)) if v is not None}
+        torch.manual_seed(recipe.seed)
+        model = create_model(recipe.model, **overrides)
+        if not hasattr(model, "lower"):
+            raise UsageError(f"{recipe.model} has no frozen encoder to cache; train it without --phase")
+        # Also when resuming: the cache is keyed by the encoder's weights, which the checkpoint
+        # then overwrites with the same frozen lower stages.
+        self.pretrained = starting_weights(model, recipe.init, "colorize", False, quiet)
+        self.model = model = model.to(device)
+        self.size = size = recipe.crop_size or model.train_size
+        message(
+            f"data: {len(folder.train)} train / {len(folder.val)} val images; {recipe.crops_per_image} crops of {size}² each; on {device}",
+            quiet,
+        )
+        # Phase finetune reads only the lower stages' features, so a phase-frozen cache of the same
+        # lower weights serves it too (its upper features are recomputed at every step).
+        self.digests = [encoder_digest(model, phase) for phase in dict.fromkeys((recipe.phase, "frozen"))]
+        weights = source_weights(folder.train.files, data / "train" if (data / "train").is_dir() else data)
+        self.weights = weights if recipe.balance else None
+        self.selection = load_images(recipe.select, recipe.max_short_side, quiet=quiet) if recipe.select else None
+        self.cache_seed = round_seed(recipe, 0)
+        self.cache = self.cache_for(self.cache_seed)
+        self.count = len(self.cache["ab"])
+        if not recipe.init:
+            model.set_prior(model.prior_counts(self.cache["ab"].float().to(device)))
+        self.optimizer = (
+            torch.optim.AdamW(_parameter_groups(model, recipe), weight_decay=recipe.weight_decay)
+            if recipe.weight_decay > 0
+            else torch.optim.Adam(_parameter_groups(model, recipe))
+        )
+        self.carried = _carried_totals(recipe.init)
+        self.average = WeightAverage(model, recipe.ema) if recipe.ema else None
+        self.amp = training_autocast(device, recipe.precision)
+        self.base_rates = [recipe.lr, recipe.encoder_lr][: len(self.optimizer.param_groups)]
+        model.train()
+
+    def cache_for(self, seed: int) -> dict[str, torch.Tensor]:
+        """The cache of crop seed ``seed``: read from ``cache_dir``, or built (and stored there)."""
+        recipe, folder = self.recipe, self.folder
         keys = [
-            cache_key(recipe, folder.manifest_sha256, d, size, len(folder.train), seed, device.type) for d in digests
+            cache_key(recipe, folder.manifest_sha256, d, self.size, len(folder.train), seed, self.world.device.type)
+            for d in self.digests
         ]
-        return load_or_build_cache(model, folder.train, recipe, size, keys, quiet, seed, weights)
+        return load_or_build_cache(self.model, folder.train, recipe, self.size, keys, self.quiet, seed, self.weights)
 
-    cache_seed = round_seed(recipe, 0)
-    cache = cache_for(cache_seed)
-    count = len(cache["ab"])
-    if not recipe.init:
-        model.set_prior(model.prior_counts(cache["ab"].float().to(device)))
-    optimizer = (
-        torch.optim.AdamW(_parameter_groups(model, recipe), weight_decay=recipe.weight_decay)
-        if recipe.weight_decay > 0
-        else torch.optim.Adam(_parameter_groups(model, recipe))
-    )
-    checkpoint = checkpoint or output.with_name(output.name + ".ckpt")
-    carried = _carried_totals(recipe.init)
-    state: dict[str, Any] = {"epoch": 0, "samples": 0, "steps": 0, "seconds": 0.0, "log": [], "pretrained": pretrained}
-    if resume and checkpoint.is_file():
-        state = load_checkpoint(checkpoint, model, optimizer, None)
-        message(f"resumed from {checkpoint} at epoch {state['epoch']}", quiet)
-    average = WeightAverage(model, recipe.ema) if recipe.ema else None
-    if average is not None and state["epoch"] > 0:
-        average.restore(checkpoint_tensors(checkpoint))
-    amp = training_autocast(device, recipe.precision)
-    card: dict[str, Any] | None = None
-    model.train()
-    base_rates = [recipe.lr, recipe.encoder_lr][: len(optimizer.param_groups)]
-    while state["epoch"] < recipe.epochs:
-        if round_seed(recipe, state["epoch"]) != cache_seed:
-            cache_seed = round_seed(recipe, state["epoch"])
-            cache = None  # free the last round's features before building the next
-            cache = cache_for(cache_seed)
-            model.train()
-        started = time.monotonic()
-        for group, rate in zip(optimizer.param_groups, base_rates):
-            group["lr"] = cosine_rate(rate, state["epoch"], recipe.epochs)
-        batches = epoch_batches(count, recipe, state["epoch"], 1)
+    def own_state(self) -> State:
+        return {"steps": 0, "pretrained": self.pretrained}
+
+    def resumed(self, checkpoint: Path) -> None:
+        if self.average is not None:
+            self.average.restore(checkpoint_tensors(checkpoint))
+
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor] | None:
+        return self.average.tensors() if self.average is not None else None
+
+    def prepare_epoch(self, state: State) -> None:
+        """A fresh cache every ``recache_epochs``; the rates of the epoch on the cosine."""
+        if round_seed(self.recipe, state["epoch"]) != self.cache_seed:
+            self.cache_seed = round_seed(self.recipe, state["epoch"])
+            self.cache = {}  # free the last round's features before building the next
+            self.cache = self.cache_for(self.cache_seed)
+            self.model.train()
+        for group, rate in zip(self.optimizer.param_groups, self.base_rates):
+            group["lr"] = cosine_rate(rate, state["epoch"], self.recipe.epochs)
+
+    def train_epoch(self, state: State) -> tuple[float, int]:
+        recipe, model, device, cache = self.recipe, self.model, self.world.device, self.cache
+        batches = epoch_batches(self.count, recipe, state["epoch"], 1)
         running, trained = 0.0, 0
-        with progress(f"epoch {state['epoch'] + 1} ({recipe.phase})", total=count, quiet=quiet) as bar:
+        with progress(f"epoch {state['epoch'] + 1} ({recipe.phase})", total=self.count, quiet=self.quiet) as bar:
             for batch in batches:
                 index = torch.tensor(batch)
                 s4, s8, s16, s32, ab = (cache[k][index] for k in FEATURES)
@@ -298,78 +316,58 @@ def train_cached_colorizer(
                     else None
                 )
                 s4, s8, s16, s32, ab = (t.to(device) for t in (s4, s8, s16, s32, ab))
-                with amp:
+                with self.amp:
                     if recipe.phase == "finetune":
                         s16, s32 = model.upper(s8.float())
                     head, _ = model.decode(s4.float(), s8.float(), s16.float(), s32.float(), hints)
                     loss, _ = model.head_loss(head, ab.float())
-                optimizer.zero_grad(set_to_none=True)
+                self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
-                if average is not None:
-                    average.update(model)
+                self.optimizer.step()
+                if self.average is not None:
+                    self.average.update(model)
                 running += loss.item() * len(batch)
                 trained += len(batch)
                 state["steps"] += 1
                 bar.advance(len(batch))
-        state["samples"] += trained
-        state["epoch"] += 1
-        state["seconds"] += time.monotonic() - started
-        entry = {
-            "schema": LOG_SCHEMA,
-            "epoch": state["epoch"],
-            "phase": recipe.phase,
-            "train_loss": running / max(trained, 1),
-            "samples": state["samples"],
-            "seconds": round(state["seconds"], 1),
-            "lr": optimizer.param_groups[0]["lr"],
-        }
-        # validation, selection and the weights written use the average when there is one
-        with average.applied(model) if average is not None else contextlib.nullcontext():
-            if len(folder.val):
-                entry.update(validate(model, folder.val, size, 0.0, recipe.batch_size))
-            if selection is not None and len(selection):
-                scores = validate(model, selection, size, 0.0, recipe.batch_size)
-                entry.update({f"select_{k.removeprefix('val_')}": v for k, v in scores.items()})
-            state["log"].append(entry)
-            emit_log(entry, log_path, quiet)
-            if on_epoch:
-                on_epoch(entry)
-            improved = selection is None or entry.get("select_psnr", 0.0) > state.get("best_select_psnr", -1.0)
-            if improved and selection is not None:
-                state["best_select_psnr"] = entry["select_psnr"]
-                state["best_epoch"] = state["epoch"]
-            if improved:
-                card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
-        save_checkpoint(checkpoint, model, optimizer, None, state, average.tensors() if average is not None else None)
-        if recipe.time_limit_minutes and state["seconds"] >= recipe.time_limit_minutes * 60:
-            message(f"time limit reached after epoch {state['epoch']}", quiet)
-            break
-    if card is None:
-        with average.applied(model) if average is not None else contextlib.nullcontext():
-            card = _save(model, output, recipe, spec, folder, data, size, state, carried, count)
-    return {**card, "schema": "cfx.train/1", "output": str(output), "checkpoint": str(checkpoint), "log": state["log"]}
+        return running / max(trained, 1), trained
 
+    def log_entry(self, state: State, loss: float, samples: int) -> dict[str, Any]:
+        """The common log line with the phase, and no process count (one process)."""
+        entry = super().log_entry(state, loss, samples)
+        del entry["processes"]
+        return {"schema": entry.pop("schema"), "epoch": entry.pop("epoch"), "phase": self.recipe.phase, **entry}
 
-def _save(
-    model: Any,
-    output: Path,
-    recipe: CachedRecipe,
-    spec: Any,
-    folder: Any,
-    data: Path,
-    size: int,
-    state: dict[str, Any],
-    carried: dict[str, float],
-    cached: int,
-) -> dict[str, Any]:
-    """The colorizer card, with the cache's size and the totals over every run behind ``--init``."""
-    card = colorizer_card(recipe, spec, folder, data, size, state)
-    card["classes"] = []  # no scene-class head
-    card["training"]["cached_crops"] = cached
-    if recipe.select:
-        card["training"]["selected_epoch"] = state.get("best_epoch", state["epoch"])
-        card["training"]["selected_on"] = Path(recipe.select).name
-    card["training"]["total_samples_seen"] = int(carried["samples"] + state["samples"])
-    card["training"]["total_train_seconds"] = round(carried["seconds"] + state["seconds"], 1)
-    return save_model(model, output, card, half=recipe.half)
+    def averaged(self) -> ContextManager[Any]:
+        """The model with the weights that are validated, selected and written: the average's when there is one."""
+        return self.average.applied(self.model) if self.average is not None else contextlib.nullcontext()
+
+    def validate(self, state: State) -> dict[str, Any]:
+        """Validation, and the scores on the never-seen photos of ``select`` as ``select_*``."""
+        recipe, fields = self.recipe, {}
+        with self.averaged():
+            if len(self.folder.val):
+                fields.update(validate(self.model, self.folder.val, self.size, 0.0, recipe.batch_size))
+            if self.selection is not None and len(self.selection):
+                scores = validate(self.model, self.selection, self.size, 0.0, recipe.batch_size)
+                fields.update({f"select_{k.removeprefix('val_')}": v for k, v in scores.items()})
+        return fields
+
+    def save(self, state: State, final: bool) -> dict[str, Any] | None:
+        """The weights and card; with ``select``, only when the epoch scores best there so far."""
+        if not final and self.selection is not None:
+            if not state["log"][-1].get("select_psnr", 0.0) > state.get("best_select_psnr", -1.0):
+                return None
+            state["best_select_psnr"] = state["log"][-1]["select_psnr"]
+            state["best_epoch"] = state["epoch"]
+        card = colorizer_card(self.recipe, self.spec, self.folder, self.data, self.size, state)
+        card["classes"] = []  # no scene-class head
+        training = card["training"]
+        training["cached_crops"] = self.count
+        if self.recipe.select:
+            training["selected_epoch"] = state.get("best_epoch", state["epoch"])
+            training["selected_on"] = Path(self.recipe.select).name
+        training["total_samples_seen"] = int(self.carried["samples"] + state["samples"])
+        training["total_train_seconds"] = round(self.carried["seconds"] + state["seconds"], 1)
+        with self.averaged():
+            return save_model(self.model, self.output, card, half=self.recipe.half)
