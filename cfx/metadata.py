@@ -73,6 +73,18 @@ def colorized_label(model: str | None = None, sha256: str | None = None, method:
     return ", ".join(parts)
 
 
+_LABEL_PARTS = re.compile(
+    r"colorized by cfx (?P<cfx>[^,]+)(?:, transfer (?P<method>[^,]+))?(?:, model (?P<model>[^,]+), weights sha256 (?P<weights_sha256>\S+))?"
+)
+
+
+def parse_label(label: str | None) -> dict[str, str]:
+    """The fields of a :func:`colorized_label` (``cfx``, ``method``, ``model``,
+    ``weights_sha256``; those it has), or {} for no label or another tool's."""
+    match = _LABEL_PARTS.match(label.strip()) if label else None
+    return {k: v for k, v in match.groupdict().items() if v} if match else {}
+
+
 def read_metadata(im: Image.Image) -> ImageMetadata:
     """The metadata of an opened (and loaded) Pillow image; what cannot be read is left out."""
     meta = ImageMetadata()

@@ -1,11 +1,15 @@
 """Colorized versions of a folder of colour photos, for `cfx train detector` and `cfx eval detector`.
 
-    python examples/make_blind_sets.py NATURAL OUT [--colorizers a,b] [--methods global,welsh,reinhard] [--recolour]
+    python examples/make_blind_sets.py NATURAL OUT [--colorizers a,b] [--hinted c,d] [--methods global,welsh,reinhard] [--recolour]
 
 Writes, with the same relative paths as NATURAL (so `--colorized NAME=OUT/NAME` pairs them):
 
 - ``OUT/gray/``: the photos' L* alone (a*b* = 0), the input every method below starts from;
 - ``OUT/<colorizer>/``: `cfx colorize --model <colorizer>` of each photo (its luminance);
+- ``OUT/<colorizer>+hints/`` with ``--hinted``: `cfx colorize --model <colorizer>` given user
+  points simulated on each photo (0 to 20 of them, drawn per photo name; each the mean colour
+  of a 1–9 pixel patch, as Zhang et al. 2017 §3.1 simulate them), the outputs a user who
+  guides the colours gets;
 - ``OUT/transfer-<method>/``: `cfx transfer --method <method>` of each gray photo, with another
   photo of the same first-level folder as the style (the one half the folder's sorted list
   away, never a crop of the same photo: names that differ only by a ``_cN`` suffix are one
@@ -33,8 +37,13 @@ from pathlib import Path
 
 import torch
 
+from cfx.color import rgb_to_lab
 from cfx.colorize import image_lightness, merge_full_resolution, save_result
+from cfx.evaluate import HintPlan
+from cfx.hint_simulation import simulate_points
 from cfx.imageio import IMAGE_SUFFIXES, load_image
+
+MOST_HINTS = 20
 
 
 def photo_key(path: Path) -> str:
@@ -48,6 +57,23 @@ def write_gray(natural: Path, gray: Path, files: list[Path]) -> None:
         if not target.exists():
             image = load_image(natural / rel)
             save_result(image, merge_full_resolution(image_lightness(image), torch.zeros(2, 1, 1)), target)
+
+
+def simulated_hints(path: Path, most: int = MOST_HINTS) -> dict:
+    """0 to ``most`` points on the true colours of ``path`` (how many, and where, drawn from
+    its name), as `cfx colorize --hints` reads them: centre, sRGB colour, radius."""
+    rgb = load_image(path).rgb
+    generator = HintPlan(points=0).generator(path)
+    count = int(torch.randint(most + 1, (1,), generator=generator))
+    lab = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1).contiguous())
+    drawn, _ = simulate_points(lab[1:], generator, count)
+    points = []
+    for point in drawn:
+        y, x = point.centre
+        mean = rgb[point.top : point.bottom, point.left : point.right].reshape(-1, 3).mean(axis=0)
+        colour = "#" + "".join(f"{round(float(c) * 255):02x}" for c in mean)
+        points.append({"x": x, "y": y, "color": colour, "radius": max(1.0, (point.bottom - point.top) / 2)})
+    return {"points": points}
 
 
 def style_pairs(files: list[Path]) -> dict[Path, list[tuple[Path, Path]]]:
@@ -88,6 +114,7 @@ def main() -> None:
     parser.add_argument("natural", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--colorizers", default="zhang.compact,koala.compact,autoencoder.compact")
+    parser.add_argument("--hinted", default="", help="colorizers that take hints: also write NAME+hints/")
     parser.add_argument("--methods", default="global,welsh,reinhard")
     parser.add_argument("--recolour", action="store_true")
     args = parser.parse_args()
@@ -98,6 +125,18 @@ def main() -> None:
     write_gray(natural, out / "gray", files)
     for name in filter(None, args.colorizers.split(",")):
         cfx("colorize", str(natural), "-o", str(out / name), "--model", name)
+    for name in filter(None, args.hinted.split(",")):
+        by_folder: dict[Path, list[Path]] = defaultdict(list)
+        for rel in files:
+            by_folder[rel.parent].append(rel)
+        for folder, items in sorted(by_folder.items()):  # stdin keeps only a file's name: one run per folder
+            lines = "".join(
+                json.dumps({"path": str(natural / rel), "hints": simulated_hints(natural / rel)}) + "\n"
+                for rel in items
+                if not (out / f"{name}+hints" / rel).exists()
+            )
+            if lines:
+                cfx("colorize", "-", "--model", name, "-o", str(out / f"{name}+hints" / folder), stdin=lines)
     pairs = style_pairs(files)
     jobs = [(method, f"transfer-{method}", out / "gray") for method in filter(None, args.methods.split(","))]
     if args.recolour:

@@ -164,3 +164,34 @@ def test_transfer_outputs_say_how_they_were_colorized(tmp_path: Path) -> None:
         exif = im.getexif()
         assert exif[DESCRIPTION] == "Grandma 1931" and im.info["dpi"] == (300, 300)
         assert comment(exif) == f"colorized by cfx {__version__}, transfer reinhard"
+
+
+def test_a_label_parses_back_into_its_fields() -> None:
+    from cfx.metadata import colorized_label, parse_label
+
+    assert parse_label(colorized_label("unet.lite0", "ab12")) == {
+        "cfx": colorized_label().removeprefix("colorized by cfx "),
+        "model": "unet.lite0",
+        "weights_sha256": "ab12",
+    }
+    assert parse_label(colorized_label(method="welsh"))["method"] == "welsh"
+    assert parse_label("edited with another tool") == {} and parse_label(None) == {}
+
+
+def test_colorized_by_counts_the_labels_of_a_folder(tmp_path) -> None:
+    """A detector's card says which colorizers (by weights sha256) made its training images."""
+    from PIL import Image
+
+    from cfx.data.pairs import colorized_by
+    from cfx.metadata import ImageMetadata, colorized_label, labelled, pillow_options
+
+    files = []
+    for i, label in enumerate([colorized_label("m", "aa"), colorized_label("m", "aa"), None]):
+        path = tmp_path / f"{i}.jpg"
+        options = pillow_options(labelled(ImageMetadata(), label), "JPEG") if label else {}
+        Image.new("RGB", (8, 8), (200, 30, 30)).save(path, "JPEG", **options)
+        files.append(path)
+    assert colorized_by(files) == [
+        {"model": "m", "weights_sha256": "aa", "images": 2},
+        {"label": None, "images": 1},
+    ]

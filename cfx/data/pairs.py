@@ -22,11 +22,13 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
 
 from cfx.data.folder import ImageSet, load_folder, to_uint8, unit_rgb
 from cfx.detect import check_mode, model_input
 from cfx.errors import UsageError
 from cfx.imageio import LoadedImage, is_jpeg, jpeg_roundtrip, quantize_rgb8
+from cfx.metadata import parse_label, read_metadata
 from cfx.progress import message, progress
 
 
@@ -79,6 +81,25 @@ def colorized_copy(colorizer: Any, rgb: np.ndarray, path: Path) -> torch.Tensor:
     return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
 
 
+def colorized_by(files: Sequence[Path]) -> list[dict[str, Any]]:
+    """What made a folder's colorized images, as the label each carries says (:mod:`cfx.metadata`):
+    one entry per model and weights (or transfer method) with its number of images; images
+    without a label count under ``{"label": None}``. A detector's card lists these, so it
+    says which colorizers, by weights sha256, it was trained against."""
+    counts: Counter[tuple[tuple[str, str], ...]] = Counter()
+    for path in files:
+        try:
+            with Image.open(path) as im:
+                fields = parse_label(read_metadata(im).label)
+        except OSError:
+            fields = {}
+        counts[tuple(sorted((k, v) for k, v in fields.items() if k != "cfx"))] += 1
+    return [
+        {**(dict(key) if key else {"label": None}), "images": count}
+        for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
 def colorize_set(images: ImageSet, colorizer: Any, files: list[Path]) -> list[torch.Tensor]:
     """CIs made from each NI's luminance by ``colorizer`` (a :class:`cfx.colorize.Colorizer`)."""
     return [colorized_copy(colorizer, unit_rgb(image), path) for image, path in zip(images.images, files)]
@@ -103,6 +124,7 @@ def load_detector_data(
     if not colorized_dirs and not colorizers:
         raise UsageError("no colorized images: give --colorized NAME=DIR or --colorizers")
     sets: dict[str, PairSet] = {}
+    paired_files: dict[str, list[Path]] = {name: [] for name, _ in colorized_dirs}
     for split, images in (("train", nat.train), ("val", nat.val)):
         keys = {_key(f, natural): i for i, f in enumerate(images.files)}
         pairs = PairSet([shape(im, size) for im in images.images], [], [], [])
@@ -116,6 +138,7 @@ def load_detector_data(
                         pairs.pairs.append((i, len(pairs.colorized)))
                         pairs.colorized.append(shape(im, size))
                         pairs.sources.append(name)
+                        paired_files[name].append(f)
                         found += 1
             message(f"{name}: {found} colorized {split} images paired with natural ones in {folder}", quiet)
         for colorizer in colorizers:
@@ -136,6 +159,7 @@ def load_detector_data(
         "manifest_sha256": nat.manifest_sha256,
         "colorized_dirs": {name: str(folder) for name, folder in colorized_dirs},
         "colorizers": {c.name: c.card.get("sha256") for c in colorizers},
+        "colorized_by": {name: colorized_by(files) for name, files in paired_files.items()},
         "train_natural": len(sets["train"].natural),
         "train_colorized": sets["train"].counts(),
         "val_natural": len(sets["val"].natural),
