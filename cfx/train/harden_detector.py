@@ -41,7 +41,7 @@ from cfx.data.pairs import load_detector_data
 from cfx.errors import RunFailed, UsageError
 from cfx.loading import load
 from cfx.progress import message
-from cfx.train.common import PrecisionChecked, emit_log, rounded, seeded, set_lr
+from cfx.train.common import PrecisionChecked, rounded, seeded, set_lr
 from cfx.train.detector_parts import (
     DetectorLoss,
     save_detector,
@@ -52,6 +52,7 @@ from cfx.train.detector_parts import (
     validation_metrics,
 )
 from cfx.train.distributed import World, setup, teardown
+from cfx.train.loop import Run, State, Trainer, fit
 
 REPORT_SCHEMA = "cfx.harden-detector/1"
 LOG_SCHEMA = "cfx.harden-detector-log/1"
@@ -146,37 +147,43 @@ def harden_detector(
     """Algorithm 1 on the detector in ``weights``; writes ``output`` (+ card); returns the report."""
     world = setup(recipe.device)
     try:
-        run = _Hardening(world, weights, recipe, quiet or not world.is_main, log_path)
-        run.load_data(natural, colorized_dirs, colorizer_names)
-        for r, alpha in enumerate(recipe.alphas, start=1):
-            run.train_round(r, alpha)
-        return run.finish(output)
+        run = Run(output, None, log_path=log_path, quiet=quiet or not world.is_main)  # no checkpoint
+        return fit(HardeningTrainer(world, weights, recipe, natural, colorized_dirs, colorizer_names, run), run)
     finally:
         teardown(world)
 
 
-class _Hardening:
-    """One run of Algorithm 1, step by step: the parent (line 1), the data and θ (lines 2-3),
-    the rounds (lines 4-13), the choice of the final model (line 14) and its card."""
+class HardeningTrainer(Trainer):
+    """One run of Algorithm 1 as the loop's epochs: the parent (line 1), the data and θ
+    (lines 2-3), rounds of S epochs (lines 4-13: the loop's epoch e is epoch e mod S + 1 of
+    round ⌊e/S⌋ + 1), the choice of the final model (line 14) and its card."""
 
-    def __init__(self, world: World, weights: Path, recipe: HardenRecipe, quiet: bool, log_path: Path | None) -> None:
+    log_schema = LOG_SCHEMA
+    report_schema = REPORT_SCHEMA
+
+    def __init__(
+        self,
+        world: World,
+        weights: Path,
+        recipe: HardenRecipe,
+        natural: Path,
+        colorized_dirs: Sequence[tuple[str, Path]],
+        colorizer_names: Sequence[str],
+        run: Run,
+    ) -> None:
         parent = load("detect", weights=weights, device=world.device, inference=False)
-        self.world, self.weights, self.recipe, self.quiet, self.log_path = world, weights, recipe, quiet, log_path
-        self.model = parent.network.to(memory_format=torch.channels_last).train()
+        self.world, self.weights, self.recipe, self.output, self.quiet = world, weights, recipe, run.output, run.quiet
+        self.epochs = len(recipe.alphas) * recipe.round_epochs
+        self.model = model = parent.network.to(memory_format=torch.channels_last).train()
         self.card = parent.card
         self.threshold = float(self.card.get("threshold", 0.5))
         self.mode = str(self.card.get("mode", "resize"))  # the parent's training mode (resize or patch) is kept
-        self.crop = self.model.input_size if self.mode == "patch" else None
+        self.crop = model.input_size if self.mode == "patch" else None
         self.lr = recipe.lr if recipe.lr is not None else _final_lr(self.card)
         self.candidates: list[_Candidate] = []
         self.rounds: list[dict[str, Any]] = []
-
-    def load_data(
-        self, natural: Path, colorized_dirs: Sequence[tuple[str, Path]], colorizer_names: Sequence[str]
-    ) -> None:
-        """P and V, the error rate on V before hardening and θ; the optimizer and D."""
-        recipe, model = self.recipe, self.model
-        colorizers = load_colorizers(colorizer_names, device=str(self.world.device))
+        # P and V, the error rate on V before hardening and θ
+        colorizers = load_colorizers(colorizer_names, device=str(world.device))
         self.data = load_detector_data(
             natural,
             colorized_dirs,
@@ -184,7 +191,7 @@ class _Hardening:
             model.input_size,
             recipe.val_fraction,
             recipe.max_short_side,
-            self.quiet,
+            run.quiet,
             self.mode,
         )
         train, val = self.data.train, self.data.val
@@ -195,12 +202,18 @@ class _Hardening:
         self.theta = selection_bound(self.base_error, recipe.beta)
         message(
             f"error rate on V: {self.base_error:.4f}; θ = {self.theta:.4f}; {len(train.pairs)} pairs; lr^0 = {self.lr:g}",
-            self.quiet,
+            run.quiet,
         )
         self.optimizer = sgd(model.parameters(), self.lr, recipe)
-        self.trainer = self.world.wrap(DetectorLoss(model))
+        self.loss = world.wrap(DetectorLoss(model))
         self.active = list(range(len(train.pairs)))  # P: indices into train.pairs
         self.colorized_pool: list[torch.Tensor] = list(train.colorized)  # D's colorized part
+        self.round: dict[str, Any] | None = None  # the round in progress
+        self.negatives: list[torch.Tensor] = []  # its negative samples
+        self.round_candidates: list[int] = []  # its candidates (indices into self.candidates)
+        self.error: float | None = None  # the last epoch's error on V, when it made a candidate
+        self.hardening: dict[str, Any] = {}
+        self.after: dict[str, Any] | None = None
         self.started = time.monotonic()
 
     @property
@@ -208,44 +221,41 @@ class _Hardening:
         """θ, but never above 1: a candidate that misses every natural photo is not a choice."""
         return min(self.theta, 1.0)
 
-    def train_round(self, r: int, alpha: float) -> None:
-        """Lines 5-13 for one α: insert the negative samples, train S epochs keeping the
-        second half's models as candidates, drop the pairs whose negatives are missed."""
-        recipe, train = self.recipe, self.data.train
+    def position(self, epoch: int) -> tuple[int, float, int]:
+        """(round, α, epoch of the round) of the loop's 0-based ``epoch``, both 1-based."""
+        r, within = divmod(epoch, self.recipe.round_epochs)
+        return r + 1, self.recipe.alphas[r], within + 1
+
+    def prepare_epoch(self, state: State) -> None:
+        """At the first epoch of a round: the round before ends (lines 7-13), this one's negatives go into D (line 5)."""
+        r, alpha, epoch = self.position(state["epoch"])
+        if epoch > 1:
+            return
+        self.end_round(state)
+        train = self.data.train
         pairs = [train.pairs[k] for k in self.active]
-        negatives = negative_samples(train.natural, train.colorized, pairs, alpha)
-        self.colorized_pool += negatives
+        self.negatives = negative_samples(train.natural, train.colorized, pairs, alpha)
+        self.colorized_pool += self.negatives
         set_lr(self.optimizer, self.lr)
-        info: dict[str, Any] = {
+        self.round = {
             "round": r,
             "alpha": alpha,
             "lr": self.lr,
             "pairs": len(pairs),
-            "negatives": len(negatives),
+            "negatives": len(self.negatives),
             "train_colorized_pool": len(self.colorized_pool),
             "epochs": [],
         }
-        round_candidates = [self._train_epoch(r, alpha, epoch, info) for epoch in range(1, recipe.round_epochs + 1)]
-        round_candidates = [c for c in round_candidates if c is not None]
-        # Lines 7-11: a misclassified negative sample (judged natural) drops its pair.
-        judged = score_images(self.model, negatives, mode=self.mode, precision=recipe.precision) >= self.threshold
-        self.active = [k for k, colorized in zip(self.active, judged) if colorized]
-        info["kept_pairs"] = len(self.active)
-        info["dropped_pairs"] = int((~judged).sum())
-        if round_candidates:
-            pick, under = select_candidate([self.candidates[c].error for c in round_candidates], self.usable_bound)
-            info["selected_epoch"] = self.candidates[round_candidates[pick]].epoch
-            info["selected_epoch_under_theta"] = under
-        self.rounds.append(info)
-        self.lr *= 0.1  # line 13
+        self.round_candidates = []
 
-    def _train_epoch(self, r: int, alpha: float, epoch: int, info: dict[str, Any]) -> int | None:
-        """One epoch of a round; the index of the candidate it made (second half of the round), else None."""
-        recipe = self.recipe
+    def train_epoch(self, state: State) -> tuple[float, int]:
+        """One epoch of the round; from ⌈S/2⌉ on its model is a candidate, with its error on V."""
+        recipe, natural = self.recipe, self.data.train.natural
+        r, alpha, epoch = self.position(state["epoch"])
         loss, seen = train_epoch(
-            self.trainer,
+            self.loss,
             self.optimizer,
-            self.data.train.natural,
+            natural,
             self.colorized_pool,
             recipe.batch_size,
             seeded(recipe.seed, r, epoch),
@@ -253,48 +263,77 @@ class _Hardening:
             recipe.flip,
             self.quiet,
             f"round {r} (α={alpha}) epoch {epoch}/{recipe.round_epochs}",
-            count=len(self.data.train.natural),
+            count=len(natural),
             precision=recipe.precision,
             crop=self.crop,
         )
-        entry: dict[str, Any] = {
+        self.error = None
+        if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
+            self.error = natural_error_rate(self.model, self.data.val.natural, self.threshold, self.mode)
+            self.round_candidates.append(len(self.candidates))
+            self.candidates.append(_Candidate(r, epoch, alpha, self.error, copy.deepcopy(self.model.state_dict())))
+        return loss, seen
+
+    def log_entry(self, state: State, loss: float, samples: int) -> dict[str, Any]:
+        """The round, α and the epoch of the round; the samples of this epoch."""
+        r, alpha, epoch = self.position(state["epoch"] - 1)
+        return {
             "schema": LOG_SCHEMA,
             "round": r,
             "alpha": alpha,
             "epoch": epoch,
             "train_loss": loss,
-            "samples": seen,
+            "samples": samples,
             "lr": self.lr,
         }
-        candidate = None
-        if second_half(epoch, recipe.round_epochs):  # every process, so all choose alike
-            error = natural_error_rate(self.model, self.data.val.natural, self.threshold, self.mode)
-            entry["val_error"] = error
-            candidate = len(self.candidates)
-            self.candidates.append(_Candidate(r, epoch, alpha, error, copy.deepcopy(self.model.state_dict())))
-        info["epochs"].append({k: v for k, v in entry.items() if k not in ("schema", "round", "alpha")})
-        emit_log(entry, self.log_path, self.quiet)
-        self.world.barrier()
-        return candidate
 
-    def finish(self, output: Path) -> dict[str, Any]:
-        """Line 14: the final model among the candidates; its weights, card and the report."""
+    def validate(self, state: State) -> dict[str, Any]:
+        return {} if self.error is None else {"val_error": self.error}
+
+    def end_round(self, state: State) -> None:
+        """Lines 7-13 after a round's last epoch: a negative sample that the model misclassifies
+        (judges natural) drops its pair from P; the round's best candidate; lr × 0.1."""
+        info = self.round
+        if info is None:
+            return
+        judged = score_images(self.model, self.negatives, mode=self.mode, precision=self.recipe.precision)
+        judged = judged >= self.threshold
+        self.active = [k for k, colorized in zip(self.active, judged) if colorized]
+        info["epochs"] = [
+            {k: v for k, v in entry.items() if k not in ("schema", "round", "alpha")}
+            for entry in state["log"]
+            if entry["round"] == info["round"]
+        ]
+        info["kept_pairs"] = len(self.active)
+        info["dropped_pairs"] = int((~judged).sum())
+        if self.round_candidates:
+            errors = [self.candidates[c].error for c in self.round_candidates]
+            pick, under = select_candidate(errors, self.usable_bound)
+            info["selected_epoch"] = self.candidates[self.round_candidates[pick]].epoch
+            info["selected_epoch_under_theta"] = under
+        self.rounds.append(info)
+        self.lr *= 0.1  # line 13
+        self.round = None
+
+    def save(self, state: State, final: bool) -> dict[str, Any] | None:
+        """Nothing after an epoch; after the last round, line 14: the final model among the
+        candidates, its weights and card."""
+        if not final:
+            return None
+        self.end_round(state)
         chosen_index, under_theta = select_candidate([c.error for c in self.candidates], self.usable_bound)
         chosen = self.candidates[chosen_index]
         if chosen.error >= 1.0:
             raise RunFailed(
                 f"every candidate judges every natural validation photo colorized (error 1.0 at threshold "
-                f"{self.threshold:g}, {len(self.candidates)} candidates); {output} not written"
+                f"{self.threshold:g}, {len(self.candidates)} candidates); {self.output} not written"
             )
         self.model.load_state_dict(chosen.state)
-        after = (
-            validation_metrics(self.model, self.data.val, self.threshold, self.mode)
-            if self.data.val.colorized
-            else None
-        )
+        val = self.data.val
+        self.after = validation_metrics(self.model, val, self.threshold, self.mode) if val.colorized else None
         card = self.card
         base = Path(self.data.description["natural"]).resolve().parent  # recorded paths are shown relative to it
-        hardening = {
+        self.hardening = {
             "parent": {
                 "name": card["name"],
                 "weights": portable_path(self.weights, base),
@@ -322,22 +361,22 @@ class _Hardening:
         }
         new_card.update(
             parent=card.get("sha256"),
-            hardening=rounded(hardening),
+            hardening=rounded(self.hardening),
             training={**card.get("training", {}), "hardening_data": portable_detector_data(self.data.description)},
         )
-        saved: dict[str, Any] = {}
-        if self.world.is_main:
-            saved = save_detector(
-                self.model, output, new_card, after, half=self.recipe.half
-            )  # ``after`` is at the parent's threshold
+        # ``after`` is at the parent's threshold
+        return save_detector(self.model, self.output, new_card, self.after, half=self.recipe.half)
+
+    def report(self, card: dict[str, Any], state: State, run: Run) -> dict[str, Any]:
+        """The hardening, with the validation metrics before and after (rank 0; the others: no sha256)."""
         return {
             "schema": REPORT_SCHEMA,
-            "output": str(output),
-            "sha256": saved.get("sha256"),
+            "output": str(run.output),
+            "sha256": card.get("sha256"),
             "threshold": self.threshold,
-            **rounded(hardening),
+            **rounded(self.hardening),
             "before": _public(self.before),
-            "after": _public(after),
+            "after": _public(self.after),
         }
 
 
