@@ -225,8 +225,8 @@ class CachedColorizerTrainer(Trainer):
     log_schema = LOG_SCHEMA
 
     def __init__(self, world: World, data: Path, recipe: CachedRecipe, run: Run) -> None:
-        self.world, self.data, self.recipe, self.output, self.quiet = world, data, recipe, run.output, run.quiet
-        self.epochs, self.time_limit_minutes = recipe.epochs, recipe.time_limit_minutes
+        super().__init__(world, run, recipe.epochs, recipe.time_limit_minutes)
+        self.data, self.recipe = data, recipe
         device, quiet = world.device, run.quiet
         self.spec = get_spec(recipe.model, "colorize")
         self.folder = folder = load_folder(data, recipe.val_fraction, recipe.max_short_side, quiet=quiet)

@@ -35,8 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cfx.colorizer_sets import load_colorizers
-from cfx.data.pairs import PairSet, load_detector_data
+from cfx.data.pairs import PairSet
 from cfx.detect import model_input
 from cfx.errors import UsageError
 from cfx.imageio import jpeg_roundtrip
@@ -46,6 +45,7 @@ from cfx.registry import get_spec
 from cfx.train.common import seeded, set_lr, starting_weights, stored_tensors, training_autocast
 from cfx.train.detector_parts import (
     LOG_SCHEMA,
+    PairSources,
     balanced_batches,
     create_detector,
     detector_card,
@@ -323,7 +323,8 @@ def train_cached_detector(
     when present under ``auto``, and ``cuda`` without a GPU is refused before any work.
     """
     run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet, on_epoch)
-    return fit(CachedDetectorTrainer(alone(recipe.device), natural, recipe, colorized_dirs, colorizer_names, run), run)
+    sources = PairSources(natural, colorized_dirs, colorizer_names)
+    return fit(CachedDetectorTrainer(alone(recipe.device), sources, recipe, run), run)
 
 
 class CachedDetectorTrainer(Trainer):
@@ -331,33 +332,16 @@ class CachedDetectorTrainer(Trainer):
 
     log_schema = LOG_SCHEMA
 
-    def __init__(
-        self,
-        world: World,
-        natural: Path,
-        recipe: CachedDetectorRecipe,
-        colorized_dirs: Sequence[tuple[str, Path]],
-        colorizer_names: Sequence[str],
-        run: Run,
-    ) -> None:
-        self.world, self.recipe, self.output, self.quiet = world, recipe, run.output, run.quiet
-        self.epochs, self.time_limit_minutes = recipe.epochs, recipe.time_limit_minutes
+    def __init__(self, world: World, sources: PairSources, recipe: CachedDetectorRecipe, run: Run) -> None:
+        super().__init__(world, run, recipe.epochs, recipe.time_limit_minutes)
+        self.recipe = recipe
         self.spec = get_spec(recipe.model, "detect")
         torch.manual_seed(recipe.seed)
         model = _create(recipe)
         self.pretrained = starting_weights(model, recipe.init, "detect", run.resuming, run.quiet)
         self.model = model = model.to(world.device, memory_format=torch.channels_last)
-        colorizers = load_colorizers(colorizer_names, device=str(world.device))
-        self.data = data = load_detector_data(
-            natural,
-            colorized_dirs,
-            colorizers,
-            model.input_size,
-            recipe.val_fraction,
-            recipe.max_short_side,
-            run.quiet,
-            "patch",  # native images: the views are made from them
-        )
+        # native images ("patch"): the views are made from them
+        self.data = data = sources.load(world, model.input_size, recipe, run.quiet, "patch")
         common = "|".join(
             map(str, (recipe.model, cut_digest(model, recipe.frozen_stages), model.input_size, recipe.seed, "aug1"))
         )

@@ -26,8 +26,6 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from cfx.colorizer_sets import load_colorizers
-from cfx.data.pairs import load_detector_data
 from cfx.errors import UsageError
 from cfx.progress import message
 from cfx.registry import get_spec
@@ -36,6 +34,7 @@ from cfx.train.detector_parts import (
     LOG_SCHEMA,
     DetectorLoss,
     DetectorRecipe,
+    PairSources,
     create_detector,
     detector_card,
     save_detector,
@@ -65,7 +64,8 @@ def train_detector(
     world = setup(recipe.device)
     try:
         run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet or not world.is_main, on_epoch)
-        return fit(DetectorTrainer(world, natural, recipe, colorized_dirs, colorizer_names, run), run)
+        sources = PairSources(natural, colorized_dirs, colorizer_names)
+        return fit(DetectorTrainer(world, sources, recipe, run), run)
     finally:
         teardown(world)
 
@@ -75,17 +75,9 @@ class DetectorTrainer(Trainer):
 
     log_schema = LOG_SCHEMA
 
-    def __init__(
-        self,
-        world: World,
-        natural: Path,
-        recipe: DetectorRecipe,
-        colorized_dirs: Sequence[tuple[str, Path]],
-        colorizer_names: Sequence[str],
-        run: Run,
-    ) -> None:
-        self.world, self.recipe, self.output, self.quiet = world, recipe, run.output, run.quiet
-        self.epochs, self.time_limit_minutes = recipe.epochs, recipe.time_limit_minutes
+    def __init__(self, world: World, sources: PairSources, recipe: DetectorRecipe, run: Run) -> None:
+        super().__init__(world, run, recipe.epochs, recipe.time_limit_minutes)
+        self.recipe = recipe
         self.spec = get_spec(recipe.model, "detect")
         if recipe.batch_size < 2 * world.size:
             raise UsageError(f"--batch-size {recipe.batch_size} is too small for {world.size} process(es)")
@@ -94,17 +86,7 @@ class DetectorTrainer(Trainer):
         # a resumed checkpoint overwrites these
         self.pretrained = starting_weights(model, recipe.init, "detect", run.resuming, run.quiet)
         self.model = model.to(world.device).to(memory_format=torch.channels_last)  # faster convolutions
-        colorizers = load_colorizers(colorizer_names, device=str(world.device))
-        self.data = data = load_detector_data(
-            natural,
-            colorized_dirs,
-            colorizers,
-            self.model.input_size,
-            recipe.val_fraction,
-            recipe.max_short_side,
-            run.quiet,
-            recipe.mode,
-        )
+        self.data = data = sources.load(world, self.model.input_size, recipe, run.quiet, recipe.mode)
         self.crop = self.model.input_size if recipe.mode == "patch" else None
         message(
             f"data: {len(data.train.natural)} natural / {len(data.train.colorized)} colorized train, "

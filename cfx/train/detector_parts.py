@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from cfx.card_data import portable_detector_data, portable_entries
-from cfx.data.pairs import DetectorData, PairSet
+from cfx.colorizer_sets import load_colorizers
+from cfx.data.pairs import DetectorData, PairSet, load_detector_data
 from cfx.detect import DEFAULT_MAX_PATCHES, check_mode, patches, random_patch
 from cfx.detection_metrics import by_source, choose_threshold
 from cfx.errors import UsageError
@@ -56,6 +57,31 @@ class DetectorRecipe(PrecisionChecked):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_mode(self.mode)
+
+
+@dataclass(frozen=True)
+class PairSources:
+    """Where a detector trainer's pairs come from: the natural photos, folders of colorized
+    versions of them (name, folder) and colorizers (registry names or weights) that make more."""
+
+    natural: Path
+    colorized_dirs: Sequence[tuple[str, Path]] = ()
+    colorizer_names: Sequence[str] = ()
+
+    def load(self, world: World, size: int, recipe: Any, quiet: bool, mode: str) -> DetectorData:
+        """The train and validation pairs (:func:`cfx.data.pairs.load_detector_data`), the
+        colorizers run on ``world``'s device; ``recipe`` gives the split and the short side."""
+        colorizers = load_colorizers(self.colorizer_names, device=str(world.device))
+        return load_detector_data(
+            self.natural,
+            self.colorized_dirs,
+            colorizers,
+            size,
+            recipe.val_fraction,
+            recipe.max_short_side,
+            quiet,
+            mode,
+        )
 
 
 def balanced_batches(

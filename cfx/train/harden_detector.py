@@ -36,14 +36,13 @@ from typing import Any, Sequence
 import torch
 
 from cfx.card_data import portable_detector_data, portable_entries, portable_path
-from cfx.colorizer_sets import load_colorizers
-from cfx.data.pairs import load_detector_data
 from cfx.errors import RunFailed, UsageError
 from cfx.loading import load
 from cfx.progress import message
 from cfx.train.common import PrecisionChecked, rounded, seeded, set_lr
 from cfx.train.detector_parts import (
     DetectorLoss,
+    PairSources,
     save_detector,
     score_images,
     sgd,
@@ -148,7 +147,8 @@ def harden_detector(
     world = setup(recipe.device)
     try:
         run = Run(output, None, log_path=log_path, quiet=quiet or not world.is_main)  # no checkpoint
-        return fit(HardeningTrainer(world, weights, recipe, natural, colorized_dirs, colorizer_names, run), run)
+        sources = PairSources(natural, colorized_dirs, colorizer_names)
+        return fit(HardeningTrainer(world, weights, sources, recipe, run), run)
     finally:
         teardown(world)
 
@@ -161,19 +161,10 @@ class HardeningTrainer(Trainer):
     log_schema = LOG_SCHEMA
     report_schema = REPORT_SCHEMA
 
-    def __init__(
-        self,
-        world: World,
-        weights: Path,
-        recipe: HardenRecipe,
-        natural: Path,
-        colorized_dirs: Sequence[tuple[str, Path]],
-        colorizer_names: Sequence[str],
-        run: Run,
-    ) -> None:
+    def __init__(self, world: World, weights: Path, sources: PairSources, recipe: HardenRecipe, run: Run) -> None:
         parent = load("detect", weights=weights, device=world.device, inference=False)
-        self.world, self.weights, self.recipe, self.output, self.quiet = world, weights, recipe, run.output, run.quiet
-        self.epochs = len(recipe.alphas) * recipe.round_epochs
+        super().__init__(world, run, len(recipe.alphas) * recipe.round_epochs)
+        self.weights, self.recipe = weights, recipe
         self.model = model = parent.network.to(memory_format=torch.channels_last).train()
         self.card = parent.card
         self.threshold = float(self.card.get("threshold", 0.5))
@@ -183,20 +174,10 @@ class HardeningTrainer(Trainer):
         self.candidates: list[_Candidate] = []
         self.rounds: list[dict[str, Any]] = []
         # P and V, the error rate on V before hardening and θ
-        colorizers = load_colorizers(colorizer_names, device=str(world.device))
-        self.data = load_detector_data(
-            natural,
-            colorized_dirs,
-            colorizers,
-            model.input_size,
-            recipe.val_fraction,
-            recipe.max_short_side,
-            run.quiet,
-            self.mode,
-        )
+        self.data = sources.load(world, model.input_size, recipe, run.quiet, self.mode)
         train, val = self.data.train, self.data.val
         if not val.natural:
-            raise UsageError(f"{natural}: no natural validation images (V)")
+            raise UsageError(f"{sources.natural}: no natural validation images (V)")
         self.before = validation_metrics(model, val, self.threshold, self.mode) if val.colorized else None
         self.base_error = natural_error_rate(model, val.natural, self.threshold, self.mode)
         self.theta = selection_bound(self.base_error, recipe.beta)

@@ -57,13 +57,15 @@ class Trainer(ABC):
     """What differs between trainers; :func:`fit` does the rest. A trainer is built with its
     data and model ready (the model's own starting weights loaded) before the loop starts."""
 
-    world: World
     model: torch.nn.Module  # as the checkpoint stores it (not wrapped for DDP)
     optimizer: torch.optim.Optimizer
-    epochs: int
-    time_limit_minutes: float = 0.0  # 0: no limit; else stop after the epoch that crosses it
     log_schema: str
     report_schema: str = REPORT_SCHEMA
+
+    def __init__(self, world: World, run: Run, epochs: int, time_limit_minutes: float = 0.0) -> None:
+        """``time_limit_minutes``: 0, no limit; else the run stops after the epoch that crosses it."""
+        self.world, self.output, self.quiet = world, run.output, run.quiet
+        self.epochs, self.time_limit_minutes = epochs, time_limit_minutes
 
     def own_state(self) -> State:
         """The trainer's entries of a fresh state (steps, the pretrained weights' provenance)."""
