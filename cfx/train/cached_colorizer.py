@@ -48,7 +48,7 @@ from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.checkpoint import checkpoint_tensors
 from cfx.train.colorizer_parts import LOG_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
-from cfx.train.common import seeded, starting_weights, stored_tensors, training_autocast
+from cfx.train.common import optimizer_step, seeded, starting_weights, stored_tensors, training_autocast
 from cfx.train.distributed import World, alone
 from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
 from cfx.train.recipes import CachedRecipe
@@ -321,12 +321,9 @@ class CachedColorizerTrainer(Trainer):
                         s16, s32 = model.upper(s8.float())
                     head, _ = model.decode(s4.float(), s8.float(), s16.float(), s32.float(), hints)
                     loss, _ = model.head_loss(head, ab.float())
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
+                running += optimizer_step(self.optimizer, loss) * len(batch)
                 if self.average is not None:
                     self.average.update(model)
-                running += loss.item() * len(batch)
                 trained += len(batch)
                 state["steps"] += 1
                 bar.advance(len(batch))

@@ -42,7 +42,7 @@ from cfx.imageio import jpeg_roundtrip
 from cfx.labels import COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import message, progress
 from cfx.registry import get_spec
-from cfx.train.common import seeded, set_lr, starting_weights, stored_tensors, training_autocast
+from cfx.train.common import optimizer_step, seeded, set_lr, starting_weights, stored_tensors, training_autocast
 from cfx.train.detector_parts import (
     LOG_SCHEMA,
     PairSources,
@@ -260,11 +260,7 @@ def train_cached_epoch(
             side = None if side is None else side.to(device)
             with amp:
                 logits = model.upper(x, side, cut)
-            loss = F.cross_entropy(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            running += loss.item() * len(y)
+            running += optimizer_step(optimizer, F.cross_entropy(logits.float(), y)) * len(y)
             seen += len(y)
             bar.advance(len(y))
     return running / max(seen, 1), seen

@@ -20,7 +20,7 @@ from cfx.errors import UsageError
 from cfx.progress import message, progress
 from cfx.registry import create_model, get_spec
 from cfx.train.colorizer_parts import LOG_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
-from cfx.train.common import seeded, set_lr, starting_weights, training_autocast
+from cfx.train.common import optimizer_step, seeded, set_lr, starting_weights, training_autocast
 from cfx.train.distributed import World, setup, teardown
 from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
 from cfx.train.recipes import ColorizerRecipe
@@ -134,10 +134,7 @@ class ColorizerTrainer(Trainer):
                 lightness, ab = lab_batch(rgb.to(world.device))
                 with self.amp:
                     loss, _ = self.loss(lightness, ab, labels)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                running += loss.item() * len(mine)
+                running += optimizer_step(self.optimizer, loss) * len(mine)
                 trained += len(mine)
                 state["steps"] += 1
                 bar.advance(len(batch))

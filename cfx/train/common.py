@@ -73,6 +73,14 @@ def stored_tensors(
     return tensors
 
 
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """One step of ``optimizer`` down ``loss``'s gradients; returns the loss as a number."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     """Every parameter group of ``optimizer`` at rate ``lr``."""
     for group in optimizer.param_groups:

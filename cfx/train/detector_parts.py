@@ -24,7 +24,7 @@ from cfx.errors import UsageError
 from cfx.labels import CLASSES, COLORIZED_INDEX, NATURAL_INDEX
 from cfx.progress import progress
 from cfx.registry import create_model, get_spec
-from cfx.train.common import PrecisionChecked, rounded, training_autocast
+from cfx.train.common import PrecisionChecked, optimizer_step, rounded, training_autocast
 from cfx.train.distributed import World
 from cfx.weights import save_model
 
@@ -156,10 +156,7 @@ def train_epoch(
             y = torch.tensor([labels[k] for k in mine], device=world.device)
             with amp:
                 loss, _ = trainer(x, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            running += loss.item() * len(mine)
+            running += optimizer_step(optimizer, loss) * len(mine)
             seen += len(mine)
             bar.advance(len(images))
     running, total = world.sum([running, float(seen)])
