@@ -3,9 +3,10 @@
 The loss is each architecture's own (``training_loss``; for iizuka Eq. 6: MSE between
 the predicted and true a*b* plus α = 1/300 times the scene-class cross-entropy when the
 data folder has class labels). ADADELTA as in the paper, or Adam. Random
-crops at several scales and horizontal flips. One JSON log line per epoch with train
-and validation loss, validation PSNR and AuC; resumable checkpoints; the result is a
-safetensors file with its model card.
+crops at several scales and horizontal flips. The loop (:mod:`cfx.train.loop`) writes
+one JSON log line per epoch with train and validation loss, validation PSNR and AuC
+(:mod:`cfx.train.colorizer_parts`), resumable checkpoints, and a safetensors file with
+its model card.
 """
 
 from __future__ import annotations

@@ -14,9 +14,11 @@ the last layer only, then fewer with ``--init`` to fine-tune the upper blocks).
 SGD with momentum 0.9 and weight decay 1e-4; minibatches of half NIs and half CIs;
 the learning rate divided by 10 every ``lr_step`` epochs (the paper: 1e-4, ÷10 every
 20 of 60 epochs on 10,000 pairs; our defaults are scaled to a few hundred pairs); the
-order reshuffled every epoch. After every epoch: validation HTER per colorizer, a
-resumable checkpoint, and the weights with their card. The decision threshold on
-P(colorized) is the one with the lowest validation HTER, stored in the card.
+order reshuffled every epoch (the pieces shared with the other detector trainers are in
+:mod:`cfx.train.detector_parts`). After every epoch the loop (:mod:`cfx.train.loop`) logs
+the validation HTER per colorizer and writes a resumable checkpoint and the weights with
+their card. The decision threshold on P(colorized) is the one with the lowest validation
+HTER, stored in the card.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ def harden_colorizer(
     """Mu and Lee, n.d., §3.4, end to end; returns the cfx.harden-colorizer/1 report."""
     from cfx.colorize import load_colorizer
     from cfx.evaluate import evaluate_colorizers
-    from cfx.train.colorizer import ColorizerRecipe, train_colorizer
+    from cfx.train.colorizer import train_colorizer
+    from cfx.train.recipes import ColorizerRecipe
 
     parent = load_colorizer(model, weights, recipe.device)
     parent_path = Path(parent.card["weights_path"])

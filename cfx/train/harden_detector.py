@@ -21,7 +21,8 @@ set V of natural images:
 Minibatches are half natural, half colorized, as in training. One epoch here is one
 pass over the natural training images, with the colorized half drawn from everything
 colorized in D (CIs and the negatives inserted so far), so epochs keep their length
-as D grows. The decision threshold stays the parent model's.
+as D grows. The decision threshold stays the parent model's. The rounds run as the
+epochs of the one training loop (:mod:`cfx.train.loop`), without a checkpoint.
 """
 
 from __future__ import annotations
