@@ -281,6 +281,12 @@ def detector(
             show_default=str(CachedDetectorRecipe.views),
         ),
     ] = None,
+    launder: Annotated[
+        bool,
+        typer.Option(
+            help="With --cache-dir: augmented views laundered as copies found online are (rescaled by 0.25-1, JPEG q40-95, one in three twice).",
+        ),
+    ] = False,
     val_fraction: opt.ValFraction = 0.1,
     seed: opt.Seed = 0,
     time_limit: opt.TimeLimit = 0.0,
@@ -318,6 +324,7 @@ def detector(
             lr_step=lr_step,
             batch_size=batch_size,
             **({} if views is None else {"views": views}),
+            launder=launder,
             **({} if frozen_stages is None else {"frozen_stages": frozen_stages}),
             val_fraction=val_fraction,
             seed=seed,
@@ -332,9 +339,9 @@ def detector(
         )
         write_document(result, str(report) if report else None)
         return
-    if views is not None:
+    if views is not None or launder:
         raise UsageError(
-            f"--views: not used by the trainer of {model} without --cache-dir (cfx.train.detector); drop it"
+            f"{'--views' if views is not None else '--launder'}: not used by the trainer of {model} without --cache-dir (cfx.train.detector); drop it"
         )
     recipe = DetectorRecipe(
         model=model,

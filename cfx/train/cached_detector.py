@@ -15,7 +15,9 @@ What the detector sees is made to remove the easy cues that do not carry from on
 colouring method to another: besides the test-time view (the whole image resized to the
 input size, as `cfx detect` does), each image gets ``views − 1`` augmented views, each a
 random crop (60–100 % of each side) at native resolution, rescaled by 0.5–1, passed
-through a JPEG round trip at quality 50–95 (three views in four) and then resized. A
+through a JPEG round trip at quality 50–95 (three views in four) and then resized. With
+``launder`` the views are laundered as a copy found online is: rescaled by 0.25–1, JPEG at
+quality 40–95 (three in four), and one in three of those compressed again at another quality. A
 natural image and every colorized version of it get the same crop, scale and quality, so
 the only difference left between the two classes is the colour. Horizontal flips are
 applied to the cached features.
@@ -59,32 +61,63 @@ from cfx.train.distributed import World, alone
 from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
 from cfx.train.recipes import CachedDetectorRecipe
 
-MIN_CROP, MIN_SCALE = 0.6, 0.5
-JPEG_QUALITIES = (50, 95)
-JPEG_SHARE = 0.75
 MIN_SIDE = 32  # augmented views are not rescaled below this short side
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """How an augmented view is made (see the module docstring)."""
+
+    min_crop: float = 0.6  # of each side
+    min_scale: float = 0.5
+    jpeg_qualities: tuple[int, int] = (50, 95)
+    jpeg_share: float = 0.75  # views with a JPEG round trip
+    twice: float = 0.0  # of those, the share compressed a second time (at another quality)
+    tag: str = "aug1"  # in the cache key
+
+    def describe(self, recipe: CachedDetectorRecipe) -> dict[str, Any]:
+        """The card's ``augmentation`` entry."""
+        entry = {
+            "views": recipe.views,
+            "crop_side": [self.min_crop, 1.0],
+            "scale": [self.min_scale, 1.0],
+            "jpeg_quality": list(self.jpeg_qualities),
+            "jpeg_share": self.jpeg_share,
+            "flip": recipe.flip,
+        }
+        return {**entry, "jpeg_twice": self.twice} if self.twice else entry
+
+
+PLAIN = Augmentation()
+LAUNDERED = Augmentation(min_scale=0.25, jpeg_qualities=(40, 95), twice=1 / 3, tag="launder1")
+
+
+def augmentation(recipe: CachedDetectorRecipe) -> Augmentation:
+    return LAUNDERED if recipe.launder else PLAIN
 
 
 # ---------------------------------------------------------------- views
 
 
-def augment(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment(image: torch.Tensor, generator: torch.Generator, how: Augmentation = PLAIN) -> torch.Tensor:
     """One augmented view of a uint8 3×H×W image (see the module docstring), uint8 3×h×w at native scale."""
     _, h, w = image.shape
     draws = torch.rand(6, generator=generator).tolist()
-    ch = max(1, round(h * (MIN_CROP + (1 - MIN_CROP) * draws[0])))
-    cw = max(1, round(w * (MIN_CROP + (1 - MIN_CROP) * draws[1])))
+    ch = max(1, round(h * (how.min_crop + (1 - how.min_crop) * draws[0])))
+    cw = max(1, round(w * (how.min_crop + (1 - how.min_crop) * draws[1])))
     top, left = int(draws[2] * (h - ch + 1)), int(draws[3] * (w - cw + 1))
     crop = image[:, top : top + ch, left : left + cw]
-    scale = max(MIN_SCALE + (1 - MIN_SCALE) * draws[4], min(1.0, MIN_SIDE / max(1, min(ch, cw))))
+    scale = max(how.min_scale + (1 - how.min_scale) * draws[4], min(1.0, MIN_SIDE / max(1, min(ch, cw))))
     if scale < 1.0:
         size = (max(1, round(ch * scale)), max(1, round(cw * scale)))
         crop = F.interpolate(crop[None].float(), size=size, mode="bilinear", antialias=True, align_corners=False)[0]
         crop = crop.round().clamp(0, 255).to(torch.uint8)
-    if draws[5] < JPEG_SHARE:
-        low, high = JPEG_QUALITIES
+    if draws[5] < how.jpeg_share:
+        low, high = how.jpeg_qualities
         quality = low + int(torch.randint(0, high - low + 1, (1,), generator=generator))
         crop = jpeg(crop, quality)
+        if how.twice and float(torch.rand(1, generator=generator)) < how.twice:
+            crop = jpeg(crop, low + int(torch.randint(0, high - low + 1, (1,), generator=generator)))
     return crop
 
 
@@ -98,7 +131,7 @@ def view(image: torch.Tensor, k: int, photo: int, recipe: CachedDetectorRecipe, 
     """View ``k`` of an image of photo ``photo`` as the detector's input (3×S×S in [-1, 1]):
     view 0 is the test-time resize; the others are augmented, alike for every image of the photo."""
     if k > 0:
-        image = augment(image, seeded(recipe.seed, 7919 * k + 1, photo))
+        image = augment(image, seeded(recipe.seed, 7919 * k + 1, photo), augmentation(recipe))
     return model_input(image[None], size)[0]
 
 
@@ -339,7 +372,16 @@ class CachedDetectorTrainer(Trainer):
         # native images ("patch"): the views are made from them
         self.data = data = sources.load(world, model.input_size, recipe, run.quiet, "patch")
         common = "|".join(
-            map(str, (recipe.model, cut_digest(model, recipe.frozen_stages), model.input_size, recipe.seed, "aug1"))
+            map(
+                str,
+                (
+                    recipe.model,
+                    cut_digest(model, recipe.frozen_stages),
+                    model.input_size,
+                    recipe.seed,
+                    augmentation(recipe).tag,
+                ),
+            )
         )
         self.train = cache_split(model, data.train, recipe.views, recipe, common, "train", run.quiet)
         self.val = cache_split(model, data.val, 1, recipe, common, "val", run.quiet)
@@ -379,14 +421,7 @@ class CachedDetectorTrainer(Trainer):
         card["training"].update(
             mode="resize",  # trained and validated on whole images resized to the input (plus augmented views)
             trainer="cached",
-            augmentation={
-                "views": recipe.views,
-                "crop_side": [MIN_CROP, 1.0],
-                "scale": [MIN_SCALE, 1.0],
-                "jpeg_quality": list(JPEG_QUALITIES),
-                "jpeg_share": JPEG_SHARE,
-                "flip": recipe.flip,
-            },
+            augmentation=augmentation(recipe).describe(recipe),
             cached_views={"natural": natural * recipe.views, "colorized": colorized * recipe.views},
         )
         return card

@@ -112,6 +112,7 @@ class CachedDetectorRecipe(PrecisionChecked):
     weight_decay: float = 1e-4
     batch_size: int = 64  # half natural, half colorized
     views: int = 2  # per image: the test-time view + views − 1 augmented ones
+    launder: bool = False  # augmented views as copies found online: rescaled 0.25–1, JPEG q40–95, some twice
     frozen_stages: int = DEFAULT_CUT  # the cut: layers below it are cached
     val_fraction: float = 0.1
     seed: int = 0
