@@ -17,15 +17,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cfx.data.corpus_sources import VERSIONS
+
 MANIFESTS = Path(__file__).resolve().parent / "data"
-# Each corpus version's manifest, as committed: v4 is the current one.
-CORPUS_MANIFESTS = {
-    "v1": "corpus_manifest.v1.jsonl",
-    "v2": "corpus_manifest.v2.jsonl",
-    "v3": "corpus_manifest.v3.jsonl",
-    "v4": "corpus_manifest.v4.jsonl",
-    "v5": "corpus_manifest.jsonl",
-}
+# Each corpus version's manifest, as committed (the latest is corpus_manifest.jsonl).
+CORPUS_MANIFESTS = {name: version.manifest for name, version in VERSIONS.items()}
 CORPUS_FOLDER = "corpus"
 
 

