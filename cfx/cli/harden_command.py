@@ -65,6 +65,7 @@ def detector(
     error rate under θ. The new weights' card names its parent.
     """
     from cfx.reports import write_document
+    from cfx.train.detector_parts import PairSources
     from cfx.train.harden_detector import HardenRecipe, harden_detector
 
     recipe = HardenRecipe(
@@ -79,8 +80,8 @@ def detector(
         device=device,
         precision=precision,
     )
-    dirs, names = colorized_sources(colorized, colorizers)
-    result = harden_detector(weights, natural, output, recipe, dirs, names, log_path=log, quiet=quiet)
+    sources = PairSources(natural, *colorized_sources(colorized, colorizers))
+    result = harden_detector(weights, sources, output, recipe, log_path=log, quiet=quiet)
     if result.get("sha256"):
         write_document(result, str(report) if report else None)
 

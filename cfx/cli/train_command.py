@@ -308,9 +308,9 @@ def detector(
     from cfx.errors import UsageError
     from cfx.reports import write_document
     from cfx.train.detector import train_detector
-    from cfx.train.detector_parts import DetectorRecipe
+    from cfx.train.detector_parts import DetectorRecipe, PairSources
 
-    dirs, names = colorized_sources(colorized, colorizers)
+    sources = PairSources(natural, *colorized_sources(colorized, colorizers))
     if cache_dir is not None:
         from cfx.train.cached_detector import train_cached_detector
 
@@ -335,7 +335,7 @@ def detector(
             precision=precision,
         )
         result = train_cached_detector(
-            natural, output, cached, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet
+            sources, output, cached, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet
         )
         write_document(result, str(report) if report else None)
         return
@@ -359,8 +359,6 @@ def detector(
         mode=mode,
         frozen_stages=frozen_stages,
     )
-    result = train_detector(
-        natural, output, recipe, dirs, names, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet
-    )
+    result = train_detector(sources, output, recipe, checkpoint=checkpoint, resume=resume, log_path=log, quiet=quiet)
     if result.get("sha256"):
         write_document(result, str(report) if report else None)

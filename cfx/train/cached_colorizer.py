@@ -37,7 +37,7 @@ import contextlib
 import hashlib
 import math
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any, ContextManager, Unpack
 
 import torch
 
@@ -50,7 +50,7 @@ from cfx.train.checkpoint import checkpoint_tensors
 from cfx.train.colorizer_parts import LOG_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
 from cfx.train.common import optimizer_step, seeded, starting_weights, stored_tensors, training_autocast
 from cfx.train.distributed import World, alone
-from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
+from cfx.train.loop import Run, RunOptions, State, Trainer, fit
 from cfx.train.recipes import CachedRecipe
 from cfx.train.weight_average import WeightAverage
 from cfx.weights import read_card, save_model
@@ -200,23 +200,18 @@ def _carried_totals(init: str | None) -> dict[str, float]:
 
 
 def train_cached_colorizer(
-    data: Path,
-    output: Path,
-    recipe: CachedRecipe,
-    checkpoint: Path | None = None,
-    resume: bool = False,
-    log_path: Path | None = None,
-    quiet: bool = False,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    data: Path, output: Path, recipe: CachedRecipe, **options: Unpack[RunOptions]
 ) -> dict[str, Any]:
     """Train ``recipe.model`` (a colorizer with ``lower``/``upper``/``decode``) on ``data``; returns the report.
+    ``options``: the checkpoint, resume, log and quiet (:class:`cfx.train.loop.RunOptions`).
 
     ``recipe.device`` as every trainer reads it (:func:`cfx.runner.select_device`): CUDA
     when present under ``auto``, and ``cuda`` without a GPU is refused before any work.
     The cache stays in CPU memory; each batch is moved to the device.
     """
-    run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet, on_epoch)
-    return fit(CachedColorizerTrainer(alone(recipe.device), data, recipe, run), run)
+    world = alone(recipe.device)
+    run = Run.of(output, world, **options)
+    return fit(CachedColorizerTrainer(world, data, recipe, run), run)
 
 
 class CachedColorizerTrainer(Trainer):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence, Unpack
 
 import numpy as np
 import torch
@@ -58,7 +58,7 @@ from cfx.train.detector_parts import (
     validation_entry,
 )
 from cfx.train.distributed import World, alone
-from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
+from cfx.train.loop import Run, RunOptions, State, Trainer, fit
 from cfx.train.recipes import CachedDetectorRecipe
 
 MIN_SIDE = 32  # augmented views are not rescaled below this short side
@@ -335,25 +335,18 @@ def _create(recipe: CachedDetectorRecipe) -> Any:
 
 
 def train_cached_detector(
-    natural: Path,
-    output: Path,
-    recipe: CachedDetectorRecipe,
-    colorized_dirs: Sequence[tuple[str, Path]] = (),
-    colorizer_names: Sequence[str] = (),
-    checkpoint: Path | None = None,
-    resume: bool = False,
-    log_path: Path | None = None,
-    quiet: bool = False,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    sources: PairSources, output: Path, recipe: CachedDetectorRecipe, **options: Unpack[RunOptions]
 ) -> dict[str, Any]:
-    """Train ``recipe.model`` above its cut on cached features; returns the report (``cfx.train/1``).
+    """Train ``recipe.model`` above its cut on cached features of the pairs of ``sources``;
+    returns the report (``cfx.train/1``). ``options``: the checkpoint, resume, log and quiet
+    (:class:`cfx.train.loop.RunOptions`).
 
     ``recipe.device`` as every trainer reads it (:func:`cfx.runner.select_device`): CUDA
     when present under ``auto``, and ``cuda`` without a GPU is refused before any work.
     """
-    run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet, on_epoch)
-    sources = PairSources(natural, colorized_dirs, colorizer_names)
-    return fit(CachedDetectorTrainer(alone(recipe.device), sources, recipe, run), run)
+    world = alone(recipe.device)
+    run = Run.of(output, world, **options)
+    return fit(CachedDetectorTrainer(world, sources, recipe, run), run)
 
 
 class CachedDetectorTrainer(Trainer):

@@ -12,7 +12,7 @@ its model card.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Unpack
 
 import torch
 
@@ -23,7 +23,7 @@ from cfx.registry import create_model, get_spec
 from cfx.train.colorizer_parts import LOG_SCHEMA, colorizer_card, epoch_batches, lab_batch, validate
 from cfx.train.common import optimizer_step, seeded, set_lr, starting_weights, training_autocast
 from cfx.train.distributed import World, setup, teardown
-from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
+from cfx.train.loop import Run, RunOptions, State, Trainer, fit
 from cfx.train.recipes import ColorizerRecipe
 from cfx.weights import save_model
 
@@ -54,24 +54,16 @@ class _TrainingLoss(torch.nn.Module):
         return self.model.training_loss(lightness, ab, labels, self.alpha)
 
 
-def train_colorizer(
-    data: Path,
-    output: Path,
-    recipe: ColorizerRecipe,
-    checkpoint: Path | None = None,
-    resume: bool = False,
-    log_path: Path | None = None,
-    quiet: bool = False,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+def train_colorizer(data: Path, output: Path, recipe: ColorizerRecipe, **options: Unpack[RunOptions]) -> dict[str, Any]:
     """Train ``recipe.model`` on the images under ``data``; returns the final report.
+    ``options``: the checkpoint, resume, log and quiet (:class:`cfx.train.loop.RunOptions`).
 
     Under ``torchrun`` every process runs this function: each trains on its share of
     every global batch (``recipe.batch_size`` images in all) and rank 0 does the rest.
     """
     world = setup(recipe.device)
     try:
-        run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet or not world.is_main, on_epoch)
+        run = Run.of(output, world, **options)
         return fit(ColorizerTrainer(world, data, recipe, run), run)
     finally:
         teardown(world)

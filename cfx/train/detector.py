@@ -24,7 +24,7 @@ HTER, stored in the card.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Unpack
 
 import torch
 
@@ -47,26 +47,17 @@ from cfx.train.detector_parts import (
     validation_entry,
 )
 from cfx.train.distributed import World, setup, teardown
-from cfx.train.loop import Run, State, Trainer, checkpoint_path, fit
+from cfx.train.loop import Run, RunOptions, State, Trainer, fit
 
 
 def train_detector(
-    natural: Path,
-    output: Path,
-    recipe: DetectorRecipe,
-    colorized_dirs: Sequence[tuple[str, Path]] = (),
-    colorizer_names: Sequence[str] = (),
-    checkpoint: Path | None = None,
-    resume: bool = False,
-    log_path: Path | None = None,
-    quiet: bool = False,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    sources: PairSources, output: Path, recipe: DetectorRecipe, **options: Unpack[RunOptions]
 ) -> dict[str, Any]:
-    """Train ``recipe.model``; returns the final report (``cfx.train/1``). Runs under torchrun too."""
+    """Train ``recipe.model`` on the pairs of ``sources``; returns the final report (``cfx.train/1``).
+    ``options``: the checkpoint, resume, log and quiet (:class:`cfx.train.loop.RunOptions`). Runs under torchrun too."""
     world = setup(recipe.device)
     try:
-        run = Run(output, checkpoint_path(output, checkpoint), resume, log_path, quiet or not world.is_main, on_epoch)
-        sources = PairSources(natural, colorized_dirs, colorizer_names)
+        run = Run.of(output, world, **options)
         return fit(DetectorTrainer(world, sources, recipe, run), run)
     finally:
         teardown(world)

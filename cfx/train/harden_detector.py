@@ -136,19 +136,17 @@ class _Candidate:
 
 def harden_detector(
     weights: Path,
-    natural: Path,
+    sources: PairSources,
     output: Path,
     recipe: HardenRecipe,
-    colorized_dirs: Sequence[tuple[str, Path]] = (),
-    colorizer_names: Sequence[str] = (),
     log_path: Path | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Algorithm 1 on the detector in ``weights``; writes ``output`` (+ card); returns the report."""
+    """Algorithm 1 on the detector in ``weights`` and the pairs of ``sources``; writes
+    ``output`` (+ card); returns the report."""
     world = setup(recipe.device)
     try:
         run = Run(output, None, log_path=log_path, quiet=quiet or not world.is_main)  # no checkpoint
-        sources = PairSources(natural, colorized_dirs, colorizer_names)
         return fit(HardeningTrainer(world, weights, sources, recipe, run), run)
     finally:
         teardown(world)

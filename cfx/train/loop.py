@@ -17,7 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict, Unpack
 
 import torch
 
@@ -31,6 +31,16 @@ REPORT_SCHEMA = "cfx.train/1"
 State = dict[str, Any]  # epoch, samples, seconds, log and the trainer's own entries; stored in the checkpoint
 
 
+class RunOptions(TypedDict, total=False):
+    """What a command may ask of a trainer's run besides its data and recipe (keywords of every ``train_*``)."""
+
+    checkpoint: Path | None  # default: beside the weights, their name with ``.ckpt`` added
+    resume: bool  # go on from the checkpoint when there is one
+    log_path: Path | None  # a JSON line per epoch appended here too
+    quiet: bool  # nothing on stderr
+    on_epoch: Callable[[dict[str, Any]], None] | None  # called with every epoch's log line
+
+
 @dataclass(frozen=True)
 class Run:
     """What the command asks of one run: where the weights, the checkpoint and the log go."""
@@ -42,15 +52,23 @@ class Run:
     quiet: bool = False
     on_epoch: Callable[[dict[str, Any]], None] | None = None
 
+    @classmethod
+    def of(cls, output: Path, world: World, **options: Unpack[RunOptions]) -> Run:
+        """A trainer's run that writes ``output``, its checkpoint beside it unless named;
+        quiet on every process but rank 0."""
+        return cls(
+            output,
+            options.get("checkpoint") or output.with_name(output.name + ".ckpt"),
+            options.get("resume", False),
+            options.get("log_path"),
+            options.get("quiet", False) or not world.is_main,
+            options.get("on_epoch"),
+        )
+
     @property
     def resuming(self) -> bool:
         """Whether the run goes on from its checkpoint (asked to, and there is one)."""
         return self.resume and self.checkpoint is not None and self.checkpoint.is_file()
-
-
-def checkpoint_path(output: Path, checkpoint: Path | None) -> Path:
-    """``checkpoint``, or by default the weights' name with ``.ckpt`` added."""
-    return checkpoint or output.with_name(output.name + ".ckpt")
 
 
 class Trainer(ABC):
