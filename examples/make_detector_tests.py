@@ -1,0 +1,125 @@
+"""Test sets for a detector of colorized photos: laundered copies and local colourings.
+
+    python examples/make_detector_tests.py launder NATURAL BLIND OUT [--part unseen-test] [--names a,b]
+    python examples/make_detector_tests.py local NATURAL BLIND OUT [--part unseen-test] [--names a,b]
+
+``NATURAL`` is a folder of real colour photos and ``BLIND`` the folder of their colourings
+that ``examples/make_blind_sets.py NATURAL BLIND`` wrote (``BLIND/<method>/<same relative
+path>``). With ``--part P`` only the photos under ``NATURAL/P`` are used (a corpus's
+never-seen test part), and the outputs' relative paths start below ``P``.
+
+- ``launder``: what a fact-checker finds online is seldom the file a colorizer wrote. For
+  the natural photos and every method's colourings it writes ``OUT/q75/<set>/…`` (a JPEG
+  round trip at quality 75) and ``OUT/half-q60/<set>/…`` (half the size, Lanczos, then JPEG
+  at quality 60), with ``<set>`` = ``natural`` or the method's name, the same relative paths.
+- ``local``: a photo where only a region was colorized. For each photo and method, a
+  rectangle covering a fraction of the photo's area (drawn per photo name from 10, 20, 30,
+  40 and 50 %; aspect ratio 0.5–2; anywhere inside the photo) is taken from the colouring and
+  pasted onto the real photo: ``OUT/<method>/…``. ``OUT/areas.json`` maps each relative
+  path to its fraction, for the miss rate by area.
+
+Everything is deterministic (seeded by the file's relative path) and skips files that exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import random
+from pathlib import Path
+
+from PIL import Image
+
+from cfx.imageio import IMAGE_SUFFIXES
+
+AREAS = (0.1, 0.2, 0.3, 0.4, 0.5)
+COPIES = {"q75": (1.0, 75), "half-q60": (0.5, 60)}
+
+
+def photos(root: Path) -> list[Path]:
+    """Relative paths of the images under ``root``, sorted."""
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def rng_for(rel: Path, salt: str) -> random.Random:
+    return random.Random(int.from_bytes(hashlib.sha256(f"{salt}/{rel.as_posix()}".encode()).digest()[:8], "little"))
+
+
+def laundered(image: Image.Image, scale: float, quality: int) -> bytes:
+    """``image`` rescaled by ``scale`` (Lanczos) and encoded as JPEG at ``quality``."""
+    rgb = image.convert("RGB")
+    if scale != 1.0:
+        rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.LANCZOS)
+    buffer = io.BytesIO()
+    rgb.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def local_colouring(natural: Image.Image, colouring: Image.Image, rel: Path) -> tuple[Image.Image, float]:
+    """The real photo with one rectangle of the colouring pasted in; and the rectangle's share of the area."""
+    rng = rng_for(rel, "local")
+    area = rng.choice(AREAS)
+    aspect = 2.0 ** rng.uniform(-1.0, 1.0)
+    width, height = natural.size
+    w = min(width, max(1, round((area * width * height * aspect) ** 0.5)))
+    h = min(height, max(1, round(area * width * height / w)))
+    left, top = rng.randint(0, width - w), rng.randint(0, height - h)
+    out = natural.convert("RGB").copy()
+    box = (left, top, left + w, top + h)
+    out.paste(colouring.convert("RGB").resize(natural.size).crop(box), box[:2])
+    return out, round(w * h / (width * height), 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("kind", choices=("launder", "local"))
+    parser.add_argument("natural", type=Path)
+    parser.add_argument("blind", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--names", default="", help="methods (folders of BLIND) to use; default all but gray")
+    parser.add_argument("--part", default="", help="a subfolder of NATURAL (and of each BLIND/<method>)")
+    args = parser.parse_args()
+    if args.part:
+        args.natural = args.natural / args.part
+        args.blind_part = Path(args.part)
+    else:
+        args.blind_part = Path()
+    names = [n for n in args.names.split(",") if n] or sorted(
+        p.name for p in args.blind.iterdir() if p.is_dir() and p.name != "gray"
+    )
+    files = photos(args.natural)
+    counts: dict[str, int] = {}
+    areas: dict[str, float] = {}
+    for rel in files:
+        natural = Image.open(args.natural / rel)
+        if args.kind == "launder":
+            sources = {"natural": args.natural / rel} | {n: args.blind / n / args.blind_part / rel for n in names}
+            for copy, (scale, quality) in COPIES.items():
+                for name, path in sources.items():
+                    target = (args.out / copy / name / rel).with_suffix(".jpg")
+                    if path.is_file() and not target.exists():
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(laundered(Image.open(path), scale, quality))
+                    counts[f"{copy}/{name}"] = counts.get(f"{copy}/{name}", 0) + path.is_file()
+            continue
+        for name in names:
+            path = args.blind / name / args.blind_part / rel
+            if not path.is_file():
+                continue
+            image, area = local_colouring(natural, Image.open(path), rel)
+            areas[rel.as_posix()] = area
+            target = (args.out / name / rel).with_suffix(".png")
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                image.save(target)
+            counts[name] = counts.get(name, 0) + 1
+    if args.kind == "local":
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "areas.json").write_text(json.dumps(areas, indent=0, sort_keys=True))
+    print(json.dumps(counts))
+
+
+if __name__ == "__main__":
+    main()
