@@ -38,7 +38,7 @@ done
 if [ ! -f litenet.lite0-ms.safetensors ]; then
     cfx train detector --natural "$CORPUS" --model litenet.lite0-ms --cache-dir cache --views 2 --launder \
         "${SETS[@]}" --epochs 3 --lr 1e-2 --lr-step 2 -b 64 --precision bf16 --half \
-        --log litenet.lite0-ms.train-log.jsonl -o litenet.lite0-ms.safetensors "$@" > train.json
+        --log-file litenet.lite0-ms.train-log.jsonl -o litenet.lite0-ms.safetensors "$@" > train.json
 fi
 
 # the never-seen test part: as written, laundered, and locally coloured
