@@ -2,6 +2,10 @@
 
     python examples/make_detector_tests.py launder NATURAL BLIND OUT [--part unseen-test] [--names a,b]
     python examples/make_detector_tests.py local NATURAL BLIND OUT [--part unseen-test] [--names a,b]
+    python examples/make_detector_tests.py by-area REPORT LOCAL
+
+The third prints, from a `cfx eval detector --report REPORT` over the local colourings in
+``LOCAL`` (with ``LOCAL/areas.json``), each detector's miss rate by colorized area.
 
 ``NATURAL`` is a folder of real colour photos and ``BLIND`` the folder of their colourings
 that ``examples/make_blind_sets.py NATURAL BLIND`` wrote (``BLIND/<method>/<same relative
@@ -28,6 +32,7 @@ import hashlib
 import io
 import json
 import random
+import sys
 from pathlib import Path
 
 from PIL import Image
@@ -72,7 +77,32 @@ def local_colouring(natural: Image.Image, colouring: Image.Image, rel: Path) -> 
     return out, round(w * h / (width * height), 4)
 
 
+def misses_by_area(report: dict, local: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """Per detector and area (10 … 50 %): local colourings scored, and the share missed (score
+    under the detector's threshold), from a cfx.eval-detector/1 report's rows."""
+    areas = json.loads((local / "areas.json").read_text())
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for detector in report["detectors"]:
+        counts: dict[str, list[int]] = {}
+        for row in report["rows"]:
+            if row["source"] == "natural" or detector["id"] not in row["scores"]:
+                continue
+            rel = Path(row["path"]).resolve().relative_to((local / row["source"]).resolve()).with_suffix(".jpg").as_posix()
+            nearest = min(AREAS, key=lambda a: abs(a - areas[rel]))
+            tally = counts.setdefault(f"{nearest:.0%}", [0, 0])
+            tally[0] += 1
+            tally[1] += row["scores"][detector["id"]] < detector["threshold"]
+        out[detector["id"]] = {
+            area: {"images": n, "missed": round(m / n, 4)} for area, (n, m) in sorted(counts.items())
+        }
+    return out
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "by-area":
+        report = json.loads(Path(sys.argv[2]).read_text())
+        print(json.dumps(misses_by_area(report, Path(sys.argv[3]).resolve()), indent=1))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("kind", choices=("launder", "local"))
     parser.add_argument("natural", type=Path)

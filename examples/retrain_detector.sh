@@ -68,4 +68,7 @@ evaluate q75 tests/launder/q75/natural tests/launder/q75
 evaluate half-q60 tests/launder/half-q60/natural tests/launder/half-q60
 evaluate local "$CORPUS/$TEST" tests/local --mode resize
 evaluate local-patch "$CORPUS/$TEST" tests/local --mode patch
-echo "reports: $WORK/eval-{test,q75,half-q60,local,local-patch}.json" >&2
+for mode in local local-patch; do
+    python "$HERE/make_detector_tests.py" by-area "eval-$mode.json" tests/local > "by-area-$mode.json"
+done
+echo "reports: $WORK/eval-{test,q75,half-q60,local,local-patch}.json, by-area-{local,local-patch}.json" >&2

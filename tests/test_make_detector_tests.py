@@ -42,3 +42,18 @@ def test_laundered_copies_are_smaller_jpegs() -> None:
         data = tests_script.laundered(image, scale, quality)
         with Image.open(io.BytesIO(data)) as copy:
             assert copy.format == "JPEG" and copy.size == (round(64 * scale), round(48 * scale))
+
+
+def test_misses_by_area_reads_an_eval_report(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "m" / "a").mkdir(parents=True)
+    (tmp_path / "areas.json").write_text(json.dumps({"a/x.jpg": 0.1012, "a/y.jpg": 0.4987, "a/z.jpg": 0.11}))
+    rows = [
+        {"path": str(tmp_path / "m" / "a" / f"{n}.png"), "source": "m", "scores": {"d@1": s}}
+        for n, s in (("x", 0.2), ("y", 0.9), ("z", 0.8))
+    ] + [{"path": "nat/a/x.jpg", "source": "natural", "scores": {"d@1": 0.1}}]
+    report = {"detectors": [{"id": "d@1", "threshold": 0.5}], "rows": rows}
+    assert tests_script.misses_by_area(report, tmp_path) == {
+        "d@1": {"10%": {"images": 2, "missed": 0.5}, "50%": {"images": 1, "missed": 0.0}}
+    }
