@@ -62,6 +62,8 @@ def test_default_detector_trained_on_every_colorization_method() -> None:
     assert card["pretrained"]["license"] == "Apache-2.0" and card["training"]["trainer"] == "cached"
     assert set(card["training"]["train_colorized"]) == {
         "unet.lite0",
+        "unet.lite0-guided",
+        "unet.lite0-guided+hints",
         "iizuka.compact",
         "zhang.compact",
         "koala.compact",
@@ -70,6 +72,7 @@ def test_default_detector_trained_on_every_colorization_method() -> None:
         "transfer-welsh",
         "transfer-reinhard",
     }
+    assert card["training"]["natural"]["corpus"] == "v5" and card["training"]["augmentation"]["jpeg_twice"] > 0
 
 
 DECNET = EXAMPLES.parent / "weights" / "decnet.tanh-compact.safetensors"
@@ -157,3 +160,26 @@ def test_litenet_catches_the_default_colorizer() -> None:
     assert card["pretrained"]["license"] == "Apache-2.0" and path.stat().st_size < 16 * 1024 * 1024
     natural_miss, colorized_miss = miss_rates(load_detector("litenet.lite0", device="cpu"), DEFAULT_COLORIZER)
     assert natural_miss <= 0.10 and colorized_miss <= 0.10, (natural_miss, colorized_miss)
+
+
+def _trained_against(card: dict) -> set[str]:
+    """The weights sha256 of every colorizer whose outputs a detector trained on: those it ran
+    itself (``colorizers``) and those the labels of its colorized folders name (``colorized_by``)."""
+    training = card["training"]
+    found = {sha for sha in training.get("colorizers", {}).values() if sha}
+    for entries in training.get("colorized_by", {}).values():
+        found |= {entry["weights_sha256"] for entry in entries if entry.get("weights_sha256")}
+    return found
+
+
+def test_the_default_detector_follows_the_shipped_colorizers() -> None:
+    """The default detector was trained against the default colorizer and every shipped
+    colorizer that takes hints, these very weights: a new colorizer needs a new detector
+    (examples/retrain_detector.sh), or this fails."""
+    seen = _trained_against(read_card(find_weights(DEFAULT_DETECTOR)))
+    weights = EXAMPLES.parent / "weights"
+    guided = [p.stem for p in weights.glob("*.json") if json.loads(p.read_text()).get("config", {}).get("hints")]
+    assert guided, "no shipped colorizer takes hints"
+    for name in {DEFAULT_MODELS["colorize"], *guided}:
+        sha = read_card(find_weights(name))["sha256"]
+        assert sha in seen, f"{DEFAULT_DETECTOR} never trained against {name} (weights sha256 {sha[:12]})"
