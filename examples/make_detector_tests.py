@@ -87,7 +87,13 @@ def misses_by_area(report: dict, local: Path) -> dict[str, dict[str, dict[str, f
         for row in report["rows"]:
             if row["source"] == "natural" or detector["id"] not in row["scores"]:
                 continue
-            rel = Path(row["path"]).resolve().relative_to((local / row["source"]).resolve()).with_suffix(".jpg").as_posix()
+            rel = (
+                Path(row["path"])
+                .resolve()
+                .relative_to((local / row["source"]).resolve())
+                .with_suffix(".jpg")
+                .as_posix()
+            )
             nearest = min(AREAS, key=lambda a: abs(a - areas[rel]))
             tally = counts.setdefault(f"{nearest:.0%}", [0, 0])
             tally[0] += 1
