@@ -18,7 +18,7 @@ from cfx.registry import create_model
 from cfx.train.cached_detector import CachedDetectorRecipe, augment, jpeg, view
 from cfx.train.common import seeded
 from tests.conftest import smooth_image
-from tests.test_lite_detector import TINY, pairs  # noqa: F401  (the shared fixture)
+from tests.test_lite_detector import TINY, detector_args, pairs  # noqa: F401  (the shared fixture)
 
 runner = CliRunner()
 
@@ -80,8 +80,7 @@ def test_jpeg_round_trip_loses_detail_at_low_quality() -> None:
 
 
 def cached_train(pairs: tuple[Path, Path], out: Path, cache: Path, *extra: str):  # noqa: F811
-    natural, colorized = pairs
-    args = ["train", "detector", "--natural", natural, "--colorized", f"hue={colorized}", "-o", out]
+    args = detector_args(pairs, out)
     args += ["--model", TINY, "--batch-size", "4", "--epochs", "2", "--cache-dir", cache, *extra]
     return runner.invoke(app, [str(a) for a in args])
 
@@ -133,17 +132,7 @@ def test_cached_training_checks_its_options(pairs: tuple[Path, Path], tmp_path: 
 def test_views_without_a_cache_is_refused_and_cuda_without_a_gpu_too(pairs: tuple[Path, Path], tmp_path: Path) -> None:  # noqa: F811
     """Options are honoured or refused: --views belongs to the cached trainer, and --device
     reaches the cached trainer as it reaches the others (it used to train on the CPU)."""
-    natural, colorized = pairs
-    args = [
-        "train",
-        "detector",
-        "--natural",
-        natural,
-        "--colorized",
-        f"hue={colorized}",
-        "-o",
-        tmp_path / "v.safetensors",
-    ]
+    args = detector_args(pairs, tmp_path / "v.safetensors")
     views = runner.invoke(app, [str(a) for a in [*args, "--model", "decnet.tiny", "--views", "3"]])
     assert views.exit_code == 2 and "--views" in views.stderr and "decnet.tiny" in views.stderr
     if not torch.cuda.is_available():

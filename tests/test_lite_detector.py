@@ -48,17 +48,15 @@ def pairs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return natural, colorized
 
 
-def train(pairs: tuple[Path, Path], out: Path, *extra: str):
+def detector_args(pairs: tuple[Path, Path], out: Path) -> list:
+    """`cfx train detector` on the shared pairs (natural, and their hue-rotated copies), writing ``out``."""
     natural, colorized = pairs
+    return ["train", "detector", "--natural", natural, "--colorized", f"hue={colorized}", "-o", out]
+
+
+def train(pairs: tuple[Path, Path], out: Path, *extra: str):
     args = [
-        "train",
-        "detector",
-        "--natural",
-        natural,
-        "--colorized",
-        f"hue={colorized}",
-        "-o",
-        out,
+        *detector_args(pairs, out),
         "--model",
         TINY,
         "--batch-size",
