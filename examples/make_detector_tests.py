@@ -32,7 +32,6 @@ import hashlib
 import io
 import json
 import random
-import sys
 from pathlib import Path
 
 from PIL import Image
@@ -104,57 +103,67 @@ def misses_by_area(report: dict, local: Path) -> dict[str, dict[str, dict[str, f
     return out
 
 
-def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "by-area":
-        report = json.loads(Path(sys.argv[2]).read_text())
-        print(json.dumps(misses_by_area(report, Path(sys.argv[3]).resolve()), indent=1))
-        return
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("kind", choices=("launder", "local"))
-    parser.add_argument("natural", type=Path)
-    parser.add_argument("blind", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--names", default="", help="methods (folders of BLIND) to use; default all but gray")
-    parser.add_argument("--part", default="", help="a subfolder of NATURAL (and of each BLIND/<method>)")
-    args = parser.parse_args()
-    if args.part:
-        args.natural = args.natural / args.part
-        args.blind_part = Path(args.part)
-    else:
-        args.blind_part = Path()
-    names = [n for n in args.names.split(",") if n] or sorted(
-        p.name for p in args.blind.iterdir() if p.is_dir() and p.name != "gray"
-    )
-    files = photos(args.natural)
+def write_laundered(natural: Path, colourings: dict[str, Path], out: Path) -> dict[str, int]:
+    """Every copy of :data:`COPIES` of the photos under ``natural`` (as ``natural``) and of
+    their colourings (``colourings``: method → folder with the same relative paths)."""
+    counts: dict[str, int] = {}
+    for rel in photos(natural):
+        sources = {"natural": natural / rel} | {name: folder / rel for name, folder in colourings.items()}
+        for copy, (scale, quality) in COPIES.items():
+            for name, path in sources.items():
+                target = (out / copy / name / rel).with_suffix(".jpg")
+                if path.is_file() and not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(laundered(Image.open(path), scale, quality))
+                counts[f"{copy}/{name}"] = counts.get(f"{copy}/{name}", 0) + path.is_file()
+    return counts
+
+
+def write_local(natural: Path, colourings: dict[str, Path], out: Path) -> dict[str, int]:
+    """A local colouring of each photo by each method, and ``out/areas.json`` (each photo's
+    rectangle is drawn from its name, so every method gets the same one)."""
     counts: dict[str, int] = {}
     areas: dict[str, float] = {}
-    for rel in files:
-        natural = Image.open(args.natural / rel)
-        if args.kind == "launder":
-            sources = {"natural": args.natural / rel} | {n: args.blind / n / args.blind_part / rel for n in names}
-            for copy, (scale, quality) in COPIES.items():
-                for name, path in sources.items():
-                    target = (args.out / copy / name / rel).with_suffix(".jpg")
-                    if path.is_file() and not target.exists():
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        target.write_bytes(laundered(Image.open(path), scale, quality))
-                    counts[f"{copy}/{name}"] = counts.get(f"{copy}/{name}", 0) + path.is_file()
-            continue
-        for name in names:
-            path = args.blind / name / args.blind_part / rel
-            if not path.is_file():
+    for rel in photos(natural):
+        photo = Image.open(natural / rel)
+        for name, folder in colourings.items():
+            if not (folder / rel).is_file():
                 continue
-            image, area = local_colouring(natural, Image.open(path), rel)
-            areas[rel.as_posix()] = area
-            target = (args.out / name / rel).with_suffix(".png")
+            image, areas[rel.as_posix()] = local_colouring(photo, Image.open(folder / rel), rel)
+            target = (out / name / rel).with_suffix(".png")
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 image.save(target)
             counts[name] = counts.get(name, 0) + 1
-    if args.kind == "local":
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "areas.json").write_text(json.dumps(areas, indent=0, sort_keys=True))
-    print(json.dumps(counts))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "areas.json").write_text(json.dumps(areas, indent=0, sort_keys=True))
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    kinds = parser.add_subparsers(dest="kind", required=True)
+    for kind in ("launder", "local"):
+        sets = kinds.add_parser(kind)
+        sets.add_argument("natural", type=Path)
+        sets.add_argument("blind", type=Path)
+        sets.add_argument("out", type=Path)
+        sets.add_argument("--names", default="", help="methods (folders of BLIND) to use; default all but gray")
+        sets.add_argument("--part", default="", help="a subfolder of NATURAL (and of each BLIND/<method>)")
+    by_area = kinds.add_parser("by-area")
+    by_area.add_argument("report", type=Path)
+    by_area.add_argument("local", type=Path)
+    args = parser.parse_args()
+    if args.kind == "by-area":
+        report = json.loads(args.report.read_text())
+        print(json.dumps(misses_by_area(report, args.local.resolve()), indent=1))
+        return
+    names = [n for n in args.names.split(",") if n] or sorted(
+        p.name for p in args.blind.iterdir() if p.is_dir() and p.name != "gray"
+    )
+    colourings = {name: args.blind / name / args.part for name in names}
+    write = write_laundered if args.kind == "launder" else write_local
+    print(json.dumps(write(args.natural / args.part, colourings, args.out)))
 
 
 if __name__ == "__main__":
